@@ -1,0 +1,61 @@
+"""The event sink the loop reports through; it knows nothing of files."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from ..adapters.base import OutputWriter
+
+EVENT_TYPES = (
+    "run_started", "questions", "answers", "intake", "plan", "worker_started",
+    "worker_output", "worker_finished", "model_call", "verify_started", "verify_finished",
+    "review", "checkpoint", "iteration_finished", "budget_exhausted", "warning", "cancelled",
+    "interrupted", "resumed", "error", "run_finished",
+)  # fmt: skip
+
+
+class EventSink(Protocol):
+    def emit(self, type: str, iteration: int, data: dict[str, Any]) -> None:
+        """Record one event."""
+
+    def phase(self, phase: str, iteration: int, usage: dict[str, Any]) -> None:
+        """The loop entered ``phase`` (intake, plan, work, verify, review, decide)."""
+
+    def open_output(self, name: str) -> OutputWriter | None:
+        """A writer for a worker's full output named ``name``, or None to keep none."""
+
+
+class MemoryOutput:
+    def __init__(self) -> None:
+        self.path: str | None = None
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def close(self) -> None:
+        pass
+
+
+class MemorySink:
+    """Keeps events in a list: for the Python API and tests."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.phases: list[tuple[str, int]] = []
+        self.outputs: dict[str, MemoryOutput] = {}
+
+    def emit(self, type: str, iteration: int, data: dict[str, Any]) -> None:
+        self.events.append({"seq": len(self.events), "ts": time.time(), "type": type,
+                            "iteration": iteration, "data": data})  # fmt: skip
+
+    def phase(self, phase: str, iteration: int, usage: dict[str, Any]) -> None:
+        self.phases.append((phase, iteration))
+
+    def open_output(self, name: str) -> OutputWriter | None:
+        out = self.outputs[name] = MemoryOutput()
+        return out
+
+    def of_type(self, type: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == type]

@@ -1,0 +1,281 @@
+"""The harness: intake -> plan -> work -> verify -> review -> decide, repeated.
+
+Control flow, budgets, retries and the gate live here; model judgement lives in the
+backends and the prompt templates of ``roles``. The harness reports through an
+``EventSink`` and never touches the run directory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+
+from ..adapters.base import AgentRequest, AgentResponse, Backend, Role
+from ..config import PREVIEW_CHARS
+from ..errors import BudgetExceeded, LoopwrightError, PlanError, UserError
+from . import roles as R
+from .budget import BudgetTracker
+from .events import EventSink
+from .review import gate
+from .types import (
+    IterationRecord, LoopConfig, LoopState, Question, RunResult, Subgoal, TaskResult, Verdict,
+    VerifyResult,
+)  # fmt: skip
+from .verify import run_verify
+from .work import run_subgoals
+
+T = TypeVar("T")
+
+
+@dataclass
+class Roles:
+    """The backend bound to each role. The clarifier defaults to the planner."""
+
+    planner: Backend
+    workers: list[Backend]
+    reviewers: list[Backend]
+    clarifier: Backend | None = None
+
+
+class Harness:
+    def __init__(
+        self, config: LoopConfig, roles: Roles, sink: EventSink, state: LoopState | None = None
+    ) -> None:
+        if not roles.workers or not roles.reviewers:
+            raise UserError("at least one worker and one reviewer backend are needed", "roles")
+        self.config = config
+        self.roles = roles
+        self.sink = sink
+        self.state = state or LoopState()
+        self.budget = BudgetTracker(config.budget, self.state.usage, self.state.elapsed)
+
+    @property
+    def criteria(self) -> list[str]:
+        return self.state.criteria or []
+
+    # --- the loop -------------------------------------------------------------------
+    async def run(self) -> RunResult:
+        try:
+            if not await self._intake():
+                return self._result("needs_input", "clarifying questions need answers")
+            while True:
+                iteration = len(self.state.history) + 1
+                self.budget.check_before_iteration(iteration)
+                with anyio.move_on_after(self.budget.remaining_seconds()) as scope:
+                    record = await self._iteration(iteration)
+                if scope.cancelled_caught:
+                    raise BudgetExceeded("max_seconds", f"max_seconds={self._max_s} reached")
+                self.state.history.append(record)
+                if record.passed:
+                    return self._result("completed", "success criteria met")
+        except BudgetExceeded as exc:
+            self._emit("budget_exhausted", {"limit": exc.limit, "message": str(exc)})
+            return self._result("stopped", f"budget: {exc}")
+        except LoopwrightError as exc:
+            self._emit("error", {"message": str(exc), "kind": type(exc).__name__})
+            return self._result("failed", str(exc), error=str(exc))
+
+    @property
+    def _max_s(self) -> str:
+        return f"{self.config.budget.max_seconds:g}"
+
+    async def _iteration(self, iteration: int) -> IterationRecord:
+        c = self.config
+        subgoals = await self._plan(iteration)
+        self._phase("work", iteration)
+        results = await run_subgoals(self, iteration, subgoals)
+        self._phase("verify", iteration)
+        self._emit("verify_started", {"commands": c.verify_commands}, iteration)
+        verify = await run_verify(c.verify_commands, c.cwd, c.verify_timeout)
+        self._emit("verify_finished", _verify_event(verify), iteration)
+        self._phase("review", iteration)
+        verdicts = await self._review(iteration, results, verify)
+        passed, reasons = gate(results, verify, verdicts, c.review_quorum)
+        record = IterationRecord(
+            iteration=iteration, subgoals=subgoals, results=results, verify=verify,
+            verdicts=verdicts, passed=passed,
+        )  # fmt: skip
+        self._phase("decide", iteration)
+        self._emit("iteration_finished", _iteration_event(record, reasons), iteration)
+        return record
+
+    # --- phases ---------------------------------------------------------------------
+    async def _intake(self) -> bool:
+        """Settle criteria and questions. False when the run must wait for answers."""
+        st, c = self.state, self.config
+        if st.criteria is not None:
+            return not (st.questions and not st.answers and c.questions != "auto")
+        criteria, questions = list(c.success_criteria), []
+        if not criteria or c.questions != "auto":
+            self._phase("intake", 0)
+            clarifier = self.roles.clarifier or self.roles.planner
+            prompt = R.clarifier_prompt(c.goal, criteria)
+            try:
+                drafted, questions = await self._ask_json(
+                    clarifier, "clarifier", R.CLARIFIER_SYSTEM, prompt, 0, R.parse_intake
+                )
+            except PlanError as exc:
+                self._emit("warning", {"message": f"intake failed, going on without it: {exc}"})
+                drafted = []
+            criteria = criteria or drafted or [f"The goal is achieved: {c.goal[:300]}"]
+        st.criteria = criteria
+        st.questions = questions
+        self._emit("intake", {"criteria": criteria, "drafted": not c.success_criteria})
+        if not questions:
+            return True
+        self._emit("questions", {"questions": [q.model_dump() for q in questions]})
+        if c.questions == "auto":
+            st.answers = {q.id: q.default or "use your best judgement" for q in questions}
+            self._emit("answers", {"answers": st.answers, "assumed": True})
+            return True
+        return False
+
+    async def _plan(self, iteration: int) -> list[Subgoal]:
+        self._phase("plan", iteration)
+        c, st = self.config, self.state
+        system = R.PLANNER_SYSTEM.format(max_subgoals=c.max_subgoals)
+        prompt = R.planner_prompt(c.goal, self.criteria, st.answers, st.history)
+        subgoals = await self._ask_json(
+            self.roles.planner, "planner", system, prompt, iteration,
+            lambda text: R.parse_plan(text, c.max_subgoals),
+        )  # fmt: skip
+        self._emit("plan", {"subgoals": [s.model_dump() for s in subgoals]}, iteration)
+        return subgoals
+
+    async def _review(
+        self, iteration: int, results: list[TaskResult], verify: list[VerifyResult]
+    ) -> list[Verdict]:
+        prompt = R.reviewer_prompt(self.config.goal, self.criteria, results, verify)
+        meta = {
+            "verify_passed": all(v.passed for v in verify),
+            "verify_failed": [" ".join(v.argv) for v in verify if not v.passed],
+            "subgoals_failed": [r.title for r in results if r.status != "ok"],
+        }
+        verdicts: list[Verdict | None] = [None] * len(self.roles.reviewers)
+
+        async def one(n: int, backend: Backend) -> None:
+            try:
+                verdicts[n] = await self._ask_json(
+                    backend, "reviewer", R.REVIEWER_SYSTEM, prompt, iteration,
+                    lambda text: R.parse_verdict(text, backend.spec), meta,
+                )  # fmt: skip
+            except PlanError as exc:
+                verdicts[n] = Verdict(complete=False, issues=[str(exc)], reviewer=backend.spec)
+
+        async with anyio.create_task_group() as tg:
+            for n, backend in enumerate(self.roles.reviewers):
+                tg.start_soon(one, n, backend)
+        done = [v for v in verdicts if v is not None]
+        data = {"verdicts": [v.model_dump() for v in done], "quorum": self.config.review_quorum}
+        self._emit("review", data, iteration)
+        return done
+
+    # --- calls ----------------------------------------------------------------------
+    async def call(
+        self, backend: Backend, role: Role, system: str, prompt: str, iteration: int,
+        meta: dict[str, Any] | None = None, output_name: str | None = None,
+    ) -> AgentResponse:  # fmt: skip
+        """One budgeted backend call. Backend exceptions become a failed response."""
+        self.budget.start_call()
+        output = self.sink.open_output(output_name) if output_name else None
+        timeout = max(0.001, min(self.config.worker_timeout, self.budget.remaining_seconds()))
+        request = AgentRequest(
+            role=role, system=system, prompt=prompt, cwd=self.config.cwd, timeout=timeout,
+            emit=lambda type, data: self._emit(type, data, iteration), output=output,
+            meta={"iteration": iteration, **(meta or {})},
+        )  # fmt: skip
+        started = time.monotonic()
+        try:
+            response = await backend.run(request)
+        except UserError:
+            raise
+        except Exception as exc:  # a backend bug must not crash the loop
+            response = AgentResponse(text="", ok=False, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            if output is not None:
+                output.close()
+        response.duration = response.duration or time.monotonic() - started
+        if output is not None and response.output_path is None:
+            response.output_path = output.path
+        self.budget.record(response.usage)
+        return response
+
+    async def _ask_json(
+        self, backend: Backend, role: Role, system: str, prompt: str, iteration: int,
+        parse: Callable[[str], T], meta: dict[str, Any] | None = None,
+    ) -> T:  # fmt: skip
+        """Call, parse; on a bad reply ask once for a repair, then raise ``PlanError``."""
+        response = await self.call(backend, role, system, prompt, iteration, meta)
+        problem = _problem(response, parse)
+        if isinstance(problem, str):
+            repair = f"{prompt}\n\nYour reply was:\n{response.text[:4000]}\n\n"
+            response = await self.call(
+                backend, role, system, repair + R.REPAIR.format(error=problem), iteration,
+                {**(meta or {}), "repair": True},
+            )  # fmt: skip
+            problem = _problem(response, parse)
+            if isinstance(problem, str):
+                raise PlanError(
+                    f"{role} ({backend.spec}) gave no usable reply after one repair: {problem}; "
+                    f"it said {R.quote(response.text)}"
+                )
+        return problem.value
+
+    # --- reporting ------------------------------------------------------------------
+    def _emit(self, type: str, data: dict[str, Any], iteration: int | None = None) -> None:
+        it = len(self.state.history) if iteration is None else iteration
+        self.sink.emit(type, it, data)
+
+    def _phase(self, phase: str, iteration: int) -> None:
+        self.sink.phase(phase, iteration, self.state.usage.model_dump())
+
+    def _result(self, state: Any, reason: str, error: str | None = None) -> RunResult:
+        h = self.state.history
+        last = h[-1] if h else None
+        questions: list[Question] = self.state.questions if state == "needs_input" else []
+        return RunResult(
+            state=state, stop_reason=reason, iterations=len(h), criteria=self.criteria,
+            summary=_summary(state, reason, len(h)), last_results=last.results if last else [],
+            verify=last.verify if last else [], verdicts=last.verdicts if last else [],
+            questions=questions, usage=self.state.usage, duration=round(self.budget.elapsed(), 3),
+            error=error, cwd=self.config.cwd,
+        )  # fmt: skip
+
+
+@dataclass
+class _Parsed:
+    value: Any
+
+
+def _problem(response: AgentResponse, parse: Callable[[str], Any]) -> _Parsed | str:
+    if not response.ok:
+        return f"the call failed: {response.error or 'no reason given'}"
+    try:
+        return _Parsed(parse(response.text))
+    except ValueError as exc:
+        return str(exc)
+
+
+def _verify_event(verify: list[VerifyResult]) -> dict[str, Any]:
+    return {
+        "passed": all(v.passed for v in verify),
+        "results": [
+            {**v.model_dump(exclude={"output"}), "output_tail": v.output[-PREVIEW_CHARS:]}
+            for v in verify
+        ],
+    }
+
+
+def _iteration_event(record: IterationRecord, reasons: list[str]) -> dict[str, Any]:
+    dumped = record.model_dump()
+    for v in dumped["verify"]:
+        v["output"] = v["output"][-PREVIEW_CHARS:]
+    return {"passed": record.passed, "reasons": reasons, "record": dumped}
+
+
+def _summary(state: str, reason: str, iterations: int) -> str:
+    return f"{state} after {iterations} iteration(s): {reason}"

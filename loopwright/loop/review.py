@@ -1,0 +1,33 @@
+"""The gate: verify results, subgoal results and reviewer verdicts decide completion."""
+
+from __future__ import annotations
+
+from .types import Quorum, TaskResult, Verdict, VerifyResult
+
+
+def quorum_met(verdicts: list[Verdict], policy: Quorum) -> bool:
+    if not verdicts:
+        return False
+    yes = sum(v.complete for v in verdicts)
+    if policy == "all":
+        return yes == len(verdicts)
+    if policy == "any":
+        return yes > 0
+    return yes * 2 > len(verdicts)
+
+
+def gate(
+    results: list[TaskResult], verify: list[VerifyResult], verdicts: list[Verdict], policy: Quorum
+) -> tuple[bool, list[str]]:
+    """(passed, reasons it did not pass)."""
+    reasons = []
+    failed_verify = [" ".join(v.argv) for v in verify if not v.passed]
+    if failed_verify:
+        reasons.append(f"verify failed: {', '.join(failed_verify)}")
+    failed = [r.title for r in results if r.status != "ok"]
+    if failed:
+        reasons.append(f"{len(failed)} subgoal(s) failed: {', '.join(failed)}")
+    if not quorum_met(verdicts, policy):
+        yes = sum(v.complete for v in verdicts)
+        reasons.append(f"review: {yes}/{len(verdicts)} say complete (quorum {policy})")
+    return not reasons, reasons

@@ -1,0 +1,136 @@
+"""The loop's data: goals, budgets, subgoals, results, verdicts."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+QuestionPolicy = Literal["auto", "ask", "console"]
+Quorum = Literal["all", "majority", "any"]
+RunState = Literal[
+    "queued", "running", "needs_input", "completed", "stopped", "failed", "cancelled",
+    "interrupted",
+]
+TERMINAL_STATES: frozenset[str] = frozenset({"completed", "stopped", "failed", "cancelled"})
+
+
+class Budget(BaseModel):
+    """Limits that stop a run. Every default is bounded: a loop cannot spin forever."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_iterations: int = Field(5, ge=1, le=1000, description="iterations at most")
+    max_seconds: float = Field(3600, gt=0, le=7 * 86400, description="wall-clock seconds")
+    max_agent_calls: int = Field(200, ge=1, le=100_000, description="backend calls at most")
+    max_tokens: int = Field(5_000_000, ge=1, le=10**10, description="input+output tokens")
+    max_cost_usd: float = Field(20.0, ge=0, le=100_000, description="known USD spent")
+
+
+class Question(BaseModel):
+    id: str
+    text: str
+    default: str | None = None
+
+
+class Subgoal(BaseModel):
+    id: str
+    title: str
+    instructions: str = ""
+    files: list[str] = Field(default_factory=list)
+
+
+class TaskResult(BaseModel):
+    subgoal_id: str
+    title: str
+    status: Literal["ok", "failed"]
+    attempts: int
+    summary: str = ""
+    error: str | None = None
+    duration: float = 0.0
+    backend: str = ""
+
+
+class VerifyResult(BaseModel):
+    argv: list[str]
+    passed: bool
+    exit_code: int | None
+    timed_out: bool = False
+    duration: float = 0.0
+    output: str = ""
+
+
+class Verdict(BaseModel):
+    complete: bool
+    score: float = Field(0.0, ge=0, le=1)
+    issues: list[str] = Field(default_factory=list)
+    next_steps: list[str] = Field(default_factory=list)
+    reviewer: str = ""
+
+
+class UsageTotals(BaseModel):
+    agent_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    unknown_cost_calls: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class IterationRecord(BaseModel):
+    """What one iteration left for the next plan and for a resumed run."""
+
+    iteration: int
+    subgoals: list[Subgoal]
+    results: list[TaskResult]
+    verify: list[VerifyResult]
+    verdicts: list[Verdict]
+    passed: bool
+
+
+class LoopConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    goal: str
+    success_criteria: list[str] = Field(default_factory=list)
+    cwd: str
+    verify_commands: list[list[str]] = Field(default_factory=list)
+    verify_timeout: float = Field(600, gt=0, le=86400)
+    budget: Budget = Field(default_factory=Budget)
+    questions: QuestionPolicy = "auto"
+    review_quorum: Quorum = "all"
+    concurrency: int = Field(4, ge=1, le=64)
+    worker_retries: int = Field(1, ge=0, le=10)
+    retry_backoff: float = Field(1.0, ge=0, le=300)
+    worker_timeout: float = Field(1800, gt=0, le=86400)
+    max_subgoals: int = Field(8, ge=1, le=64)
+
+
+class LoopState(BaseModel):
+    """Where a loop stands: empty for a new run, rebuilt from the event log on resume."""
+
+    criteria: list[str] | None = None
+    questions: list[Question] = Field(default_factory=list)
+    answers: dict[str, str] = Field(default_factory=dict)
+    history: list[IterationRecord] = Field(default_factory=list)
+    usage: UsageTotals = Field(default_factory=UsageTotals)
+    elapsed: float = 0.0
+
+
+class RunResult(BaseModel):
+    run_id: str = ""
+    state: RunState
+    stop_reason: str
+    iterations: int
+    criteria: list[str] = Field(default_factory=list)
+    summary: str = ""
+    last_results: list[TaskResult] = Field(default_factory=list)
+    verify: list[VerifyResult] = Field(default_factory=list)
+    verdicts: list[Verdict] = Field(default_factory=list)
+    questions: list[Question] = Field(default_factory=list)
+    usage: UsageTotals = Field(default_factory=UsageTotals)
+    duration: float = 0.0
+    error: str | None = None
+    cwd: str = ""
+    extra: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,27 @@
+"""Run the verify commands in the working dir; any failure blocks completion."""
+
+from __future__ import annotations
+
+from ..errors import ProcessError
+from ..process import run_process
+from .types import VerifyResult
+
+VERIFY_OUTPUT_CAP = 64 * 1024
+
+
+async def run_verify(commands: list[list[str]], cwd: str, timeout: float) -> list[VerifyResult]:
+    results = []
+    for argv in commands:
+        try:
+            r = await run_process(argv, cwd=cwd, timeout=timeout, cap=VERIFY_OUTPUT_CAP)
+        except ProcessError as exc:
+            results.append(VerifyResult(argv=argv, passed=False, exit_code=None, output=str(exc)))
+            continue
+        output = r.output + (f"\n[timed out after {timeout:g}s]" if r.timed_out else "")
+        results.append(
+            VerifyResult(
+                argv=argv, passed=r.ok, exit_code=r.exit_code, timed_out=r.timed_out,
+                duration=round(r.duration, 3), output=output,
+            )  # fmt: skip
+        )
+    return results

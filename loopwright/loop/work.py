@@ -1,0 +1,78 @@
+"""The work phase: subgoals in parallel, each with retries and backoff.
+
+A worker that fails or raises becomes a FAILED ``TaskResult``; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+
+from ..config import PREVIEW_CHARS
+from ..errors import BudgetExceeded, LoopwrightError
+from . import roles as R
+from .types import Subgoal, TaskResult
+
+if TYPE_CHECKING:
+    from ..adapters.base import Backend
+    from .harness import Harness
+
+MAX_BACKOFF = 30.0
+
+
+async def run_subgoals(h: Harness, iteration: int, subgoals: list[Subgoal]) -> list[TaskResult]:
+    limiter = anyio.CapacityLimiter(h.config.concurrency)
+    results: dict[str, TaskResult] = {}
+    budget_errors: list[BudgetExceeded] = []
+    workers = h.roles.workers
+
+    async def one(n: int, subgoal: Subgoal) -> None:
+        async with limiter:
+            backend = workers[n % len(workers)]
+            results[subgoal.id] = await _attempts(h, iteration, subgoal, backend, budget_errors)
+
+    async with anyio.create_task_group() as tg:
+        for n, subgoal in enumerate(subgoals):
+            tg.start_soon(one, n, subgoal)
+    if budget_errors:
+        raise budget_errors[0]
+    return [results[s.id] for s in subgoals]
+
+
+async def _attempts(
+    h: Harness, iteration: int, subgoal: Subgoal, backend: Backend, budget: list[BudgetExceeded]
+) -> TaskResult:
+    prompt = R.worker_prompt(h.config.goal, h.criteria, subgoal)
+    tries = h.config.worker_retries + 1
+    result = TaskResult(subgoal_id=subgoal.id, title=subgoal.title, status="failed", attempts=0)
+    for attempt in range(1, tries + 1):
+        meta = {"subgoal": subgoal.id, "title": subgoal.title, "attempt": attempt}
+        h.sink.emit("worker_started", iteration, {**meta, "backend": backend.spec})
+        try:
+            r = await h.call(
+                backend, "worker", R.WORKER_SYSTEM, prompt, iteration, meta,
+                output_name=f"{iteration}-{subgoal.id}-{attempt}",
+            )  # fmt: skip
+            ok, error, text, duration, path = r.ok, r.error, r.text, r.duration, r.output_path
+            usage = {"input_tokens": r.usage.input_tokens, "output_tokens": r.usage.output_tokens,
+                     "cost_usd": r.usage.cost_usd}  # fmt: skip
+        except BudgetExceeded as exc:
+            budget.append(exc)
+            ok, error, text, duration, path, usage = False, f"budget: {exc}", "", 0.0, None, {}
+        except LoopwrightError as exc:
+            ok, error, text, duration, path, usage = False, str(exc), "", 0.0, None, {}
+        result = TaskResult(
+            subgoal_id=subgoal.id, title=subgoal.title, status="ok" if ok else "failed",
+            attempts=attempt, summary=text[:PREVIEW_CHARS], error=None if ok else error,
+            duration=round(duration, 3), backend=backend.spec,
+        )  # fmt: skip
+        h.sink.emit("worker_finished", iteration, {
+            **meta, "status": result.status, "error": result.error, "duration": result.duration,
+            "usage": usage, "preview": text[:PREVIEW_CHARS], "output_path": path,
+        })  # fmt: skip
+        if ok or budget:
+            break
+        if attempt < tries and h.config.retry_backoff > 0:
+            await anyio.sleep(min(MAX_BACKOFF, h.config.retry_backoff * 2 ** (attempt - 1)))
+    return result

@@ -1,0 +1,247 @@
+"""The one place loopwright starts subprocesses.
+
+Every child gets its own process group (new session), stdin from /dev/null unless we own
+a pipe for it, and captured output. On timeout, cancellation or after the leader exits,
+the whole group gets SIGTERM, then SIGKILL after a grace period, so grandchildren die too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+from anyio.abc import ByteReceiveStream, Process
+
+from .errors import ProcessError
+
+DEFAULT_CAP = 256 * 1024
+KILL_GRACE = 2.0
+
+
+class CappedText:
+    """Keeps the first quarter and the last three quarters of ``cap`` bytes of a stream."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def add(self, chunk: bytes) -> None:
+        room = self.cap // 4 - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if not chunk:
+            return
+        self.tail += chunk
+        excess = len(self.tail) - (self.cap - self.cap // 4)
+        if excess > 0:
+            del self.tail[:excess]
+            self.dropped += excess
+
+    @property
+    def truncated(self) -> bool:
+        return self.dropped > 0
+
+    def text(self) -> str:
+        head = self.head.decode("utf-8", "replace")
+        tail = self.tail.decode("utf-8", "replace")
+        if self.dropped:
+            return f"{head}\n[... {self.dropped} bytes cut ...]\n{tail}"
+        return head + tail
+
+
+@dataclass
+class ProcessResult:
+    argv: list[str]
+    exit_code: int | None
+    output: str
+    timed_out: bool
+    duration: float
+    truncated: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+LineCallback = Callable[[str], None]
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to a process group; False when the group no longer exists."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+async def _pump(stream: ByteReceiveStream, buf: CappedText, on_line: LineCallback | None) -> None:
+    pending = b""
+    async for chunk in stream:
+        buf.add(chunk)
+        if on_line is None:
+            continue
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            on_line(line.decode("utf-8", "replace"))
+        if len(pending) > 65536:  # a huge unterminated line: hand it over in pieces
+            on_line(pending.decode("utf-8", "replace"))
+            pending = b""
+    if pending and on_line is not None:
+        on_line(pending.decode("utf-8", "replace"))
+
+
+async def _stop_group(proc: Process, grace: float) -> None:
+    if proc.returncode is None:
+        signal_group(proc.pid, signal.SIGTERM)
+        with anyio.move_on_after(grace):
+            await proc.wait()
+    signal_group(proc.pid, signal.SIGKILL)
+    with anyio.move_on_after(grace):
+        await proc.wait()
+
+
+async def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: str | Path,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+    on_line: LineCallback | None = None,
+    cap: int = DEFAULT_CAP,
+    grace: float = KILL_GRACE,
+) -> ProcessResult:
+    """Run ``argv`` to completion with stdout+stderr merged, capped and streamed by line.
+
+    Never raises for a non-zero exit or a timeout (see ``ProcessResult``); raises
+    ``ProcessError`` when the program cannot be started. Cancellation kills the group.
+    """
+    started = time.monotonic()
+    try:
+        proc = await anyio.open_process(
+            list(argv),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=str(cwd),
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ProcessError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
+    buf = CappedText(cap)
+    pumped = anyio.Event()
+
+    async def pump() -> None:
+        assert proc.stdout is not None
+        try:
+            await _pump(proc.stdout, buf, on_line)
+        finally:
+            pumped.set()
+
+    try:
+        with anyio.move_on_after(timeout) as scope:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(pump)
+                if stdin is not None:
+                    tg.start_soon(_feed, proc, stdin)
+                await proc.wait()
+                if not pumped.is_set():
+                    # The leader is gone but something it left behind holds the pipe.
+                    signal_group(proc.pid, signal.SIGTERM)
+                    with anyio.move_on_after(grace):
+                        await pumped.wait()
+                    signal_group(proc.pid, signal.SIGKILL)
+                    with anyio.move_on_after(grace):
+                        await pumped.wait()
+                    tg.cancel_scope.cancel()
+        timed_out = scope.cancelled_caught
+    finally:
+        with anyio.CancelScope(shield=True):
+            await _stop_group(proc, grace)
+            await proc.aclose()
+    return ProcessResult(
+        argv=list(argv),
+        exit_code=None if timed_out else proc.returncode,
+        output=buf.text(),
+        timed_out=timed_out,
+        duration=time.monotonic() - started,
+        truncated=buf.truncated,
+    )
+
+
+async def _feed(proc: Process, data: bytes) -> None:
+    assert proc.stdin is not None
+    try:
+        await proc.stdin.send(data)
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        pass
+    finally:
+        await proc.stdin.aclose()
+
+
+def proc_start_time(pid: int) -> int | None:
+    """The kernel's start time of ``pid`` (clock ticks since boot), None if unknown or gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    return int(fields[19])
+
+
+def pid_alive(pid: int, start_time: int | None) -> bool:
+    """True when ``pid`` runs and, if a start time is given, is the same process."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    if start_time is None:
+        return True
+    current = proc_start_time(pid)
+    return current is None or current == start_time
+
+
+def session_members(sid: int) -> list[int]:
+    """Pids whose session id is ``sid`` (Linux /proc; empty elsewhere)."""
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{name}/stat").read_bytes()
+        except OSError:
+            continue
+        fields = raw[raw.rfind(b")") + 2 :].split()
+        if int(fields[3]) == sid:
+            found.append(int(name))
+    return found
+
+
+def kill_session(sid: int) -> int:
+    """SIGKILL every process of session ``sid`` (a host and all its workers' groups)."""
+    killed = 0
+    for pid in session_members(sid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except (ProcessLookupError, PermissionError):
+            pass
+    return killed
