@@ -1,0 +1,148 @@
+"""Append-only JSONL event log, and readers with byte-offset cursors.
+
+Reading new events costs O(new bytes): a cursor is the byte offset just past the last
+complete line a reader consumed. An unterminated last line (a writer mid-append, or a
+crash) is never returned and never consumed; a complete line that is not JSON is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from .redact import Redactor
+
+CHUNK = 64 * 1024
+
+
+class EventWriter:
+    """Appends events; each ``append`` is one ``write(2)`` on an O_APPEND descriptor."""
+
+    def __init__(self, path: Path, run_id: str, redactor: Redactor | None = None) -> None:
+        self.path = path
+        self.run_id = run_id
+        self.redact = redactor or Redactor([])
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.seq = self._next_seq()
+        self.unsynced = False
+
+    def _next_seq(self) -> int:
+        size = os.fstat(self._fd).st_size
+        if size == 0:
+            return 0
+        with open(self.path, "rb") as f:
+            f.seek(max(0, size - CHUNK))
+            tail = f.read()
+        if not tail.endswith(b"\n"):
+            os.write(self._fd, b"\n")  # end a torn line so it cannot glue onto ours
+        for line in reversed(tail.splitlines()):
+            try:
+                return int(json.loads(line)["seq"]) + 1
+            except (ValueError, KeyError, TypeError):
+                continue
+        return 0
+
+    def append(self, type: str, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
+        event = {"seq": self.seq, "ts": round(time.time(), 3), "run_id": self.run_id,
+                 "type": type, "iteration": iteration, "data": data}  # fmt: skip
+        line = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+        payload = (self.redact(line) + "\n").encode("utf-8")
+        while payload:
+            payload = payload[os.write(self._fd, payload) :]
+        self.seq += 1
+        self.unsynced = True
+        return event
+
+    def sync(self) -> None:
+        if self.unsynced:
+            os.fsync(self._fd)
+            self.unsynced = False
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self.sync()
+            os.close(self._fd)
+            self._fd = -1
+
+
+@dataclass
+class Page:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    cursor: str = "0"
+    more: bool = False
+
+
+def parse_cursor(cursor: str | None) -> int:
+    if cursor is None or cursor == "":
+        return 0
+    if not isinstance(cursor, str) or not cursor.isdigit() or len(cursor) > 18:
+        raise UserError(f"cursor {str(cursor)[:40]!r} is not a cursor from this log", "cursor")
+    return int(cursor)
+
+
+def _decode(lines: list[bytes], out: list[dict[str, Any]]) -> None:
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            out.append(event)
+
+
+def read_events(path: Path, cursor: str | None = None, limit: int = 200) -> Page:
+    """Events after ``cursor`` (at most ``limit``), the cursor after them, and ``more``."""
+    offset = parse_cursor(cursor)
+    page = Page(cursor=str(offset))
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return page
+    with f:
+        if offset > os.fstat(f.fileno()).st_size:
+            raise UserError(f"cursor {offset} is past the end of the log", "cursor")
+        f.seek(offset)
+        buf = b""
+        lines: list[bytes] = []
+        while len(lines) < limit:
+            chunk = f.read(CHUNK)
+            if not chunk:
+                break
+            buf += chunk
+            *complete, buf = buf.split(b"\n")
+            lines.extend(complete)
+        page.more = len(lines) > limit or (len(lines) == limit and b"\n" in buf + f.read(CHUNK))
+        lines = lines[:limit]
+        page.cursor = str(offset + sum(len(line) + 1 for line in lines))
+        _decode(lines, page.events)
+    return page
+
+
+def read_last(path: Path, count: int) -> Page:
+    """The last ``count`` complete events, reading backwards from the end: O(count)."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return Page()
+    with f:
+        end = os.fstat(f.fileno()).st_size
+        pos, buf = end, b""
+        while pos > 0 and buf.count(b"\n") <= count:
+            step = min(CHUNK, pos)
+            pos -= step
+            f.seek(pos)
+            buf = f.read(step) + buf
+    complete_end = buf.rfind(b"\n")
+    if complete_end < 0:
+        return Page(cursor=str(pos))
+    lines = buf[:complete_end].split(b"\n")
+    if pos > 0:
+        lines = lines[1:]  # the first piece may be a partial line
+    page = Page(cursor=str(pos + complete_end + 1), more=False)
+    _decode(lines[-count:] if count else [], page.events)
+    return page

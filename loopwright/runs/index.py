@@ -1,0 +1,69 @@
+"""An index of all runs in SQLite, so ``list`` and lookups stay fast and survive restarts.
+
+The run directories are the truth; the index is rebuilt from them when it is missing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, state TEXT NOT NULL, created_at REAL NOT NULL,
+    updated_at REAL NOT NULL, goal TEXT NOT NULL, cwd TEXT NOT NULL, backend TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_state ON runs (state, run_id);
+"""
+COLUMNS = ("run_id", "state", "created_at", "updated_at", "goal", "cwd", "backend")
+
+
+class RunIndex:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            fresh = not self.path.exists()
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            if fresh:
+                self.path.chmod(0o600)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            self._local.db = db
+        return db
+
+    def upsert(self, row: dict[str, Any]) -> None:
+        self._db().execute(
+            "INSERT INTO runs VALUES (?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET "
+            "state=excluded.state, updated_at=excluded.updated_at",
+            tuple(row[c] for c in COLUMNS),
+        )
+
+    def set_state(self, run_id: str, state: str, updated_at: float) -> None:
+        self._db().execute(
+            "UPDATE runs SET state=?, updated_at=? WHERE run_id=?", (state, updated_at, run_id)
+        )
+
+    def list(self, state: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        sql = f"SELECT {', '.join(COLUMNS)} FROM runs"
+        args: tuple[Any, ...] = ()
+        if state:
+            sql += " WHERE state=?"
+            args = (state,)
+        rows = self._db().execute(sql + " ORDER BY run_id DESC LIMIT ?", (*args, limit))
+        return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
+
+    def count(self) -> int:
+        return int(self._db().execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None

@@ -1,0 +1,42 @@
+"""Rebuild where a loop stands from its event log, to resume it in a new process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..loop.types import IterationRecord, LoopState, Question, UsageTotals
+from .eventlog import read_events
+
+
+def replay(events_path: Path, status: dict[str, Any]) -> LoopState:
+    state = LoopState(
+        usage=UsageTotals.model_validate(status.get("usage") or {}),
+        elapsed=float(status.get("elapsed") or 0.0),
+    )
+    records: dict[int, IterationRecord] = {}
+    cursor: str | None = None
+    while True:
+        page = read_events(events_path, cursor, limit=5000)
+        for event in page.events:
+            _apply(state, records, event)
+        cursor = page.cursor
+        if not page.more:
+            break
+    state.history = [records[k] for k in sorted(records)]
+    return state
+
+
+def _apply(state: LoopState, records: dict[int, IterationRecord], event: dict[str, Any]) -> None:
+    kind, data = event.get("type"), event.get("data") or {}
+    if kind == "intake":
+        state.criteria = list(data.get("criteria") or [])
+    elif kind == "questions":
+        state.questions = [Question.model_validate(q) for q in data.get("questions", [])]
+    elif kind == "answers":
+        state.answers.update({str(k): str(v) for k, v in (data.get("answers") or {}).items()})
+    elif kind == "iteration_finished" and "record" in data:
+        record = IterationRecord.model_validate(data["record"])
+        records[record.iteration] = record
+    elif kind == "usage" and data:
+        state.usage = UsageTotals.model_validate(data)

@@ -1,0 +1,113 @@
+"""The validated request of a run: enough to start it and to resume it later."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from ..adapters.registry import check_spec
+from ..config import MAX_GOAL_CHARS
+from ..errors import UserError
+from ..loop.types import Budget, LoopConfig
+
+
+class RunRequest(BaseModel):
+    loop: LoopConfig
+    planner: str = "scripted"
+    workers: list[str] = Field(default_factory=lambda: ["scripted"])
+    reviewers: list[str] = Field(default_factory=lambda: ["scripted"])
+    clarifier: str | None = None
+    scratch: bool = False
+    """True when no cwd was given and the run works in a fresh scratch repository."""
+
+
+def check_goal(goal: str | None) -> str:
+    if goal is None or not goal.strip():
+        raise UserError("goal is empty; say what the loop should achieve", "goal")
+    if len(goal) > MAX_GOAL_CHARS:
+        raise UserError(
+            f"goal is {len(goal):,} characters; the limit is {MAX_GOAL_CHARS:,}", "goal"
+        )
+    return goal.strip()
+
+
+def check_cwd(cwd: str, field: str = "cwd") -> str:
+    if not os.path.isabs(os.path.expanduser(cwd)):
+        raise UserError(f"{field} {cwd!r} must be an absolute path", field)
+    path = Path(cwd).expanduser().resolve()
+    if not path.exists():
+        raise UserError(f"{field} {str(path)!r} does not exist", field)
+    if not path.is_dir():
+        raise UserError(f"{field} {str(path)!r} is not a directory", field)
+    if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+        raise UserError(f"{field} {str(path)!r} is not readable and writable by us", field)
+    return str(path)
+
+
+def check_budget(**limits: Any) -> Budget:
+    given = {k: v for k, v in limits.items() if v is not None}
+    try:
+        return Budget(**given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else "budget"
+        raise UserError(f"{name}: {err['msg']} (got {err.get('input')!r})", name) from exc
+
+
+def check_verify(commands: list[list[str]] | None) -> list[list[str]]:
+    out = []
+    for n, argv in enumerate(commands or [], 1):
+        if not argv or not all(isinstance(a, str) for a in argv) or not argv[0].strip():
+            raise UserError(f"verify command {n} is empty; give a program and its args", "verify")
+        out.append(list(argv))
+    return out
+
+
+def build_request(
+    goal: str | None,
+    *,
+    criteria: list[str] | None = None,
+    backend: str | None = None,
+    planner: str | None = None,
+    workers: list[str] | None = None,
+    reviewers: list[str] | None = None,
+    cwd: str | None = None,
+    verify: list[list[str]] | None = None,
+    questions: str = "auto",
+    review_quorum: str = "all",
+    budget: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+) -> RunRequest:
+    """Validate everything a caller gave; raises ``UserError`` naming the field. Pure."""
+    base = check_spec(backend or "scripted", "backend")
+    loop: dict[str, Any] = {
+        "goal": check_goal(goal),
+        "success_criteria": [c.strip() for c in criteria or [] if c.strip()],
+        "cwd": check_cwd(cwd) if cwd else "",
+        "verify_commands": check_verify(verify),
+        "budget": check_budget(**(budget or {})),
+        "questions": questions,
+        "review_quorum": review_quorum,
+        **(options or {}),
+    }
+    if questions not in ("auto", "ask", "console"):
+        raise UserError(f"questions {questions!r}: allowed are auto, ask, console", "questions")
+    if review_quorum not in ("all", "majority", "any"):
+        raise UserError(f"review_quorum {review_quorum!r}: allowed are all, majority, any",
+                        "review_quorum")  # fmt: skip
+    try:
+        config = LoopConfig(**loop)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else "request"
+        raise UserError(f"{name}: {err['msg']}", name) from exc
+    return RunRequest(
+        loop=config,
+        planner=check_spec(planner, "planner") if planner else base,
+        workers=[check_spec(w, "worker") for w in workers] if workers else [base],
+        reviewers=[check_spec(r, "reviewer") for r in reviewers] if reviewers else [base],
+        scratch=not cwd,
+    )

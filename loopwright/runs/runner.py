@@ -1,0 +1,227 @@
+"""Start, cancel, wait for and resume runs; find runs whose host died.
+
+A detached run lives in its own run-host process (new session, stdin /dev/null) and
+outlives whoever started it. The run directory is the interface: status is read from
+``status.json``, a host is signalled only after its pid's start time is checked.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from anyio.from_thread import start_blocking_portal
+
+from ..errors import InvalidState, UserError
+from ..loop.harness import Roles
+from ..loop.types import TERMINAL_STATES
+from ..process import kill_session, pid_alive, proc_start_time
+from .eventlog import EventWriter
+from .ids import new_run_id
+from .request import RunRequest
+from .scratch import make_scratch_repo
+from .store import RunStore, goal_row
+
+LIVE_STATES = ("queued", "running")
+POLL_MIN, POLL_MAX = 0.02, 0.25
+
+
+def create_run(store: RunStore, request: RunRequest) -> str:
+    """Create the run directory for a validated request (and its scratch repo if any)."""
+    run_id = new_run_id()
+    if request.scratch:
+        request.loop.cwd = str(make_scratch_repo(store.home / "scratch" / run_id))
+    data = request.model_dump()
+    store.create(run_id, data, goal_row(data))
+    return run_id
+
+
+def spawn_host(store: RunStore, run_id: str, resume: bool = False) -> int:
+    """Start the run-host process; returns its pid. The run is ``queued`` until it runs."""
+    p = store.paths(run_id)
+    log = os.open(p.host_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    argv = [sys.executable, "-m", "loopwright.runs.host", str(p.root)]
+    try:
+        proc = subprocess.Popen(
+            argv + (["--resume"] if resume else []), stdin=subprocess.DEVNULL, stdout=log,
+            stderr=log, start_new_session=True, close_fds=True, cwd=str(p.root),
+        )  # fmt: skip
+    finally:
+        os.close(log)
+    # Reap it when it ends so a long-lived server keeps no zombies (and pid checks stay true).
+    threading.Thread(target=proc.wait, daemon=True, name=f"reap-{run_id}").start()
+    with run_lock(store, run_id):
+        status = store.read_status(run_id)
+        if status["state"] in ("queued", "needs_input", "interrupted"):
+            status.update(pid=proc.pid, pid_start=proc_start_time(proc.pid))
+            store.write_status(run_id, status)
+    return proc.pid
+
+
+def start(store: RunStore, request: RunRequest) -> str:
+    run_id = create_run(store, request)
+    spawn_host(store, run_id)
+    return run_id
+
+
+@contextlib.contextmanager
+def run_lock(store: RunStore, run_id: str) -> Iterator[None]:
+    """Serialises state transitions made from outside the host (cancel, interrupt, resume)."""
+    fd = os.open(store.paths(run_id).lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _append(store: RunStore, run_id: str, type: str, data: dict[str, Any]) -> None:
+    writer = EventWriter(store.paths(run_id).events, run_id, store.redact)
+    try:
+        writer.append(type, int(store.read_status(run_id).get("iteration") or 0), data)
+    finally:
+        writer.close()
+
+
+def refresh(store: RunStore, run_id: str) -> dict[str, Any]:
+    """The run's status; a live state whose host is gone becomes ``interrupted``."""
+    status = store.read_status(run_id)
+    if status["state"] not in LIVE_STATES or _host_alive(status):
+        return status
+    with run_lock(store, run_id):
+        status = store.read_status(run_id)
+        if status["state"] in LIVE_STATES and not _host_alive(status):
+            _append(store, run_id, "interrupted", {"pid": status.get("pid"),
+                                                   "previous_state": status["state"]})  # fmt: skip
+            store.set_state(run_id, status, "interrupted")
+    return status
+
+
+def _host_alive(status: dict[str, Any]) -> bool:
+    pid = status.get("pid")
+    if not pid:  # queued, host not yet recorded: give it a moment before calling it dead
+        return time.time() - float(status.get("updated_at") or 0) < 30
+    return pid_alive(int(pid), status.get("pid_start"))
+
+
+def recover(store: RunStore) -> list[str]:
+    """Mark every live-looking run whose host died ``interrupted``; returns their ids."""
+    found = []
+    for state in LIVE_STATES:
+        for row in store.index.list(state, limit=100_000):
+            if refresh(store, row["run_id"])["state"] == "interrupted":
+                found.append(row["run_id"])
+    return found
+
+
+def cancel(store: RunStore, run_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Stop a run at once: its host gets SIGTERM (then SIGKILL); returns the final status."""
+    status = refresh(store, run_id)
+    if status["state"] in TERMINAL_STATES:
+        return status
+    if status["state"] in LIVE_STATES and status.get("pid") and _host_alive(status):
+        pid = int(status["pid"])
+        os.kill(pid, signal.SIGTERM)
+        status = wait(store, run_id, timeout, states=TERMINAL_STATES)
+        if status["state"] in TERMINAL_STATES:
+            return status
+        kill_session(pid)  # the host did not stop in time: its whole session goes
+    with run_lock(store, run_id):
+        status = store.read_status(run_id)
+        if status["state"] not in TERMINAL_STATES:
+            _append(store, run_id, "cancelled", {"by": "caller", "previous_state": status["state"]})
+            store.set_state(run_id, status, "cancelled")
+            store.write_result(run_id, _cancelled_result(store, run_id, status))
+    return status
+
+
+def _cancelled_result(store: RunStore, run_id: str, status: dict[str, Any]) -> dict[str, Any]:
+    request = store.read_request(run_id)
+    return {"run_id": run_id, "state": "cancelled", "stop_reason": "cancelled",
+            "iterations": status.get("iteration", 0), "summary": "cancelled",
+            "usage": status.get("usage") or {}, "cwd": request["loop"]["cwd"],
+            "criteria": [], "last_results": [], "verify": [], "verdicts": [], "questions": [],
+            "duration": status.get("elapsed", 0.0), "error": None, "extra": {}}  # fmt: skip
+
+
+def wait(
+    store: RunStore, run_id: str, timeout: float, states: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """Poll until the run is in one of ``states`` (default: not live) or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    delay = POLL_MIN
+    while True:
+        status = refresh(store, run_id)
+        done = status["state"] in states if states else status["state"] not in LIVE_STATES
+        if done or time.monotonic() >= deadline:
+            return status
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(POLL_MAX, delay * 1.5)
+
+
+def resume(
+    store: RunStore, run_id: str, answers: dict[str, str] | None = None, spawn: bool = True
+) -> dict[str, Any]:
+    """Continue a run that asked questions, or one that was interrupted."""
+    with run_lock(store, run_id):
+        status = store.read_status(run_id)
+        if status["state"] in LIVE_STATES and not _host_alive(status):
+            status["state"] = "interrupted"
+        if status["state"] not in ("needs_input", "interrupted"):
+            raise InvalidState(
+                f"run {run_id} is {status['state']}; only needs_input or interrupted runs resume",
+                "run_id",
+            )
+        if status["state"] == "needs_input":
+            asked = {q["id"] for q in status.get("questions") or []}
+            missing = sorted(asked - set(answers or {}))
+            if missing:
+                raise UserError(f"answers missing for question(s): {', '.join(missing)}", "answers")
+        if answers:
+            _append(store, run_id, "answers", {"answers": answers, "assumed": False})
+        store.set_state(run_id, status, "queued")
+    if spawn:
+        spawn_host(store, run_id, resume=True)
+    return store.read_status(run_id)
+
+
+class ThreadRun:
+    """A run driven on a background thread of this process (Python API, tests)."""
+
+    def __init__(self, store: RunStore, run_id: str, resume: bool, roles: Roles | None) -> None:
+        from .host import drive
+
+        self.store, self.run_id = store, run_id
+        self._portal_cm = start_blocking_portal()
+        portal = self._portal_cm.__enter__()
+        self.future: concurrent.futures.Future[dict[str, Any]] = portal.start_task_soon(
+            lambda: drive(store, run_id, resume=resume, roles=roles)
+        )
+        self.future.add_done_callback(lambda _: self._close())
+
+    def _close(self) -> None:
+        threading.Thread(target=self._portal_cm.__exit__, args=(None, None, None)).start()
+
+    def cancel(self) -> None:
+        self.future.cancel()
+
+    def wait(self, timeout: float) -> dict[str, Any]:
+        with contextlib.suppress(concurrent.futures.CancelledError, TimeoutError):
+            self.future.result(timeout)
+        return self.store.read_status(self.run_id)
+
+
+def start_thread(
+    store: RunStore, request: RunRequest, roles: Roles | None = None, run_id: str | None = None
+) -> ThreadRun:
+    run_id = run_id or create_run(store, request)
+    return ThreadRun(store, run_id, resume=False, roles=roles)

@@ -1,0 +1,151 @@
+"""The run directory: request, status, result, events and worker outputs of each run.
+
+``<state>/runs/<run_id>/`` holds ``request.json``, ``status.json`` (replaced atomically),
+``result.json`` (written once), ``events.jsonl`` and ``workers/*.out``. Files are 0600,
+folders 0700. Every write goes through the redactor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import RunNotFound
+from .ids import check_run_id
+from .index import RunIndex
+from .redact import Redactor
+
+
+def make_private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def write_json_atomic(path: Path, data: Any, redact: Redactor, durable: bool = False) -> None:
+    """tmp + rename: readers see the old or the new file, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    text = redact(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, text.encode("utf-8"))
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class RunPaths:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.request = root / "request.json"
+        self.status = root / "status.json"
+        self.result = root / "result.json"
+        self.events = root / "events.jsonl"
+        self.workers = root / "workers"
+        self.host_log = root / "host.log"
+        self.lock = root / ".lock"
+
+
+class RunStore:
+    def __init__(self, home: Path, redactor: Redactor | None = None) -> None:
+        self.home = home
+        self.runs_dir = home / "runs"
+        self.redact = redactor or Redactor.from_env()
+        self._index: RunIndex | None = None
+
+    @property
+    def index(self) -> RunIndex:
+        if self._index is None:
+            fresh = not (self.home / "index.sqlite").exists()
+            make_private_dir(self.home)
+            self._index = RunIndex(self.home / "index.sqlite")
+            if fresh and self.runs_dir.is_dir():
+                self.reindex()
+        return self._index
+
+    def paths(self, run_id: str) -> RunPaths:
+        return RunPaths(self.runs_dir / check_run_id(run_id))
+
+    def existing(self, run_id: str) -> RunPaths:
+        p = self.paths(run_id)
+        if not p.status.is_file():
+            raise RunNotFound(f"no run {run_id!r} under {self.runs_dir}", "run_id")
+        return p
+
+    def create(self, run_id: str, request: dict[str, Any], row: dict[str, Any]) -> RunPaths:
+        p = self.paths(run_id)
+        make_private_dir(self.runs_dir)
+        p.root.mkdir(mode=0o700)
+        make_private_dir(p.workers)
+        write_json_atomic(p.request, request, self.redact, durable=True)
+        now = time.time()
+        status = {"run_id": run_id, "state": "queued", "phase": "queued", "iteration": 0,
+                  "pid": None, "pid_start": None, "started_at": now, "updated_at": now,
+                  "usage": {}, "elapsed": 0.0, "goal": row["goal"]}  # fmt: skip
+        write_json_atomic(p.status, status, self.redact, durable=True)
+        self.index.upsert({**row, "run_id": run_id, "state": "queued", "created_at": now,
+                           "updated_at": now})  # fmt: skip
+        return p
+
+    def read_status(self, run_id: str) -> dict[str, Any]:
+        p = self.existing(run_id)
+        status: dict[str, Any] = read_json(p.status)
+        return status
+
+    def write_status(self, run_id: str, status: dict[str, Any], durable: bool = False) -> None:
+        status["updated_at"] = time.time()
+        write_json_atomic(self.paths(run_id).status, status, self.redact, durable)
+
+    def set_state(self, run_id: str, status: dict[str, Any], state: str) -> None:
+        """A state change: written at once, durably, and mirrored into the index."""
+        status["state"] = state
+        self.write_status(run_id, status, durable=True)
+        self.index.set_state(run_id, state, status["updated_at"])
+
+    def read_request(self, run_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = read_json(self.existing(run_id).request)
+        return data
+
+    def write_result(self, run_id: str, result: dict[str, Any]) -> None:
+        write_json_atomic(self.paths(run_id).result, result, self.redact, durable=True)
+
+    def read_result(self, run_id: str) -> dict[str, Any] | None:
+        p = self.existing(run_id)
+        try:
+            data: dict[str, Any] = read_json(p.result)
+        except FileNotFoundError:
+            return None
+        return data
+
+    def reindex(self) -> int:
+        """Rebuild index rows from the run directories (after the index was lost)."""
+        n = 0
+        for d in sorted(self.runs_dir.iterdir()):
+            try:
+                st = read_json(d / "status.json")
+                req = read_json(d / "request.json")
+            except (OSError, ValueError):
+                continue
+            self.index.upsert(_row(d.name, st, req))
+            n += 1
+        return n
+
+
+def _row(run_id: str, status: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "run_id": run_id, "state": status.get("state", "interrupted"),
+        "created_at": status.get("started_at", 0.0), "updated_at": status.get("updated_at", 0.0),
+        "goal": str(request.get("loop", {}).get("goal", ""))[:200],
+        "cwd": str(request.get("loop", {}).get("cwd", "")), "backend": request.get("planner", ""),
+    }  # fmt: skip
+
+
+def goal_row(request: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in _row("", {}, request).items() if k in ("goal", "cwd", "backend")}
