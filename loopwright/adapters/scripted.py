@@ -66,7 +66,7 @@ def check_scenario(raw: Any, where: str = "scenario") -> dict[str, list[Reply]]:
 class ScriptedBackend:
     def __init__(self, scenario: dict[str, list[Reply]] | None = None, spec: str = "scripted"):
         self.spec = spec
-        self.queues = {role: list(scenario.get(role, [])) for role in ROLES} if scenario else {}
+        self.queues = dict(check_scenario(scenario)) if scenario else {}
         self.last: dict[str, Reply] = {}
 
     def _next(self, request: AgentRequest) -> Reply | None:
@@ -84,17 +84,18 @@ class ScriptedBackend:
         if reply.get("delay"):
             await anyio.sleep(float(reply["delay"]))
         text, ok, error = _text(reply, request), bool(reply.get("ok", True)), reply.get("error")
-        try:
-            _apply_edits(Path(request.cwd), reply.get("edits") or [])
-        except (OSError, ValueError) as exc:
-            ok, error = False, f"edit failed: {exc}"
+        if reply.get("edits"):
+            try:
+                _apply_edits(Path(request.cwd), reply["edits"])
+            except (OSError, ValueError) as exc:
+                ok, error = False, f"edit failed: {exc}"
         if reply.get("run") and ok:
             r = await run_process(reply["run"], cwd=request.cwd, timeout=request.timeout)
             text = f"{text}\n{r.output}".strip()
             ok, error = r.ok, None if r.ok else f"command exited {r.exit_code}"
         if request.output is not None:
             request.output.write(text)
-        usage = Usage(**reply.get("usage", {}))
+        usage = Usage(**reply["usage"]) if "usage" in reply else Usage()
         return AgentResponse(text=text, ok=ok, error=None if ok else error or "scripted failure",
                              usage=usage, duration=time.monotonic() - started)  # fmt: skip
 

@@ -6,6 +6,7 @@ import time
 from typing import Any, Protocol
 
 from ..adapters.base import OutputWriter
+from .types import UsageTotals
 
 EVENT_TYPES = (
     "run_started", "questions", "answers", "intake", "plan", "worker_started",
@@ -19,8 +20,10 @@ class EventSink(Protocol):
     def emit(self, type: str, iteration: int, data: dict[str, Any]) -> None:
         """Record one event."""
 
-    def phase(self, phase: str, iteration: int, usage: dict[str, Any]) -> None:
-        """The loop entered ``phase`` (intake, plan, work, verify, review, decide)."""
+    def phase(self, phase: str, iteration: int, usage: UsageTotals) -> None:
+        """The loop entered ``phase`` (intake, plan, work, verify, review, decide).
+
+        ``usage`` is the live totals object: read it when needed, do not keep a copy."""
 
     def open_output(self, name: str) -> OutputWriter | None:
         """A writer for a worker's full output named ``name``, or None to keep none."""
@@ -50,7 +53,7 @@ class MemorySink:
         self.events.append({"seq": len(self.events), "ts": time.time(), "type": type,
                             "iteration": iteration, "data": data})  # fmt: skip
 
-    def phase(self, phase: str, iteration: int, usage: dict[str, Any]) -> None:
+    def phase(self, phase: str, iteration: int, usage: UsageTotals) -> None:
         self.phases.append((phase, iteration))
 
     def open_output(self, name: str) -> OutputWriter | None:

@@ -22,7 +22,7 @@ from .budget import BudgetTracker
 from .events import EventSink
 from .review import gate
 from .types import (
-    IterationRecord, LoopConfig, LoopState, Question, RunResult, Subgoal, TaskResult, Verdict,
+    KEEP_HISTORY, IterationRecord, LoopConfig, LoopState, Question, RunResult, Subgoal, TaskResult, Verdict,
     VerifyResult,
 )  # fmt: skip
 from .verify import run_verify
@@ -63,13 +63,14 @@ class Harness:
             if not await self._intake():
                 return self._result("needs_input", "clarifying questions need answers")
             while True:
-                iteration = len(self.state.history) + 1
+                iteration = self.state.iterations + 1
                 self.budget.check_before_iteration(iteration)
                 with anyio.move_on_after(self.budget.remaining_seconds()) as scope:
                     record = await self._iteration(iteration)
                 if scope.cancelled_caught:
                     raise BudgetExceeded("max_seconds", f"max_seconds={self._max_s} reached")
-                self.state.history.append(record)
+                self.state.iterations = iteration
+                self.state.history = [*self.state.history[1 - KEEP_HISTORY :], record]
                 if record.passed:
                     return self._result("completed", "success criteria met")
         except BudgetExceeded as exc:
@@ -166,9 +167,12 @@ class Harness:
             except PlanError as exc:
                 verdicts[n] = Verdict(complete=False, issues=[str(exc)], reviewer=backend.spec)
 
-        async with anyio.create_task_group() as tg:
-            for n, backend in enumerate(self.roles.reviewers):
-                tg.start_soon(one, n, backend)
+        if len(self.roles.reviewers) == 1:
+            await one(0, self.roles.reviewers[0])
+        else:
+            async with anyio.create_task_group() as tg:
+                for n, backend in enumerate(self.roles.reviewers):
+                    tg.start_soon(one, n, backend)
         done = [v for v in verdicts if v is not None]
         data = {"verdicts": [v.model_dump() for v in done], "quorum": self.config.review_quorum}
         self._emit("review", data, iteration)
@@ -227,19 +231,19 @@ class Harness:
 
     # --- reporting ------------------------------------------------------------------
     def _emit(self, type: str, data: dict[str, Any], iteration: int | None = None) -> None:
-        it = len(self.state.history) if iteration is None else iteration
+        it = self.state.iterations if iteration is None else iteration
         self.sink.emit(type, it, data)
 
     def _phase(self, phase: str, iteration: int) -> None:
-        self.sink.phase(phase, iteration, self.state.usage.model_dump())
+        self.sink.phase(phase, iteration, self.state.usage)
 
     def _result(self, state: Any, reason: str, error: str | None = None) -> RunResult:
         h = self.state.history
         last = h[-1] if h else None
         questions: list[Question] = self.state.questions if state == "needs_input" else []
         return RunResult(
-            state=state, stop_reason=reason, iterations=len(h), criteria=self.criteria,
-            summary=_summary(state, reason, len(h)), last_results=last.results if last else [],
+            state=state, stop_reason=reason, iterations=self.state.iterations,
+            criteria=self.criteria, summary=_summary(state, reason, self.state.iterations), last_results=last.results if last else [],
             verify=last.verify if last else [], verdicts=last.verdicts if last else [],
             questions=questions, usage=self.state.usage, duration=round(self.budget.elapsed(), 3),
             error=error, cwd=self.config.cwd,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +13,7 @@ RunState = Literal[
     "queued", "running", "needs_input", "completed", "stopped", "failed", "cancelled",
     "interrupted",
 ]
+KEEP_HISTORY = 3
 TERMINAL_STATES: frozenset[str] = frozenset({"completed", "stopped", "failed", "cancelled"})
 
 
@@ -67,7 +69,10 @@ class Verdict(BaseModel):
     reviewer: str = ""
 
 
-class UsageTotals(BaseModel):
+@dataclass
+class UsageTotals:
+    """Running totals of a run (a plain dataclass: it is updated on every call)."""
+
     agent_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -77,6 +82,13 @@ class UsageTotals(BaseModel):
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UsageTotals:
+        return cls(**{k: data[k] for k in _USAGE_FIELDS if k in data})
 
 
 class IterationRecord(BaseModel):
@@ -113,7 +125,10 @@ class LoopState(BaseModel):
     criteria: list[str] | None = None
     questions: list[Question] = Field(default_factory=list)
     answers: dict[str, str] = Field(default_factory=dict)
+    iterations: int = 0
+    """Iterations finished so far."""
     history: list[IterationRecord] = Field(default_factory=list)
+    """The most recent finished iterations (at most ``KEEP_HISTORY``), newest last."""
     usage: UsageTotals = Field(default_factory=UsageTotals)
     elapsed: float = 0.0
 
@@ -134,3 +149,6 @@ class RunResult(BaseModel):
     error: str | None = None
     cwd: str = ""
     extra: dict[str, Any] = Field(default_factory=dict)
+
+
+_USAGE_FIELDS = tuple(f.name for f in fields(UsageTotals))

@@ -7,17 +7,19 @@ crash) is never returned and never consumed; a complete line that is not JSON is
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..errors import UserError
 from .redact import Redactor
 
 CHUNK = 64 * 1024
+_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
 
 
 class EventWriter:
@@ -42,16 +44,15 @@ class EventWriter:
             os.write(self._fd, b"\n")  # end a torn line so it cannot glue onto ours
         for line in reversed(tail.splitlines()):
             try:
-                return int(json.loads(line)["seq"]) + 1
-            except (ValueError, KeyError, TypeError):
+                return int(orjson.loads(line)["seq"]) + 1
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue
         return 0
 
     def append(self, type: str, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
         event = {"seq": self.seq, "ts": round(time.time(), 3), "run_id": self.run_id,
                  "type": type, "iteration": iteration, "data": data}  # fmt: skip
-        line = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
-        payload = (self.redact(line) + "\n").encode("utf-8")
+        payload = self.redact.bytes(orjson.dumps(event, default=str, option=_OPTS))
         while payload:
             payload = payload[os.write(self._fd, payload) :]
         self.seq += 1
@@ -88,8 +89,8 @@ def parse_cursor(cursor: str | None) -> int:
 def _decode(lines: list[bytes], out: list[dict[str, Any]]) -> None:
     for line in lines:
         try:
-            event = json.loads(line)
-        except ValueError:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
             continue
         if isinstance(event, dict):
             out.append(event)

@@ -47,7 +47,7 @@ async def drive(
     state = replay(recorder.paths.events, status) if resume else None
     recorder.set_state("running", pid=pid, pid_start=proc_start_time(pid), phase="starting",
                        questions=None, error=None)  # fmt: skip
-    first = len(state.history) + 1 if state else 1
+    first = state.iterations + 1 if state else 1
     recorder.emit("resumed" if resume else "run_started", first - 1, _start_data(request))
     harness: Harness | None = None
     try:
@@ -77,7 +77,7 @@ def _start_data(request: RunRequest) -> dict[str, Any]:
 
 
 def _failed(harness: Harness | None, request: RunRequest, error: str) -> RunResult:
-    iterations = len(harness.state.history) if harness else 0
+    iterations = harness.state.iterations if harness else 0
     usage = harness.state.usage if harness else None
     return RunResult(state="failed", stop_reason=error, iterations=iterations, error=error,
                      summary=f"failed: {error}", cwd=request.loop.cwd,
@@ -102,7 +102,7 @@ def _finish(recorder: RunRecorder, result: RunResult, run_id: str) -> dict[str, 
 
 
 def _finish_cancelled(recorder: RunRecorder, harness: Harness | None, request: RunRequest) -> None:
-    iterations = len(harness.state.history) if harness else 0
+    iterations = harness.state.iterations if harness else 0
     result = RunResult(state="cancelled", stop_reason="cancelled", iterations=iterations,
                        summary=f"cancelled after {iterations} iteration(s)", cwd=request.loop.cwd,
                        **({"usage": harness.state.usage} if harness else {}))  # fmt: skip

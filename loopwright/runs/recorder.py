@@ -16,6 +16,7 @@ import anyio
 
 from ..adapters.base import OutputWriter
 from ..config import WORKER_OUTPUT_CAP
+from ..loop.types import UsageTotals
 from .eventlog import EventWriter
 from .redact import Redactor
 from .store import RunStore
@@ -59,14 +60,17 @@ class RunRecorder:
         self._last_write = 0.0
         self._last_sync = time.monotonic()
         self._wake: anyio.Event | None = None
+        self._usage: UsageTotals | None = None
+        self._workers = str(self.paths.workers)
         self._t0 = time.monotonic() - float(status.get("elapsed") or 0.0)
 
     # EventSink ----------------------------------------------------------------------
     def emit(self, type: str, iteration: int, data: dict[str, Any]) -> None:
         self.writer.append(type, iteration, data)
 
-    def phase(self, phase: str, iteration: int, usage: dict[str, Any]) -> None:
-        self.status.update(phase=phase, iteration=iteration, usage=usage)
+    def phase(self, phase: str, iteration: int, usage: UsageTotals) -> None:
+        self.status.update(phase=phase, iteration=iteration)
+        self._usage = usage
         self._dirty = True
         if time.monotonic() - self._last_write >= STATUS_INTERVAL:
             self.flush()
@@ -74,12 +78,14 @@ class RunRecorder:
             self._wake.set()
 
     def open_output(self, name: str) -> OutputWriter | None:
-        return CappedFile(str(self.paths.workers / f"{name}.out"), self.store.redact)
+        return CappedFile(f"{self._workers}/{name}.out", self.store.redact)
 
     # writing ------------------------------------------------------------------------
     def flush(self) -> None:
         now = time.monotonic()
         self.status["elapsed"] = round(now - self._t0, 3)
+        if self._usage is not None:
+            self.status["usage"] = self._usage.as_dict()
         self.store.write_status(self.run_id, self.status)
         self._dirty, self._last_write = False, now
         if now - self._last_sync >= SYNC_INTERVAL:

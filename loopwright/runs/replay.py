@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..loop.types import IterationRecord, LoopState, Question, UsageTotals
+from ..loop.types import KEEP_HISTORY, IterationRecord, LoopState, Question, UsageTotals
 from .eventlog import read_events
 
 
 def replay(events_path: Path, status: dict[str, Any]) -> LoopState:
     state = LoopState(
-        usage=UsageTotals.model_validate(status.get("usage") or {}),
+        usage=UsageTotals.from_dict(status.get("usage") or {}),
         elapsed=float(status.get("elapsed") or 0.0),
     )
     records: dict[int, IterationRecord] = {}
@@ -23,7 +23,9 @@ def replay(events_path: Path, status: dict[str, Any]) -> LoopState:
         cursor = page.cursor
         if not page.more:
             break
-    state.history = [records[k] for k in sorted(records)]
+    done = sorted(records)
+    state.iterations = done[-1] if done else 0
+    state.history = [records[k] for k in done[-KEEP_HISTORY:]]
     return state
 
 
@@ -39,4 +41,4 @@ def _apply(state: LoopState, records: dict[int, IterationRecord], event: dict[st
         record = IterationRecord.model_validate(data["record"])
         records[record.iteration] = record
     elif kind == "usage" and data:
-        state.usage = UsageTotals.model_validate(data)
+        state.usage = UsageTotals.from_dict(data)
