@@ -1,0 +1,109 @@
+"""Human-readable rendering of events and results for the terminal (used by cli only)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def _clip(text: Any, n: int = 100) -> str:
+    s = " ".join(str(text or "").split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _worker(d: dict[str, Any]) -> str:
+    return f"{d.get('subgoal')} (attempt {d.get('attempt')})"
+
+
+def _finished(d: dict[str, Any]) -> str:
+    status = d.get("status")
+    why = f": {_clip(d.get('error'), 120)}" if status != "ok" else f" — {_clip(d.get('preview'), 90)}"
+    return f"worker {_worker(d)} {status} in {d.get('duration', 0):.2f}s{why}"
+
+
+def _verify(d: dict[str, Any]) -> str:
+    parts = []
+    for r in d.get("results", []):
+        mark = "pass" if r.get("passed") else f"FAIL (exit {r.get('exit_code')})"
+        if not r.get("passed"):
+            tail = [ln for ln in str(r.get("output_tail", "")).splitlines() if ln.strip()]
+            mark += f" — {_clip(tail[-1], 80)}" if tail else ""
+        parts.append(f"{' '.join(r.get('argv', []))}: {mark}")
+    return "verify: " + ("; ".join(parts) or "no commands")
+
+
+def _review(d: dict[str, Any]) -> str:
+    verdicts = d.get("verdicts", [])
+    yes = sum(1 for v in verdicts if v.get("complete"))
+    issues = [i for v in verdicts for i in v.get("issues", [])]
+    more = f" — {_clip('; '.join(issues), 140)}" if issues else ""
+    return f"review: {yes}/{len(verdicts)} complete (quorum {d.get('quorum')}){more}"
+
+
+def _iteration(d: dict[str, Any]) -> str:
+    if d.get("passed"):
+        return "iteration passed the gate"
+    return "iteration did not pass: " + _clip("; ".join(d.get("reasons", [])), 160)
+
+
+_FORMATS: dict[str, Any] = {
+    "run_started": lambda d: f"run started: {_clip(d.get('goal'), 120)}",
+    "resumed": lambda d: "run resumed",
+    "intake": lambda d: "criteria: " + _clip("; ".join(d.get("criteria", [])), 160),
+    "questions": lambda d: f"{len(d.get('questions', []))} question(s) for you",
+    "answers": lambda d: "answers " + ("assumed" if d.get("assumed") else "received"),
+    "plan": lambda d: "plan: " + "; ".join(
+        f"{s['id']} {_clip(s['title'], 60)}" for s in d.get("subgoals", [])
+    ),
+    "worker_started": lambda d: f"worker {_worker(d)} started: {_clip(d.get('title'), 70)}",
+    "worker_output": lambda d: f"  {_clip(d.get('text') or d.get('preview'), 120)}",
+    "worker_finished": _finished,
+    "model_call": lambda d: f"model call {d.get('provider')}:{d.get('model')}",
+    "verify_started": lambda d: f"verify: running {len(d.get('commands', []))} command(s)",
+    "verify_finished": _verify,
+    "review": _review,
+    "checkpoint": lambda d: f"checkpoint {str(d.get('sha', ''))[:10]}",
+    "iteration_finished": _iteration,
+    "budget_exhausted": lambda d: f"budget exhausted: {d.get('message')}",
+    "warning": lambda d: f"warning: {d.get('message')}",
+    "error": lambda d: f"error: {d.get('message')}",
+    "cancelled": lambda d: "cancelled",
+    "interrupted": lambda d: "interrupted: the run's host process died",
+    "run_finished": lambda d: f"finished: {d.get('state')} — {d.get('stop_reason')}",
+}
+
+
+def format_event(event: dict[str, Any]) -> str:
+    ts = time.strftime("%H:%M:%S", time.localtime(float(event.get("ts") or 0)))
+    kind = str(event.get("type"))
+    fmt = _FORMATS.get(kind)
+    body = fmt(event.get("data") or {}) if fmt else f"{kind} {_clip(event.get('data'), 120)}"
+    return f"{ts} it{event.get('iteration', 0)} {body}"
+
+
+def format_status(status: dict[str, Any]) -> str:
+    usage = status.get("usage") or {}
+    return (
+        f"{status.get('run_id')}: {status.get('state')} · phase {status.get('phase')} · "
+        f"iteration {status.get('iteration')} · {usage.get('agent_calls', 0)} calls · "
+        f"{float(status.get('elapsed') or 0):.1f}s"
+    )
+
+
+def format_result(result: dict[str, Any]) -> str:
+    lines = [f"{result.get('state', '?').upper()}: {result.get('summary')}"]
+    for r in result.get("last_results", []):
+        lines.append(f"  [{r['status']}] {r['title']}" + (f" — {r['error']}" if r.get("error") else ""))
+    for v in result.get("verify", []):
+        lines.append(f"  verify {' '.join(v['argv'])}: {'pass' if v['passed'] else 'FAIL'}")
+    usage = result.get("usage") or {}
+    cost = f"${usage.get('cost_usd', 0):.4f}" + (
+        f" (+{usage['unknown_cost_calls']} calls of unknown price)"
+        if usage.get("unknown_cost_calls") else ""
+    )  # fmt: skip
+    lines.append(
+        f"  {result.get('iterations')} iteration(s), {usage.get('agent_calls', 0)} agent calls, "
+        f"{usage.get('input_tokens', 0) + usage.get('output_tokens', 0)} tokens, {cost}, "
+        f"{float(result.get('duration') or 0):.1f}s"
+    )
+    return "\n".join(lines)
