@@ -209,10 +209,14 @@ def pid_alive(pid: int, start_time: int | None) -> bool:
         return False
     except PermissionError:
         pass
-    if start_time is None:
-        return True
-    current = proc_start_time(pid)
-    return current is None or current == start_time
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return start_time is None  # no /proc here: trust the pid alone
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    if fields[0] == b"Z":  # a zombie has finished; only its parent has not reaped it
+        return False
+    return start_time is None or int(fields[19]) == start_time
 
 
 def session_members(sid: int) -> list[int]:

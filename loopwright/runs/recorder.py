@@ -74,7 +74,9 @@ class RunRecorder:
         self._dirty = True
         if time.monotonic() - self._last_write >= STATUS_INTERVAL:
             self.flush()
-        elif self._wake is not None:
+        else:
+            if self._wake is None:
+                self._wake = anyio.Event()
             self._wake.set()
 
     def open_output(self, name: str) -> OutputWriter | None:
@@ -95,8 +97,10 @@ class RunRecorder:
     async def flusher(self) -> None:
         """Writes a deferred status update within ``STATUS_INTERVAL``; runs until cancelled."""
         while True:
-            self._wake = anyio.Event()
+            if self._wake is None:
+                self._wake = anyio.Event()
             await self._wake.wait()
+            self._wake = None
             await anyio.sleep(max(0.0, self._last_write + STATUS_INTERVAL - time.monotonic()))
             if self._dirty:
                 self.flush()

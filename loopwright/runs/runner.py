@@ -76,7 +76,7 @@ def start(store: RunStore, request: RunRequest) -> str:
 @contextlib.contextmanager
 def run_lock(store: RunStore, run_id: str) -> Iterator[None]:
     """Serialises state transitions made from outside the host (cancel, interrupt, resume)."""
-    fd = os.open(store.paths(run_id).lock, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(store.existing(run_id).lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -201,22 +201,28 @@ class ThreadRun:
         from .host import drive
 
         self.store, self.run_id = store, run_id
+        self._done = threading.Event()
+
+        async def main() -> dict[str, Any]:
+            try:
+                return await drive(store, run_id, resume=resume, roles=roles)
+            finally:
+                self._done.set()
+
         self._portal_cm = start_blocking_portal()
         portal = self._portal_cm.__enter__()
-        self.future: concurrent.futures.Future[dict[str, Any]] = portal.start_task_soon(
-            lambda: drive(store, run_id, resume=resume, roles=roles)
-        )
+        self.future: concurrent.futures.Future[dict[str, Any]] = portal.start_task_soon(main)
         self.future.add_done_callback(lambda _: self._close())
 
     def _close(self) -> None:
         threading.Thread(target=self._portal_cm.__exit__, args=(None, None, None)).start()
 
     def cancel(self) -> None:
+        """Cancel the run: its workers are killed and the state becomes ``cancelled``."""
         self.future.cancel()
 
     def wait(self, timeout: float) -> dict[str, Any]:
-        with contextlib.suppress(concurrent.futures.CancelledError, TimeoutError):
-            self.future.result(timeout)
+        self._done.wait(timeout)
         return self.store.read_status(self.run_id)
 
 

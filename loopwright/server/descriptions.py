@@ -1,0 +1,59 @@
+"""Tool descriptions, written for the calling model (a snapshot test pins them)."""
+
+from __future__ import annotations
+
+STATES = ("States: queued/running (live), needs_input (answer with orchestrate_resume), "
+          "completed (criteria met), stopped (budget or criteria not met), failed, cancelled, "
+          "interrupted (its process died; orchestrate_resume continues it).")  # fmt: skip
+
+ORCHESTRATE = f"""Start a coding loop: a planner splits the goal into subgoals, workers change \
+the files in cwd, verify commands and reviewers judge the result, and the loop repeats until \
+the success criteria hold or a budget runs out.
+
+Use detach=true (the default) for anything that may take more than a minute: it returns at \
+once with status "running", a run_id and a tail_command; the run goes on in its own process \
+even after this client exits. Then poll with orchestrate_tail(run_id, cursor, wait=30) (pass \
+back the cursor it returns) or block with orchestrate_result(run_id, wait=true); stop it with \
+orchestrate_cancel(run_id). With detach=false the call blocks until the run ends, sending \
+progress on every phase and iteration; cancelling the call cancels the run.
+
+Without cwd the run works in a fresh scratch git repository (the reply's cwd says where). \
+cwd must be an absolute path inside the client's roots. With questions="ask" the loop may \
+first ask clarifying questions: you get them as a form if the client supports elicitation, \
+otherwise status "needs_input" with questions: answer with orchestrate_resume. {STATES}"""
+
+RESUME = f"""Continue a run that is needs_input (give answers: question id -> answer; every \
+question must be answered) or interrupted (answers not needed; it continues from its last \
+completed iteration). detach=true returns at once with status "running"; detach=false blocks \
+until the run ends, with progress. {STATES}"""
+
+TAIL = """Events of a run since cursor (omit it for the first call), oldest first, with the \
+cursor to pass next time, whether the run is still running, its state, and more=true when \
+more events are already waiting. wait (seconds, up to 60) long-polls: the call returns as \
+soon as there are new events or the run ends, so loop on orchestrate_tail(run_id, cursor, \
+wait=30) until running is false. Event types: run_started, intake, questions, answers, plan, \
+worker_started, worker_finished, verify_started, verify_finished, review, checkpoint, \
+iteration_finished, budget_exhausted, cancelled, interrupted, resumed, error, run_finished."""
+
+STATUS = f"""A run's state, phase, iteration, usage (agent calls, tokens, cost) and elapsed \
+seconds; cheap, never waits. A run whose process died is reported interrupted. {STATES}"""
+
+RESULT = """A run's result once it has ended: state, stop_reason, summary, per-subgoal \
+results, verify results, reviewer verdicts, usage, cwd. With wait=true it waits (up to \
+timeout seconds, default 600) for the run to end or ask questions; done=false means it is \
+still running: call again. needs_input comes with the questions for orchestrate_resume."""
+
+CANCEL = """Stop a run now: its workers are killed and it ends as cancelled. Changes already \
+made in cwd stay. Cancelling an ended run just returns its state."""
+
+LIST = """Recent runs, newest first (run_id, state, goal, cwd, backend, times); filter by \
+state. Runs whose process died are marked interrupted first."""
+
+BACKENDS = """The backends loopwright can drive (for orchestrate's backend, planner, workers \
+and reviewers): each with its kind, whether it is available here, why not, and how to fix \
+it. "scripted" is a deterministic built-in backend for tests and demos."""
+
+DOCTOR = """Check this installation: versions (python, loopwright, mcp, git), each agent \
+CLI's path and version, whether API credentials are set (never their values), the state dir, \
+the cwd you pass (absolute, exists, writable, git repository, inside the allowed roots) and \
+advice on client timeouts. Use it when a run fails to start."""

@@ -1,0 +1,110 @@
+"""What the tools return: pydantic models, so clients get ``structuredContent`` + a schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Question(BaseModel):
+    id: str
+    text: str
+    default: str | None = None
+
+
+class RunReply(BaseModel):
+    """Reply of ``orchestrate`` and ``orchestrate_resume``."""
+
+    status: str = Field(description="running | needs_input | completed | stopped | failed | "
+                        "cancelled | interrupted")  # fmt: skip
+    run_id: str
+    run_dir: str
+    events_path: str
+    tail_command: str = Field(description="a shell line a person can paste to follow the run")
+    cwd: str = Field(description="the working dir the run changes")
+    scratch: bool = Field(description="true when cwd is a fresh scratch repo made for this run")
+    message: str = Field(description="what happens next and how to follow or cancel")
+    questions: list[Question] = Field(default_factory=list)
+    result: dict[str, Any] | None = Field(None, description="the run's result once it ended")
+
+
+class StatusReply(BaseModel):
+    run_id: str
+    state: str
+    running: bool = Field(description="true while the state is queued or running")
+    phase: str = ""
+    iteration: int = 0
+    goal: str = ""
+    elapsed: float = 0.0
+    updated_at: float = 0.0
+    usage: dict[str, Any] = Field(default_factory=dict)
+    questions: list[Question] = Field(default_factory=list)
+    error: str | None = None
+
+
+class TailReply(BaseModel):
+    run_id: str
+    events: list[dict[str, Any]]
+    cursor: str = Field(description="pass it back to get only newer events")
+    running: bool
+    state: str
+    more: bool = Field(description="true when more events are already waiting: call again now")
+
+
+class ResultReply(BaseModel):
+    run_id: str
+    state: str
+    done: bool = Field(description="false while the run is queued or running (no result yet)")
+    result: dict[str, Any] | None = None
+    questions: list[Question] = Field(default_factory=list)
+    message: str = ""
+
+
+class CancelReply(BaseModel):
+    run_id: str
+    state: str
+    message: str
+
+
+class RunRow(BaseModel):
+    run_id: str
+    state: str
+    goal: str
+    cwd: str
+    backend: str
+    created_at: float
+    updated_at: float
+
+
+class ListReply(BaseModel):
+    runs: list[RunRow]
+
+
+class BackendRow(BaseModel):
+    name: str
+    kind: str
+    available: bool
+    reason: str = Field("", description="why it is not available")
+    fix: str = Field("", description="how to make it available")
+    spec_example: str = ""
+
+
+class BackendsReply(BaseModel):
+    backends: list[BackendRow]
+
+
+class Check(BaseModel):
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+class DoctorReply(BaseModel):
+    versions: dict[str, str]
+    state_dir: str
+    backends: list[BackendRow]
+    credentials: dict[str, bool] = Field(description="whether each credential is set (never its value)")
+    checks: list[Check]
+    allowed_roots: list[str]
+    advice: list[str]

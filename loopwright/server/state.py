@@ -1,0 +1,119 @@
+"""What every tool shares: the run store, the runs owned by blocking calls, error mapping."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shlex
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+from ..errors import LoopwrightError, UserError
+from ..loop.types import TERMINAL_STATES
+from ..process import pid_alive
+from ..runs.ids import check_run_id
+from ..runs.store import RunStore
+from .models import Question, RunReply
+
+log = logging.getLogger("loopwright.server")
+LIVE = ("queued", "running")
+
+
+@dataclass
+class ServerState:
+    store: RunStore
+    owned: set[str] = field(default_factory=set)
+    """Runs started by a blocking call: cancelled when that call is cancelled."""
+
+
+@contextlib.contextmanager
+def tool_errors() -> Iterator[None]:
+    """Caller mistakes and run errors become tool errors with a clear message, no traceback."""
+    try:
+        yield
+    except UserError as exc:
+        field_ = f"{exc.field}: " if exc.field and not str(exc).startswith(exc.field) else ""
+        raise ToolError(f"{field_}{exc}") from exc
+    except LoopwrightError as exc:
+        raise ToolError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def checked_id(run_id: str) -> str:
+    """Refuse anything but a run id before any file access."""
+    with tool_errors():
+        return check_run_id(run_id)
+
+
+def questions_of(status: dict[str, Any]) -> list[Question]:
+    return [Question.model_validate(q) for q in status.get("questions") or []]
+
+
+def run_reply(store: RunStore, run_id: str, status: dict[str, Any]) -> RunReply:
+    """The reply of a started, waiting or finished run, with what to do next."""
+    p = store.paths(run_id)
+    request = store.read_request(run_id)
+    state = status["state"]
+    result = store.read_result(run_id) if state in TERMINAL_STATES else None
+    return RunReply(
+        status="running" if state in LIVE else state, run_id=run_id, run_dir=str(p.root),
+        events_path=str(p.events), tail_command=f"tail -f {shlex.quote(str(p.events))}",
+        cwd=request["loop"]["cwd"], scratch=bool(request.get("scratch")),
+        message=next_step(run_id, state), questions=questions_of(status), result=result,
+    )  # fmt: skip
+
+
+def next_step(run_id: str, state: str) -> str:
+    if state in LIVE:
+        return (f"Run {run_id} is running in its own process and goes on after this client "
+                f"exits. Follow it with orchestrate_tail(run_id, cursor, wait=30) or wait for "
+                f"the end with orchestrate_result(run_id, wait=true); stop it with "
+                f"orchestrate_cancel(run_id).")  # fmt: skip
+    if state == "needs_input":
+        return (f"Run {run_id} is paused: answer its questions with "
+                f"orchestrate_resume(run_id, answers={{question_id: answer}}).")  # fmt: skip
+    if state == "interrupted":
+        return (f"Run {run_id}'s process died; orchestrate_resume(run_id) continues it from "
+                f"its last completed iteration.")  # fmt: skip
+    return f"Run {run_id} ended: {state}."
+
+
+def signal_host(store: RunStore, run_id: str) -> None:
+    """Ask a live run's host to cancel (SIGTERM) without waiting; it records ``cancelled``."""
+    try:
+        status = store.read_status(run_id)
+        pid = status.get("pid")
+        if status["state"] in LIVE and pid and pid_alive(int(pid), status.get("pid_start")):
+            os.kill(int(pid), signal.SIGTERM)
+            log.info("cancelled run %s owned by a cancelled call (pid %s)", run_id, pid)
+    except (OSError, LoopwrightError, ValueError) as exc:
+        log.warning("could not cancel run %s: %s", run_id, exc)
+
+
+def allowed_roots() -> list[Path]:
+    raw = os.environ.get("LOOPWRIGHT_ALLOWED_ROOTS", "")
+    return [Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p.strip()]
+
+
+def inside(path: Path, roots: list[Path]) -> bool:
+    """``path`` equals or lies under one of ``roots`` (all resolved; ``/a/bc`` is not in ``/a/b``)."""
+    return any(path == r or path.is_relative_to(r) for r in roots)
+
+
+def check_cwd_allowed(cwd: str, client_roots: list[Path] | None) -> None:
+    """Raise ``UserError`` unless ``cwd`` resolves inside every configured set of roots."""
+    if not os.path.isabs(cwd):
+        raise UserError(f"cwd {cwd!r} must be an absolute path", "cwd")
+    path = Path(cwd).resolve()
+    env_roots = allowed_roots()
+    if env_roots and not inside(path, env_roots):
+        shown = ", ".join(map(str, env_roots))
+        raise UserError(f"cwd {str(path)!r} is outside LOOPWRIGHT_ALLOWED_ROOTS ({shown})", "cwd")
+    if client_roots is not None and not inside(path, client_roots):
+        shown = ", ".join(map(str, client_roots)) or "none"
+        raise UserError(f"cwd {str(path)!r} is outside the client's roots ({shown})", "cwd")

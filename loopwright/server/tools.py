@@ -1,0 +1,212 @@
+"""The tools: thin typed functions over ``loopwright.runs`` (all async; waits never block)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import InputRequiredResult, ToolAnnotations
+from pydantic import Field
+
+from ..runs import runner
+from ..runs.eventlog import read_events
+from ..runs.request import build_request
+from . import asking, descriptions, runflow
+from .models import (
+    BackendRow, BackendsReply, CancelReply, DoctorReply, ListReply, ResultReply, RunReply,
+    RunRow, StatusReply, TailReply,
+)  # fmt: skip
+from .state import LIVE, check_cwd_allowed, checked_id, next_step, questions_of, tool_errors
+from .waiting import HEARTBEAT, not_live, wait_for_events, wait_until
+
+Ctx = Context[Any, Any]
+RunId = Annotated[str, Field(description="the run_id returned by orchestrate")]
+Detach = Annotated[bool, Field(description="true: return at once and let the run go on in the "
+                               "background; false: block until it ends, with progress")]  # fmt: skip
+Specs = list[str] | None
+STATE_NAMES = Literal["queued", "running", "needs_input", "completed", "stopped", "failed",
+                      "cancelled", "interrupted"]  # fmt: skip
+
+
+async def orchestrate(
+    goal: Annotated[str, Field(description="what the loop should achieve, in plain words")],
+    ctx: Ctx,
+    success_criteria: Annotated[Specs, Field(description="checkable statements that mean "
+                                "done; drafted from the goal when omitted")] = None,  # fmt: skip
+    backend: Annotated[str | None, Field(description="backend spec for every role (see "
+                       "list_backends), e.g. 'scripted'; default scripted")] = None,  # fmt: skip
+    planner: Annotated[str | None, Field(description="backend spec of the planner")] = None,
+    workers: Annotated[Specs, Field(description="backend specs of the workers")] = None,
+    reviewers: Annotated[Specs, Field(description="backend specs of the reviewers")] = None,
+    review_quorum: Annotated[Literal["all", "majority", "any"], Field(
+        description="how many reviewers must say complete")] = "all",  # fmt: skip
+    cwd: Annotated[str | None, Field(description="absolute path of the working dir, changed in "
+                   "place; omit for a fresh scratch git repository")] = None,  # fmt: skip
+    verify_commands: Annotated[list[list[str]] | None, Field(description="commands that must "
+                               "pass, each an argv list, e.g. [['pytest', '-q']]")] = None,  # fmt: skip
+    max_iterations: Annotated[int | None, Field(ge=1, le=1000, description="default 5")] = None,
+    max_seconds: Annotated[float | None, Field(gt=0, le=604800, description="wall clock, "
+                           "default 3600")] = None,  # fmt: skip
+    max_cost_usd: Annotated[float | None, Field(ge=0, description="default 20")] = None,
+    isolate: Annotated[bool, Field(description="work in a separate git worktree (not supported "
+                       "in this version: must be false)")] = False,  # fmt: skip
+    questions: Annotated[Literal["auto", "ask"], Field(description="auto: intake assumes "
+                         "defaults; ask: the run may stop to ask you first")] = "auto",  # fmt: skip
+    detach: Detach = True,
+) -> RunReply | InputRequiredResult:
+    earlier = asking.read_round(ctx)
+    if earlier and earlier.step == asking.ANSWERS and earlier.run_id:
+        return await runflow.answered_round(ctx, earlier.run_id, detach)
+    if isolate:
+        raise ToolError("isolate: worktree isolation is not built in this version; the run "
+                        "changes cwd in place (omit cwd to work in a scratch repository)")  # fmt: skip
+    with tool_errors():
+        request = build_request(
+            goal, criteria=success_criteria, backend=backend, planner=planner, workers=workers,
+            reviewers=reviewers, cwd=cwd, verify=verify_commands, questions=questions,
+            review_quorum=review_quorum,
+            budget={"max_iterations": max_iterations, "max_seconds": max_seconds,
+                    "max_cost_usd": max_cost_usd},
+        )  # fmt: skip
+        if cwd:
+            roots = await asking.client_roots(ctx, earlier)
+            if isinstance(roots, InputRequiredResult):
+                return roots
+            check_cwd_allowed(request.loop.cwd, roots)
+    return await runflow.start(ctx, request, detach)
+
+
+async def orchestrate_resume(
+    run_id: RunId,
+    ctx: Ctx,
+    answers: Annotated[dict[str, str] | None, Field(description="question id -> answer, for a "
+                       "needs_input run")] = None,  # fmt: skip
+    detach: Detach = True,
+) -> RunReply | InputRequiredResult:
+    earlier = asking.read_round(ctx)
+    if earlier and earlier.step == asking.ANSWERS and earlier.run_id == run_id:
+        return await runflow.answered_round(ctx, run_id, detach)
+    st = runflow.server_state(ctx)
+    checked_id(run_id)
+    with tool_errors():
+        status = runner.refresh(st.store, run_id)
+        if status["state"] == "needs_input" and not answers and asking.can_elicit(ctx):
+            return await runflow.ask(ctx, run_id, status, detach)
+        await anyio.to_thread.run_sync(runner.resume, st.store, run_id, answers)
+    return await runflow.carry_on(ctx, run_id, detach, wait_intake=False)
+
+
+async def orchestrate_tail(
+    run_id: RunId,
+    ctx: Ctx,
+    cursor: Annotated[str | None, Field(description="the cursor of the previous reply; omit "
+                      "to start at the first event")] = None,  # fmt: skip
+    limit: Annotated[int, Field(ge=1, le=1000, description="events at most")] = 200,
+    wait: Annotated[float, Field(ge=0, le=60, description="seconds to wait for new events "
+                    "when there are none yet")] = 0,  # fmt: skip
+) -> TailReply:
+    store = runflow.server_state(ctx).store
+    checked_id(run_id)
+    with tool_errors():
+        events = store.existing(run_id).events
+        if wait:
+            await wait_for_events(store, run_id, cursor, wait)
+        page = read_events(events, cursor, limit)
+        status = runner.refresh(store, run_id)
+    return TailReply(run_id=run_id, events=page.events, cursor=page.cursor, more=page.more,
+                     running=status["state"] in LIVE, state=status["state"])  # fmt: skip
+
+
+async def orchestrate_status(run_id: RunId, ctx: Ctx) -> StatusReply:
+    store = runflow.server_state(ctx).store
+    checked_id(run_id)
+    with tool_errors():
+        s = runner.refresh(store, run_id)
+    return StatusReply(
+        run_id=run_id, state=s["state"], running=s["state"] in LIVE, phase=s.get("phase") or "",
+        iteration=int(s.get("iteration") or 0), goal=s.get("goal") or "",
+        elapsed=float(s.get("elapsed") or 0), updated_at=float(s.get("updated_at") or 0),
+        usage=s.get("usage") or {}, questions=questions_of(s), error=s.get("error"),
+    )  # fmt: skip
+
+
+async def orchestrate_result(
+    run_id: RunId,
+    ctx: Ctx,
+    wait: Annotated[bool, Field(description="wait for the run to end (or ask)")] = False,
+    timeout: Annotated[float, Field(gt=0, le=86400, description="seconds to wait at most")] = 600,
+) -> ResultReply:
+    store = runflow.server_state(ctx).store
+    checked_id(run_id)
+    report = runflow.progress_reporter(ctx)
+    with tool_errors():
+        status = runner.refresh(store, run_id)
+        deadline = anyio.current_time() + (timeout if wait else 0)
+        while status["state"] in LIVE and anyio.current_time() < deadline:
+            chunk = min(HEARTBEAT, deadline - anyio.current_time())
+            status = await wait_until(store, run_id, chunk, not_live)
+            if status["state"] in LIVE:
+                await report(f"still {status.get('phase')} (iteration {status.get('iteration')})")
+        state = status["state"]
+        result = store.read_result(run_id) if state not in LIVE else None
+    return ResultReply(run_id=run_id, state=state, done=state not in LIVE, result=result,
+                       questions=questions_of(status), message=next_step(run_id, state))  # fmt: skip
+
+
+async def orchestrate_cancel(run_id: RunId, ctx: Ctx) -> CancelReply:
+    store = runflow.server_state(ctx).store
+    checked_id(run_id)
+    with tool_errors():
+        status = await anyio.to_thread.run_sync(runner.cancel, store, run_id)
+    return CancelReply(run_id=run_id, state=status["state"], message=next_step(run_id,
+                       status["state"]))  # fmt: skip
+
+
+async def orchestrate_list(
+    ctx: Ctx,
+    state: Annotated[STATE_NAMES | None, Field(description="only runs in this state")] = None,
+    limit: Annotated[int, Field(ge=1, le=500, description="runs at most")] = 20,
+) -> ListReply:
+    store = runflow.server_state(ctx).store
+
+    def rows() -> list[dict[str, Any]]:
+        runner.recover(store)
+        return store.index.list(state, limit)
+
+    found = await anyio.to_thread.run_sync(rows)
+    return ListReply(runs=[RunRow.model_validate(r) for r in found])
+
+
+async def list_backends() -> BackendsReply:
+    from ..adapters.registry import list_backends as infos
+
+    return BackendsReply(backends=[BackendRow.model_validate(b.as_dict()) for b in infos()])
+
+
+async def doctor(
+    cwd: Annotated[str | None, Field(description="a working dir to check (absolute)")] = None,
+) -> DoctorReply:
+    from .doctor import report
+
+    return await report(cwd)
+
+
+READ_ONLY = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+TOOLS: list[tuple[Any, str, ToolAnnotations | None]] = [
+    (orchestrate, descriptions.ORCHESTRATE, ToolAnnotations(destructiveHint=True)),
+    (orchestrate_resume, descriptions.RESUME, ToolAnnotations(destructiveHint=True)),
+    (orchestrate_tail, descriptions.TAIL, READ_ONLY),
+    (orchestrate_status, descriptions.STATUS, READ_ONLY),
+    (orchestrate_result, descriptions.RESULT, READ_ONLY),
+    (orchestrate_cancel, descriptions.CANCEL, ToolAnnotations(destructiveHint=True)),
+    (orchestrate_list, descriptions.LIST, READ_ONLY),
+    (list_backends, descriptions.BACKENDS, READ_ONLY),
+    (doctor, descriptions.DOCTOR, READ_ONLY),
+]
+
+
+def register(server: MCPServer[Any]) -> None:
+    for fn, description, annotations in TOOLS:
+        server.tool(name=fn.__name__, description=description, annotations=annotations)(fn)

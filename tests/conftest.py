@@ -1,0 +1,59 @@
+"""Test setup: a private state dir per test, and no network but loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loopwright.runs.store import RunStore
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise OSError(f"tests may only connect to loopback, not {host!r}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own LOOPWRIGHT_HOME (inherited by run-host processes)."""
+    h = tmp_path / "lw-home"
+    monkeypatch.setenv("LOOPWRIGHT_HOME", str(h))
+    return h
+
+
+@pytest.fixture
+def store(home: Path) -> Iterator[RunStore]:
+    s = RunStore(home)
+    yield s
+    if s._index is not None:
+        s._index.close()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    from loopwright.runs.scratch import make_scratch_repo
+
+    return make_scratch_repo(tmp_path / "repo")
+
+
+PY = sys.executable
