@@ -26,8 +26,16 @@ from .runs.request import RunRequest, build_request
 from .runs.store import RunStore
 from .view import format_event, format_result, format_status
 
-EXIT = {"completed": 0, "stopped": 1, "interrupted": 1, "failed": 2, "needs_input": 3,
-        "cancelled": 130, "running": 4, "queued": 4}  # fmt: skip
+EXIT = {
+    "completed": 0,
+    "stopped": 1,
+    "interrupted": 1,
+    "failed": 2,
+    "needs_input": 3,
+    "cancelled": 130,
+    "running": 4,
+    "queued": 4,
+}
 FOLLOW_POLL = 0.1
 
 
@@ -63,17 +71,34 @@ def _verify_argv(commands: list[str]) -> list[list[str]]:
 def request_from_args(args: argparse.Namespace, goal: str) -> RunRequest:
     cwd = str(Path(args.cwd).expanduser().absolute()) if args.cwd else None
     return build_request(
-        goal, criteria=args.criteria, backend=args.backend, planner=args.planner,
-        workers=args.worker, reviewers=args.reviewer, cwd=cwd,
-        verify=_verify_argv(args.verify or []), questions=args.questions,
+        goal,
+        criteria=args.criteria,
+        backend=args.backend,
+        planner=args.planner,
+        workers=args.worker,
+        reviewers=args.reviewer,
+        cwd=cwd,
+        verify=_verify_argv(args.verify or []),
+        questions=args.questions,
         review_quorum=args.quorum,
-        budget={"max_iterations": args.max_iterations, "max_seconds": args.max_seconds,
-                "max_agent_calls": args.max_agent_calls, "max_tokens": args.max_tokens,
-                "max_cost_usd": args.max_cost_usd},
-        options={k: v for k, v in (("concurrency", args.concurrency),
-                 ("worker_retries", args.retries), ("verify_timeout", args.verify_timeout),
-                 ("worker_timeout", args.worker_timeout)) if v is not None},
-    )  # fmt: skip
+        budget={
+            "max_iterations": args.max_iterations,
+            "max_seconds": args.max_seconds,
+            "max_agent_calls": args.max_agent_calls,
+            "max_tokens": args.max_tokens,
+            "max_cost_usd": args.max_cost_usd,
+        },
+        options={
+            k: v
+            for k, v in (
+                ("concurrency", args.concurrency),
+                ("worker_retries", args.retries),
+                ("verify_timeout", args.verify_timeout),
+                ("worker_timeout", args.worker_timeout),
+            )
+            if v is not None
+        },
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -88,9 +113,18 @@ def _after_start(store: RunStore, run_id: str, args: argparse.Namespace) -> int:
     cwd = store.read_request(run_id)["loop"]["cwd"]
     if args.detach:
         if args.json:
-            out(json.dumps({"status": "running", "run_id": run_id, "run_dir": str(p.root),
-                            "events_path": str(p.events), "cwd": cwd,
-                            "tail_command": f"tail -f {shlex.quote(str(p.events))}"}))  # fmt: skip
+            out(
+                json.dumps(
+                    {
+                        "status": "running",
+                        "run_id": run_id,
+                        "run_dir": str(p.root),
+                        "events_path": str(p.events),
+                        "cwd": cwd,
+                        "tail_command": f"tail -f {shlex.quote(str(p.events))}",
+                    }
+                )
+            )
         else:
             out(f"run {run_id} started in the background")
             out(f"  working dir: {cwd}\n  run dir:     {p.root}")
@@ -175,8 +209,10 @@ def _report(store: RunStore, run_id: str, status: dict[str, Any], as_json: bool)
         else:
             out(f"\nrun {run_id} needs answers:")
             for q in questions:
-                out(f"  {q['id']}: {q['text']}" + (f" (default: {q['default']})"
-                                                    if q.get("default") else ""))  # fmt: skip
+                out(
+                    f"  {q['id']}: {q['text']}"
+                    + (f" (default: {q['default']})" if q.get("default") else "")
+                )
             ids = " ".join(f"--answer {q['id']}=..." for q in questions)
             out(f"answer with: loopwright resume {run_id} {ids}")
         return EXIT[state]
@@ -286,14 +322,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+def _server_command(name: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        from .server import commands  # lazy: the MCP SDK loads only for serve/doctor
+
+        code: int = getattr(commands, name)(args)
+        return code
+
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     from .cliparser import build_parser
 
     parser = build_parser(
-        {"run": cmd_run, "tail": cmd_tail, "status": cmd_status, "result": cmd_result,
-         "list": cmd_list, "cancel": cmd_cancel, "resume": cmd_resume,
-         "backends": cmd_backends, "demo": cmd_demo}, __version__,
-    )  # fmt: skip
+        {
+            "run": cmd_run,
+            "tail": cmd_tail,
+            "status": cmd_status,
+            "result": cmd_result,
+            "list": cmd_list,
+            "cancel": cmd_cancel,
+            "resume": cmd_resume,
+            "backends": cmd_backends,
+            "demo": cmd_demo,
+            "serve": _server_command("cmd_serve"),
+            "doctor": _server_command("cmd_doctor"),
+        },
+        __version__,
+    )
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)

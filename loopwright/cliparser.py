@@ -12,19 +12,38 @@ Command = Callable[[argparse.Namespace], int]
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("goal", nargs="?", help="what the loop should achieve ('-' reads stdin)")
     p.add_argument("--goal-file", metavar="FILE", help="read the goal from FILE")
-    p.add_argument("--criteria", action="append", metavar="TEXT",
-                   help="a success criterion (repeatable); drafted by intake when absent")
+    p.add_argument(
+        "--criteria",
+        action="append",
+        metavar="TEXT",
+        help="a success criterion (repeatable); drafted by intake when absent",
+    )
     p.add_argument("--backend", metavar="SPEC", help="backend for every role (default: scripted)")
     p.add_argument("--planner", metavar="SPEC", help="backend of the planner")
     p.add_argument("--worker", action="append", metavar="SPEC", help="worker backend (repeatable)")
-    p.add_argument("--reviewer", action="append", metavar="SPEC",
-                   help="reviewer backend (repeatable; see --quorum)")
-    p.add_argument("--quorum", default="all", choices=["all", "majority", "any"],
-                   help="how many reviewers must say complete (default: all)")
-    p.add_argument("--cwd", metavar="DIR",
-                   help="working dir, changed in place (default: a fresh scratch git repo)")
-    p.add_argument("--verify", action="append", metavar="CMD",
-                   help="verify command, split like a shell line but run without one (repeatable)")
+    p.add_argument(
+        "--reviewer",
+        action="append",
+        metavar="SPEC",
+        help="reviewer backend (repeatable; see --quorum)",
+    )
+    p.add_argument(
+        "--quorum",
+        default="all",
+        choices=["all", "majority", "any"],
+        help="how many reviewers must say complete (default: all)",
+    )
+    p.add_argument(
+        "--cwd",
+        metavar="DIR",
+        help="working dir, changed in place (default: a fresh scratch git repo)",
+    )
+    p.add_argument(
+        "--verify",
+        action="append",
+        metavar="CMD",
+        help="verify command, split like a shell line but run without one (repeatable)",
+    )
     p.add_argument("--verify-timeout", type=float, metavar="S", help="seconds per verify command")
     p.add_argument("--worker-timeout", type=float, metavar="S", help="seconds per worker call")
     p.add_argument("--max-iterations", type=int, metavar="N", help="default 5")
@@ -34,14 +53,19 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cost-usd", type=float, metavar="USD", help="default 20")
     p.add_argument("--concurrency", type=int, metavar="N", help="parallel workers, default 4")
     p.add_argument("--retries", type=int, metavar="N", help="retries per failed worker, default 1")
-    p.add_argument("--questions", default="auto", choices=["auto", "ask", "console"],
-                   help="clarifying questions: proceed (auto), stop for answers (ask), prompt here")
+    p.add_argument(
+        "--questions",
+        default="auto",
+        choices=["auto", "ask", "console"],
+        help="clarifying questions: proceed (auto), stop for answers (ask), prompt here",
+    )
 
 
 def _output_options(p: argparse.ArgumentParser, detach: bool = True) -> None:
     if detach:
-        p.add_argument("--detach", action="store_true",
-                       help="start in the background and return at once")
+        p.add_argument(
+            "--detach", action="store_true", help="start in the background and return at once"
+        )
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
@@ -63,8 +87,10 @@ def build_parser(commands: dict[str, Command], version: str) -> argparse.Argumen
     p.add_argument("-f", "--follow", action="store_true", help="keep following until it ends")
     p.add_argument("-n", "--lines", type=int, default=20, help="events to show first")
     p.add_argument("--json", action="store_true", help="raw events, one per line")
-    for name, help in (("status", "a run's state, phase, iteration and usage"),
-                       ("cancel", "stop a run now (workers killed)")):  # fmt: skip
+    for name, help in (
+        ("status", "a run's state, phase, iteration and usage"),
+        ("cancel", "stop a run now (workers killed)"),
+    ):
         p = add(name, help)
         p.add_argument("run_id")
         _output_options(p, detach=False)
@@ -74,8 +100,19 @@ def build_parser(commands: dict[str, Command], version: str) -> argparse.Argumen
     p.add_argument("--timeout", type=float, default=3600, help="seconds to wait (default 3600)")
     _output_options(p, detach=False)
     p = add("list", "recent runs, newest first")
-    p.add_argument("--state", choices=["queued", "running", "needs_input", "completed",
-                   "stopped", "failed", "cancelled", "interrupted"])  # fmt: skip
+    p.add_argument(
+        "--state",
+        choices=[
+            "queued",
+            "running",
+            "needs_input",
+            "completed",
+            "stopped",
+            "failed",
+            "cancelled",
+            "interrupted",
+        ],
+    )
     p.add_argument("--limit", type=int, default=20)
     _output_options(p, detach=False)
     p = add("resume", "answer a run's questions, or continue an interrupted run")
@@ -86,4 +123,8 @@ def build_parser(commands: dict[str, Command], version: str) -> argparse.Argumen
     _output_options(p, detach=False)
     p = add("demo", "a complete loop on a scratch repo with a real bug and real pytest")
     _output_options(p)
+    add("serve", "the MCP stdio server (for Claude Code, Cursor, Cline, Windsurf)")
+    p = add("doctor", "check versions, agent CLIs, credentials (set or not), dirs and timeouts")
+    p.add_argument("--cwd", metavar="DIR", help="also check this working dir")
+    _output_options(p, detach=False)
     return parser

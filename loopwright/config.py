@@ -16,7 +16,7 @@ WORKER_OUTPUT_CAP = 8 * 1024 * 1024
 
 
 def state_dir() -> Path:
-    """``$LOOPWRIGHT_HOME``, else ``$XDG_STATE_HOME/loopwright``, else ``~/.local/state/loopwright``."""
+    """``$LOOPWRIGHT_HOME``, else ``$XDG_STATE_HOME/loopwright``, else ~/.local/state/loopwright."""
     home = os.environ.get("LOOPWRIGHT_HOME")
     if home:
         return Path(home).expanduser().absolute()

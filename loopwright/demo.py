@@ -35,7 +35,7 @@ def median(values):
     return ordered[len(ordered) // 2]
 ''',
     "tests/__init__.py": "",
-    "tests/test_stats.py": '''import unittest
+    "tests/test_stats.py": """import unittest
 
 from calc.stats import mean, median
 
@@ -49,7 +49,7 @@ class StatsTest(unittest.TestCase):
 
     def test_median_of_an_even_count(self):
         self.assertEqual(median([4, 1, 3, 2]), 2.5)
-''',
+""",
     ".gitignore": "__pycache__/\n.pytest_cache/\n",
 }
 
@@ -71,7 +71,9 @@ def demo_request(store: RunStore) -> RunRequest:
     return build_request(
         GOAL,
         criteria=["python -m pytest passes", "mean and median are right for every input"],
-        backend=f"scripted:{SCENARIO}", cwd=str(repo), verify=[verify_command()],
+        backend=f"scripted:{SCENARIO}",
+        cwd=str(repo),
+        verify=[verify_command()],
         budget={"max_iterations": 4, "max_seconds": 300},
     )
 

@@ -17,7 +17,9 @@ def _worker(d: dict[str, Any]) -> str:
 
 def _finished(d: dict[str, Any]) -> str:
     status = d.get("status")
-    why = f": {_clip(d.get('error'), 120)}" if status != "ok" else f" — {_clip(d.get('preview'), 90)}"
+    why = (
+        f": {_clip(d.get('error'), 120)}" if status != "ok" else f" — {_clip(d.get('preview'), 90)}"
+    )
     return f"worker {_worker(d)} {status} in {d.get('duration', 0):.2f}s{why}"
 
 
@@ -52,8 +54,8 @@ _FORMATS: dict[str, Any] = {
     "intake": lambda d: "criteria: " + _clip("; ".join(d.get("criteria", [])), 160),
     "questions": lambda d: f"{len(d.get('questions', []))} question(s) for you",
     "answers": lambda d: "answers " + ("assumed" if d.get("assumed") else "received"),
-    "plan": lambda d: "plan: " + "; ".join(
-        f"{s['id']} {_clip(s['title'], 60)}" for s in d.get("subgoals", [])
+    "plan": lambda d: (
+        "plan: " + "; ".join(f"{s['id']} {_clip(s['title'], 60)}" for s in d.get("subgoals", []))
     ),
     "worker_started": lambda d: f"worker {_worker(d)} started: {_clip(d.get('title'), 70)}",
     "worker_output": lambda d: f"  {_clip(d.get('text') or d.get('preview'), 120)}",
@@ -93,14 +95,17 @@ def format_status(status: dict[str, Any]) -> str:
 def format_result(result: dict[str, Any]) -> str:
     lines = [f"{result.get('state', '?').upper()}: {result.get('summary')}"]
     for r in result.get("last_results", []):
-        lines.append(f"  [{r['status']}] {r['title']}" + (f" — {r['error']}" if r.get("error") else ""))
+        lines.append(
+            f"  [{r['status']}] {r['title']}" + (f" — {r['error']}" if r.get("error") else "")
+        )
     for v in result.get("verify", []):
         lines.append(f"  verify {' '.join(v['argv'])}: {'pass' if v['passed'] else 'FAIL'}")
     usage = result.get("usage") or {}
     cost = f"${usage.get('cost_usd', 0):.4f}" + (
         f" (+{usage['unknown_cost_calls']} calls of unknown price)"
-        if usage.get("unknown_cost_calls") else ""
-    )  # fmt: skip
+        if usage.get("unknown_cost_calls")
+        else ""
+    )
     lines.append(
         f"  {result.get('iterations')} iteration(s), {usage.get('agent_calls', 0)} agent calls, "
         f"{usage.get('input_tokens', 0) + usage.get('output_tokens', 0)} tokens, {cost}, "

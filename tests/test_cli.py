@@ -18,10 +18,17 @@ NEVER = {"json": {"complete": False, "issues": ["not yet"]}}
 QUESTION = {"json": {"criteria": ["x"], "questions": [{"id": "q1", "text": "Which DB?"}]}}
 
 
-def cli(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "loopwright", *args], input=stdin,
-                          capture_output=True, text=True, timeout=timeout,
-                          stdin=None if stdin is not None else subprocess.DEVNULL)  # fmt: skip
+def cli(
+    *args: str, stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "loopwright", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+    )
 
 
 def test_a_completed_run_exits_0_and_json_is_one_result_document() -> None:
@@ -94,9 +101,13 @@ def test_a_file_cwd_is_refused(tmp_path: Path) -> None:
 def test_ctrl_c_cancels_the_run_and_exits_130(tmp_path: Path) -> None:
     script = f"sleep 60 & echo $! > {tmp_path}/gc.pid; sleep 60"
     spec = write_scenario(tmp_path / "s.json", {"worker": [{"run": ["sh", "-c", script]}]})
-    proc = subprocess.Popen([sys.executable, "-m", "loopwright", "run", "hang", "--backend", spec],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loopwright", "run", "hang", "--backend", spec],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         grandchild = int(anyio.run(wait_for_file, tmp_path / "gc.pid"))
         proc.send_signal(signal.SIGINT)

@@ -39,7 +39,10 @@ def test_a_writer_reopening_after_a_crash_ends_the_torn_line_and_goes_on(tmp_pat
     w.append("after", 0, {})
     w.close()
     assert [(e["seq"], e["type"]) for e in read_events(p).events] == [
-        (0, "tick"), (1, "tick"), (2, "after")]  # fmt: skip
+        (0, "tick"),
+        (1, "tick"),
+        (2, "after"),
+    ]
 
 
 def test_cursors_read_only_the_new_bytes(tmp_path: Path) -> None:

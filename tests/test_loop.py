@@ -10,9 +10,16 @@ import anyio
 import pytest
 
 from loopwright import (
-    AgentRequest, AgentResponse, FunctionBackend, Harness, LoopConfig, MemorySink, Roles,
-    ScriptedBackend, Usage,
-)  # fmt: skip
+    AgentRequest,
+    AgentResponse,
+    FunctionBackend,
+    Harness,
+    LoopConfig,
+    MemorySink,
+    Roles,
+    ScriptedBackend,
+    Usage,
+)
 from loopwright.loop.types import Budget
 
 PLAN3 = {"json": {"subgoals": [{"id": f"s{i}", "title": f"part {i}"} for i in range(3)]}}
@@ -22,8 +29,14 @@ YES = {"json": {"complete": True, "score": 1.0}}
 
 def config(tmp_path: Path, **kw: Any) -> LoopConfig:
     budget = kw.pop("budget", {})
-    return LoopConfig(goal="make it so", success_criteria=kw.pop("criteria", ["it is so"]),
-                      cwd=str(tmp_path), retry_backoff=0, budget=Budget(**budget), **kw)  # fmt: skip
+    return LoopConfig(
+        goal="make it so",
+        success_criteria=kw.pop("criteria", ["it is so"]),
+        cwd=str(tmp_path),
+        retry_backoff=0,
+        budget=Budget(**budget),
+        **kw,
+    )
 
 
 def scripted(**roles: Any) -> Roles:
@@ -45,13 +58,19 @@ async def run(cfg: LoopConfig, roles: Roles, sink: MemorySink | None = None) -> 
         ({"max_cost_usd": 0.05}, "max_cost_usd"),
     ],
 )
-async def test_a_runaway_loop_stops_on_each_budget(tmp_path: Path, budget: dict[str, Any],
-                                                   limit: str) -> None:  # fmt: skip
-    worker = {"text": "did a bit", "usage": {"input_tokens": 300, "output_tokens": 100,
-                                             "cost_usd": 0.01}}  # fmt: skip
+async def test_a_runaway_loop_stops_on_each_budget(
+    tmp_path: Path, budget: dict[str, Any], limit: str
+) -> None:
+    worker = {
+        "text": "did a bit",
+        "usage": {"input_tokens": 300, "output_tokens": 100, "cost_usd": 0.01},
+    }
     sink = MemorySink()
-    result = await run(config(tmp_path, budget=budget),
-                       scripted(planner=[PLAN3], worker=[worker], reviewer=[NEVER]), sink)  # fmt: skip
+    result = await run(
+        config(tmp_path, budget=budget),
+        scripted(planner=[PLAN3], worker=[worker], reviewer=[NEVER]),
+        sink,
+    )
     assert result.state == "stopped"
     assert [e["data"]["limit"] for e in sink.of_type("budget_exhausted")] == [limit]
     u, b = result.usage, Budget(**budget)
@@ -141,8 +160,11 @@ async def test_later_iterations_replan_with_feedback_and_failures(tmp_path: Path
         return json.dumps({"subgoals": [{"title": "again"}]})
 
     reviewer = {"json": {"complete": False, "issues": ["tests are red"], "next_steps": ["fix x"]}}
-    cfg = config(tmp_path, verify_commands=[["sh", "-c", "echo BROKEN-THING; exit 1"]],
-                 budget={"max_iterations": 2})  # fmt: skip
+    cfg = config(
+        tmp_path,
+        verify_commands=[["sh", "-c", "echo BROKEN-THING; exit 1"]],
+        budget={"max_iterations": 2},
+    )
     s = ScriptedBackend({"reviewer": [reviewer]})
     await run(cfg, Roles(FunctionBackend(planner), [s], [s]))
     assert "Iteration" not in prompts[0]
@@ -182,8 +204,9 @@ async def test_concurrency_limits_parallel_workers(tmp_path: Path) -> None:
     assert peak == 2
 
 
-@pytest.mark.parametrize(("quorum", "state"), [("all", "stopped"), ("majority", "completed"),
-                                               ("any", "completed")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("quorum", "state"), [("all", "stopped"), ("majority", "completed"), ("any", "completed")]
+)
 async def test_reviewer_quorum_decides(tmp_path: Path, quorum: str, state: str) -> None:
     yes, no = ScriptedBackend({"reviewer": [YES]}), ScriptedBackend({"reviewer": [NEVER]})
     yes2 = ScriptedBackend({"reviewer": [YES]}, spec="scripted-2")
@@ -204,12 +227,18 @@ async def test_intake_drafts_criteria_when_none_are_given(tmp_path: Path) -> Non
     sink = MemorySink()
     result = await run(config(tmp_path, criteria=[]), scripted(clarifier=[clarifier]), sink)
     assert result.criteria == ["file exists", "tests pass"]
-    assert sink.of_type("intake")[0]["data"] == {"criteria": ["file exists", "tests pass"],
-                                                 "drafted": True}  # fmt: skip
+    assert sink.of_type("intake")[0]["data"] == {
+        "criteria": ["file exists", "tests pass"],
+        "drafted": True,
+    }
 
 
-QUESTION = {"json": {"criteria": ["x"], "questions": [{"id": "q1", "text": "Which DB?",
-                                                       "default": "sqlite"}]}}  # fmt: skip
+QUESTION = {
+    "json": {
+        "criteria": ["x"],
+        "questions": [{"id": "q1", "text": "Which DB?", "default": "sqlite"}],
+    }
+}
 
 
 async def test_auto_policy_proceeds_on_the_questions_defaults(tmp_path: Path) -> None:
@@ -248,7 +277,9 @@ async def test_scripted_edits_stay_inside_the_working_dir(tmp_path: Path) -> Non
     work = tmp_path / "w"
     work.mkdir()
     evil = {"text": "x", "edits": [{"path": "../escaped.txt", "write": "no"}]}
-    result = await run(config(work, budget={"max_iterations": 1}, worker_retries=0),
-                       scripted(worker=[evil], reviewer=[YES]))  # fmt: skip
+    result = await run(
+        config(work, budget={"max_iterations": 1}, worker_retries=0),
+        scripted(worker=[evil], reviewer=[YES]),
+    )
     assert not (tmp_path / "escaped.txt").exists()
     assert "leaves the working dir" in (result.last_results[0].error or "")

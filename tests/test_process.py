@@ -40,8 +40,11 @@ async def test_a_leader_that_exits_does_not_leave_its_background_children(tmp_pa
 
 async def test_children_get_an_empty_stdin_not_ours(tmp_path: Path) -> None:
     with anyio.fail_after(10):
-        result = await run_process([sys.executable, "-c", "import sys; print(repr(sys.stdin.read()))"],
-                                   cwd=tmp_path, timeout=10)  # fmt: skip
+        result = await run_process(
+            [sys.executable, "-c", "import sys; print(repr(sys.stdin.read()))"],
+            cwd=tmp_path,
+            timeout=10,
+        )
     assert result.output.strip() == "''"
 
 
@@ -49,8 +52,9 @@ async def test_output_is_streamed_by_line_and_capped(tmp_path: Path) -> None:
     lines: list[str] = []
     code = "import sys\nfor i in range(20000): print('line', i)\n"
     with anyio.fail_after(20):
-        result = await run_process([sys.executable, "-c", code], cwd=tmp_path, timeout=20,
-                                   on_line=lines.append, cap=4096)  # fmt: skip
+        result = await run_process(
+            [sys.executable, "-c", code], cwd=tmp_path, timeout=20, on_line=lines.append, cap=4096
+        )
     assert len(lines) == 20000 and lines[-1] == "line 19999"
     assert result.truncated and len(result.output) < 4200
     assert result.output.startswith("line 0") and result.output.rstrip().endswith("line 19999")

@@ -15,8 +15,12 @@ from loopwright.runs.store import RunStore
 
 from .helpers import events_of, wait_dead, wait_for_file, write_scenario
 
-QUESTION = {"json": {"criteria": ["x"], "questions": [{"id": "q1", "text": "Which DB?",
-                                                       "default": "sqlite"}]}}  # fmt: skip
+QUESTION = {
+    "json": {
+        "criteria": ["x"],
+        "questions": [{"id": "q1", "text": "Which DB?", "default": "sqlite"}],
+    }
+}
 
 
 def test_a_detached_run_completes_and_leaves_a_complete_run_dir(store: RunStore) -> None:
@@ -80,12 +84,20 @@ def test_a_killed_host_is_interrupted_and_resume_continues_after_the_last_iterat
     gate = tmp_path / "go"
     # Iteration 1 fails verify (no "go" yet); iteration 2's worker blocks until "go" exists.
     # A new host replays the scenario from its start, so iteration 2 then gets "first".
-    worker = [{"text": "first"},
-              {"run": ["sh", "-c", f"echo $$ > {tmp_path}/w.pid; while [ ! -e {gate} ]; do "
-                       "sleep 0.05; done"]}]  # fmt: skip
+    worker = [
+        {"text": "first"},
+        {
+            "run": [
+                "sh",
+                "-c",
+                f"echo $$ > {tmp_path}/w.pid; while [ ! -e {gate} ]; do sleep 0.05; done",
+            ]
+        },
+    ]
     spec = write_scenario(tmp_path / "s.json", {"worker": worker})
-    run_id = runner.start(store, build_request("two steps", backend=spec,
-                                               verify=[["test", "-e", str(gate)]]))  # fmt: skip
+    run_id = runner.start(
+        store, build_request("two steps", backend=spec, verify=[["test", "-e", str(gate)]])
+    )
     anyio.run(wait_for_file, tmp_path / "w.pid")
     host = store.read_status(run_id)["pid"]
     os.kill(host, signal.SIGKILL)

@@ -20,8 +20,10 @@ def test_run_ids_sort_by_time_and_are_unique() -> None:
     assert all(check_run_id(i) == i for i in ids[:5])
 
 
-@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "", "20261123-071300123-A3F9C2",
-                                 "20261123-071300123-a3f9c2/../../x"])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad",
+    ["../x", "/etc/passwd", "", "20261123-071300123-A3F9C2", "20261123-071300123-a3f9c2/../../x"],
+)
 def test_anything_but_the_id_format_is_refused(store: RunStore, bad: str) -> None:
     with pytest.raises(UserError, match="not a run id"):
         store.paths(bad)
@@ -68,8 +70,9 @@ def test_a_run_directory_is_private_and_complete(store: RunStore) -> None:
     assert store.read_request(run_id)["loop"]["goal"] == "do it"
 
 
-def test_secrets_never_reach_the_request_or_status(store: RunStore,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_secrets_never_reach_the_request_or_status(
+    store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MY_API_KEY", "sk-test-abcdef123456")
     s = RunStore(store.home)  # the redactor reads the environment
     run_id = runner.create_run(s, build_request("use key sk-test-abcdef123456 please"))

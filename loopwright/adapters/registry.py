@@ -12,8 +12,19 @@ from .base import Backend
 
 Factory = Callable[[str, str, str | None], Backend]
 
-PLANNED = ("anthropic", "gemini", "openai", "openrouter", "ollama", "claude_code", "codex",
-           "aider", "opencode", "gemini_cli", "cli")  # fmt: skip
+PLANNED = (
+    "anthropic",
+    "gemini",
+    "openai",
+    "openrouter",
+    "ollama",
+    "claude_code",
+    "codex",
+    "aider",
+    "opencode",
+    "gemini_cli",
+    "cli",
+)
 """Providers of DESIGN.md that this version does not ship yet (named in errors honestly)."""
 
 
@@ -88,9 +99,9 @@ def check_spec(spec: str, field: str = "backend") -> str:
     known = "scripted, scripted:PATH"
     if s.provider in PLANNED:
         raise UnknownBackend(
-            f"{field}: backend {s.provider!r} is not built in this version yet; "
-            f"available: {known}", field,
-        )  # fmt: skip
+            f"{field}: backend {s.provider!r} is not built in this version yet; available: {known}",
+            field,
+        )
     raise UnknownBackend(f"{field}: unknown backend {spec!r}; available: {known}", field)
 
 
@@ -104,10 +115,22 @@ def create_backend(spec: str) -> Backend:
 def list_backends() -> list[BackendInfo]:
     infos = [
         BackendInfo("scripted", "deterministic", True, spec_example="scripted | scripted:PATH"),
-        BackendInfo("function", "python", True, reason="Python API only (register_function)",
-                    spec_example="function:NAME"),
-    ]  # fmt: skip
+        BackendInfo(
+            "function",
+            "python",
+            True,
+            reason="Python API only (register_function)",
+            spec_example="function:NAME",
+        ),
+    ]
     for name in PLANNED:
-        infos.append(BackendInfo(name, "planned", False, reason="not built in this version yet",
-                                 fix="use scripted for now"))  # fmt: skip
+        infos.append(
+            BackendInfo(
+                name,
+                "planned",
+                False,
+                reason="not built in this version yet",
+                fix="use scripted for now",
+            )
+        )
     return infos

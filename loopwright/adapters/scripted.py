@@ -96,16 +96,24 @@ class ScriptedBackend:
         if request.output is not None:
             request.output.write(text)
         usage = Usage(**reply["usage"]) if "usage" in reply else Usage()
-        return AgentResponse(text=text, ok=ok, error=None if ok else error or "scripted failure",
-                             usage=usage, duration=time.monotonic() - started)  # fmt: skip
+        return AgentResponse(
+            text=text,
+            ok=ok,
+            error=None if ok else error or "scripted failure",
+            usage=usage,
+            duration=time.monotonic() - started,
+        )
 
 
 def _text(reply: Reply, request: AgentRequest) -> str:
     if reply.get("auto"):
         failed = [*request.meta.get("verify_failed", []), *request.meta.get("subgoals_failed", [])]
-        verdict = {"complete": not failed, "score": 0.0 if failed else 1.0,
-                   "issues": [f"not passing: {f}" for f in failed],
-                   "next_steps": ["fix what failed"] if failed else []}  # fmt: skip
+        verdict = {
+            "complete": not failed,
+            "score": 0.0 if failed else 1.0,
+            "issues": [f"not passing: {f}" for f in failed],
+            "next_steps": ["fix what failed"] if failed else [],
+        }
         return json.dumps(verdict)
     if "json" in reply:
         return json.dumps(reply["json"])
@@ -121,8 +129,10 @@ def _default(request: AgentRequest) -> Reply:
     if request.role == "reviewer":
         return {"auto": True}
     body = f"# Written by loopwright's scripted worker\n\nSubgoal: {request.meta.get('title')}\n"
-    return {"text": "Wrote loopwright-scripted.md",
-            "edits": [{"path": "loopwright-scripted.md", "write": body}]}  # fmt: skip
+    return {
+        "text": "Wrote loopwright-scripted.md",
+        "edits": [{"path": "loopwright-scripted.md", "write": body}],
+    }
 
 
 def _apply_edits(root: Path, edits: list[dict[str, Any]]) -> None:

@@ -9,11 +9,28 @@ from ..adapters.base import OutputWriter
 from .types import UsageTotals
 
 EVENT_TYPES = (
-    "run_started", "questions", "answers", "intake", "plan", "worker_started",
-    "worker_output", "worker_finished", "model_call", "verify_started", "verify_finished",
-    "review", "checkpoint", "iteration_finished", "budget_exhausted", "warning", "cancelled",
-    "interrupted", "resumed", "error", "run_finished",
-)  # fmt: skip
+    "run_started",
+    "questions",
+    "answers",
+    "intake",
+    "plan",
+    "worker_started",
+    "worker_output",
+    "worker_finished",
+    "model_call",
+    "verify_started",
+    "verify_finished",
+    "review",
+    "checkpoint",
+    "iteration_finished",
+    "budget_exhausted",
+    "warning",
+    "cancelled",
+    "interrupted",
+    "resumed",
+    "error",
+    "run_finished",
+)
 
 
 class EventSink(Protocol):
@@ -50,8 +67,15 @@ class MemorySink:
         self.outputs: dict[str, MemoryOutput] = {}
 
     def emit(self, type: str, iteration: int, data: dict[str, Any]) -> None:
-        self.events.append({"seq": len(self.events), "ts": time.time(), "type": type,
-                            "iteration": iteration, "data": data})  # fmt: skip
+        self.events.append(
+            {
+                "seq": len(self.events),
+                "ts": time.time(),
+                "type": type,
+                "iteration": iteration,
+                "data": data,
+            }
+        )
 
     def phase(self, phase: str, iteration: int, usage: UsageTotals) -> None:
         self.phases.append((phase, iteration))

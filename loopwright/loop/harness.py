@@ -22,9 +22,17 @@ from .budget import BudgetTracker
 from .events import EventSink
 from .review import gate
 from .types import (
-    KEEP_HISTORY, IterationRecord, LoopConfig, LoopState, Question, RunResult, Subgoal, TaskResult, Verdict,
+    KEEP_HISTORY,
+    IterationRecord,
+    LoopConfig,
+    LoopState,
+    Question,
+    RunResult,
+    Subgoal,
+    TaskResult,
+    Verdict,
     VerifyResult,
-)  # fmt: skip
+)
 from .verify import run_verify
 from .work import run_subgoals
 
@@ -97,9 +105,13 @@ class Harness:
         verdicts = await self._review(iteration, results, verify)
         passed, reasons = gate(results, verify, verdicts, c.review_quorum)
         record = IterationRecord(
-            iteration=iteration, subgoals=subgoals, results=results, verify=verify,
-            verdicts=verdicts, passed=passed,
-        )  # fmt: skip
+            iteration=iteration,
+            subgoals=subgoals,
+            results=results,
+            verify=verify,
+            verdicts=verdicts,
+            passed=passed,
+        )
         self._phase("decide", iteration)
         self._emit("iteration_finished", _iteration_event(record, reasons), iteration)
         return record
@@ -110,7 +122,7 @@ class Harness:
         st, c = self.state, self.config
         if st.criteria is not None:
             return not (st.questions and not st.answers and c.questions != "auto")
-        criteria, questions = list(c.success_criteria), []
+        criteria, questions = list(c.success_criteria), list[Question]()
         if not criteria or c.questions != "auto":
             self._phase("intake", 0)
             clarifier = self.roles.clarifier or self.roles.planner
@@ -141,9 +153,13 @@ class Harness:
         system = R.PLANNER_SYSTEM.format(max_subgoals=c.max_subgoals)
         prompt = R.planner_prompt(c.goal, self.criteria, st.answers, st.history)
         subgoals = await self._ask_json(
-            self.roles.planner, "planner", system, prompt, iteration,
+            self.roles.planner,
+            "planner",
+            system,
+            prompt,
+            iteration,
             lambda text: R.parse_plan(text, c.max_subgoals),
-        )  # fmt: skip
+        )
         self._emit("plan", {"subgoals": [s.model_dump() for s in subgoals]}, iteration)
         return subgoals
 
@@ -161,9 +177,14 @@ class Harness:
         async def one(n: int, backend: Backend) -> None:
             try:
                 verdicts[n] = await self._ask_json(
-                    backend, "reviewer", R.REVIEWER_SYSTEM, prompt, iteration,
-                    lambda text: R.parse_verdict(text, backend.spec), meta,
-                )  # fmt: skip
+                    backend,
+                    "reviewer",
+                    R.REVIEWER_SYSTEM,
+                    prompt,
+                    iteration,
+                    lambda text: R.parse_verdict(text, backend.spec),
+                    meta,
+                )
             except PlanError as exc:
                 verdicts[n] = Verdict(complete=False, issues=[str(exc)], reviewer=backend.spec)
 
@@ -180,18 +201,29 @@ class Harness:
 
     # --- calls ----------------------------------------------------------------------
     async def call(
-        self, backend: Backend, role: Role, system: str, prompt: str, iteration: int,
-        meta: dict[str, Any] | None = None, output_name: str | None = None,
-    ) -> AgentResponse:  # fmt: skip
+        self,
+        backend: Backend,
+        role: Role,
+        system: str,
+        prompt: str,
+        iteration: int,
+        meta: dict[str, Any] | None = None,
+        output_name: str | None = None,
+    ) -> AgentResponse:
         """One budgeted backend call. Backend exceptions become a failed response."""
         self.budget.start_call()
         output = self.sink.open_output(output_name) if output_name else None
         timeout = max(0.001, min(self.config.worker_timeout, self.budget.remaining_seconds()))
         request = AgentRequest(
-            role=role, system=system, prompt=prompt, cwd=self.config.cwd, timeout=timeout,
-            emit=lambda type, data: self._emit(type, data, iteration), output=output,
+            role=role,
+            system=system,
+            prompt=prompt,
+            cwd=self.config.cwd,
+            timeout=timeout,
+            emit=lambda type, data: self._emit(type, data, iteration),
+            output=output,
             meta={"iteration": iteration, **(meta or {})},
-        )  # fmt: skip
+        )
         started = time.monotonic()
         try:
             response = await backend.run(request)
@@ -209,25 +241,36 @@ class Harness:
         return response
 
     async def _ask_json(
-        self, backend: Backend, role: Role, system: str, prompt: str, iteration: int,
-        parse: Callable[[str], T], meta: dict[str, Any] | None = None,
-    ) -> T:  # fmt: skip
+        self,
+        backend: Backend,
+        role: Role,
+        system: str,
+        prompt: str,
+        iteration: int,
+        parse: Callable[[str], T],
+        meta: dict[str, Any] | None = None,
+    ) -> T:
         """Call, parse; on a bad reply ask once for a repair, then raise ``PlanError``."""
         response = await self.call(backend, role, system, prompt, iteration, meta)
         problem = _problem(response, parse)
         if isinstance(problem, str):
             repair = f"{prompt}\n\nYour reply was:\n{response.text[:4000]}\n\n"
             response = await self.call(
-                backend, role, system, repair + R.REPAIR.format(error=problem), iteration,
+                backend,
+                role,
+                system,
+                repair + R.REPAIR.format(error=problem),
+                iteration,
                 {**(meta or {}), "repair": True},
-            )  # fmt: skip
+            )
             problem = _problem(response, parse)
             if isinstance(problem, str):
                 raise PlanError(
                     f"{role} ({backend.spec}) gave no usable reply after one repair: {problem}; "
                     f"it said {R.quote(response.text)}"
                 )
-        return problem.value
+        value: T = problem.value
+        return value
 
     # --- reporting ------------------------------------------------------------------
     def _emit(self, type: str, data: dict[str, Any], iteration: int | None = None) -> None:
@@ -242,12 +285,20 @@ class Harness:
         last = h[-1] if h else None
         questions: list[Question] = self.state.questions if state == "needs_input" else []
         return RunResult(
-            state=state, stop_reason=reason, iterations=self.state.iterations,
-            criteria=self.criteria, summary=_summary(state, reason, self.state.iterations), last_results=last.results if last else [],
-            verify=last.verify if last else [], verdicts=last.verdicts if last else [],
-            questions=questions, usage=self.state.usage, duration=round(self.budget.elapsed(), 3),
-            error=error, cwd=self.config.cwd,
-        )  # fmt: skip
+            state=state,
+            stop_reason=reason,
+            iterations=self.state.iterations,
+            criteria=self.criteria,
+            summary=_summary(state, reason, self.state.iterations),
+            last_results=last.results if last else [],
+            verify=last.verify if last else [],
+            verdicts=last.verdicts if last else [],
+            questions=questions,
+            usage=self.state.usage,
+            duration=round(self.budget.elapsed(), 3),
+            error=error,
+            cwd=self.config.cwd,
+        )
 
 
 @dataclass

@@ -68,9 +68,7 @@ def planner_prompt(
 ) -> str:
     answered = "".join(f"\n- {k}: {v}" for k, v in answers.items())
     extra = f"\n\nAnswers to clarifying questions:{answered}" if answers else ""
-    return (
-        f"Goal:\n{goal}\n\nSuccess criteria:\n{_bullets(criteria)}{extra}{_history(history)}"
-    )
+    return f"Goal:\n{goal}\n\nSuccess criteria:\n{_bullets(criteria)}{extra}{_history(history)}"
 
 
 def worker_prompt(goal: str, criteria: list[str], subgoal: Subgoal) -> str:
@@ -84,9 +82,7 @@ def worker_prompt(goal: str, criteria: list[str], subgoal: Subgoal) -> str:
 def reviewer_prompt(
     goal: str, criteria: list[str], results: list[TaskResult], verify: list[VerifyResult]
 ) -> str:
-    work = "\n".join(
-        f"- [{r.status}] {r.title}: {(r.error or r.summary)[:800]}" for r in results
-    )
+    work = "\n".join(f"- [{r.status}] {r.title}: {(r.error or r.summary)[:800]}" for r in results)
     checks = "\n".join(
         f"- {' '.join(v.argv)}: {'pass' if v.passed else 'FAIL'} (exit {v.exit_code})"
         for v in verify

@@ -10,7 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 QuestionPolicy = Literal["auto", "ask", "console"]
 Quorum = Literal["all", "majority", "any"]
 RunState = Literal[
-    "queued", "running", "needs_input", "completed", "stopped", "failed", "cancelled",
+    "queued",
+    "running",
+    "needs_input",
+    "completed",
+    "stopped",
+    "failed",
+    "cancelled",
     "interrupted",
 ]
 KEEP_HISTORY = 3

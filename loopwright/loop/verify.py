@@ -20,8 +20,12 @@ async def run_verify(commands: list[list[str]], cwd: str, timeout: float) -> lis
         output = r.output + (f"\n[timed out after {timeout:g}s]" if r.timed_out else "")
         results.append(
             VerifyResult(
-                argv=argv, passed=r.ok, exit_code=r.exit_code, timed_out=r.timed_out,
-                duration=round(r.duration, 3), output=output,
-            )  # fmt: skip
+                argv=argv,
+                passed=r.ok,
+                exit_code=r.exit_code,
+                timed_out=r.timed_out,
+                duration=round(r.duration, 3),
+                output=output,
+            )
         )
     return results

@@ -61,26 +61,48 @@ async def _attempts(
         h.sink.emit("worker_started", iteration, {**meta, "backend": backend.spec})
         try:
             r = await h.call(
-                backend, "worker", R.WORKER_SYSTEM, prompt, iteration, meta,
+                backend,
+                "worker",
+                R.WORKER_SYSTEM,
+                prompt,
+                iteration,
+                meta,
                 output_name=f"{iteration}-{subgoal.id}-{attempt}",
-            )  # fmt: skip
+            )
             ok, error, text, duration, path = r.ok, r.error, r.text, r.duration, r.output_path
-            usage = {"input_tokens": r.usage.input_tokens, "output_tokens": r.usage.output_tokens,
-                     "cost_usd": r.usage.cost_usd}  # fmt: skip
+            usage = {
+                "input_tokens": r.usage.input_tokens,
+                "output_tokens": r.usage.output_tokens,
+                "cost_usd": r.usage.cost_usd,
+            }
         except BudgetExceeded as exc:
             budget.append(exc)
             ok, error, text, duration, path, usage = False, f"budget: {exc}", "", 0.0, None, {}
         except LoopwrightError as exc:
             ok, error, text, duration, path, usage = False, str(exc), "", 0.0, None, {}
         result = TaskResult(
-            subgoal_id=subgoal.id, title=subgoal.title, status="ok" if ok else "failed",
-            attempts=attempt, summary=text[:PREVIEW_CHARS], error=None if ok else error,
-            duration=round(duration, 3), backend=backend.spec,
-        )  # fmt: skip
-        h.sink.emit("worker_finished", iteration, {
-            **meta, "status": result.status, "error": result.error, "duration": result.duration,
-            "usage": usage, "preview": text[:PREVIEW_CHARS], "output_path": path,
-        })  # fmt: skip
+            subgoal_id=subgoal.id,
+            title=subgoal.title,
+            status="ok" if ok else "failed",
+            attempts=attempt,
+            summary=text[:PREVIEW_CHARS],
+            error=None if ok else error,
+            duration=round(duration, 3),
+            backend=backend.spec,
+        )
+        h.sink.emit(
+            "worker_finished",
+            iteration,
+            {
+                **meta,
+                "status": result.status,
+                "error": result.error,
+                "duration": result.duration,
+                "usage": usage,
+                "preview": text[:PREVIEW_CHARS],
+                "output_path": path,
+            },
+        )
         if ok or budget:
             break
         if attempt < tries and h.config.retry_backoff > 0:

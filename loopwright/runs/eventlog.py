@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -50,8 +50,14 @@ class EventWriter:
         return 0
 
     def append(self, type: str, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
-        event = {"seq": self.seq, "ts": round(time.time(), 3), "run_id": self.run_id,
-                 "type": type, "iteration": iteration, "data": data}  # fmt: skip
+        event = {
+            "seq": self.seq,
+            "ts": round(time.time(), 3),
+            "run_id": self.run_id,
+            "type": type,
+            "iteration": iteration,
+            "data": data,
+        }
         payload = self.redact.bytes(orjson.dumps(event, default=str, option=_OPTS))
         while payload:
             payload = payload[os.write(self._fd, payload) :]
@@ -99,51 +105,52 @@ def _decode(lines: list[bytes], out: list[dict[str, Any]]) -> None:
 def read_events(path: Path, cursor: str | None = None, limit: int = 200) -> Page:
     """Events after ``cursor`` (at most ``limit``), the cursor after them, and ``more``."""
     offset = parse_cursor(cursor)
-    page = Page(cursor=str(offset))
     try:
-        f = open(path, "rb")
+        with open(path, "rb") as f:
+            return _read_from(f, offset, limit)
     except FileNotFoundError:
-        return page
-    with f:
-        if offset > os.fstat(f.fileno()).st_size:
-            raise UserError(f"cursor {offset} is past the end of the log", "cursor")
-        f.seek(offset)
-        buf = b""
-        lines: list[bytes] = []
-        while len(lines) < limit:
-            chunk = f.read(CHUNK)
-            if not chunk:
-                break
-            buf += chunk
-            *complete, buf = buf.split(b"\n")
-            lines.extend(complete)
-        page.more = len(lines) > limit or (len(lines) == limit and b"\n" in buf + f.read(CHUNK))
-        lines = lines[:limit]
-        page.cursor = str(offset + sum(len(line) + 1 for line in lines))
-        _decode(lines, page.events)
+        return Page(cursor=str(offset))
+
+
+def _read_from(f: BinaryIO, offset: int, limit: int) -> Page:
+    if offset > os.fstat(f.fileno()).st_size:
+        raise UserError(f"cursor {offset} is past the end of the log", "cursor")
+    f.seek(offset)
+    buf = b""
+    lines: list[bytes] = []
+    while len(lines) < limit:
+        chunk = f.read(CHUNK)
+        if not chunk:
+            break
+        buf += chunk
+        *complete, buf = buf.split(b"\n")
+        lines.extend(complete)
+    more = len(lines) > limit or (len(lines) == limit and b"\n" in buf + f.read(CHUNK))
+    lines = lines[:limit]
+    page = Page(cursor=str(offset + sum(len(line) + 1 for line in lines)), more=more)
+    _decode(lines, page.events)
     return page
 
 
 def read_last(path: Path, count: int) -> Page:
     """The last ``count`` complete events, reading backwards from the end: O(count)."""
     try:
-        f = open(path, "rb")
+        with open(path, "rb") as f:
+            pos = os.fstat(f.fileno()).st_size
+            buf = b""
+            while pos > 0 and buf.count(b"\n") <= count:
+                step = min(CHUNK, pos)
+                pos -= step
+                f.seek(pos)
+                buf = f.read(step) + buf
     except FileNotFoundError:
         return Page()
-    with f:
-        end = os.fstat(f.fileno()).st_size
-        pos, buf = end, b""
-        while pos > 0 and buf.count(b"\n") <= count:
-            step = min(CHUNK, pos)
-            pos -= step
-            f.seek(pos)
-            buf = f.read(step) + buf
     complete_end = buf.rfind(b"\n")
     if complete_end < 0:
         return Page(cursor=str(pos))
     lines = buf[:complete_end].split(b"\n")
     if pos > 0:
         lines = lines[1:]  # the first piece may be a partial line
-    page = Page(cursor=str(pos + complete_end + 1), more=False)
+    page = Page(cursor=str(pos + complete_end + 1))
     _decode(lines[-count:] if count else [], page.events)
     return page

@@ -45,8 +45,14 @@ async def drive(
     recorder = RunRecorder(store, run_id, status)
     pid = os.getpid()
     state = replay(recorder.paths.events, status) if resume else None
-    recorder.set_state("running", pid=pid, pid_start=proc_start_time(pid), phase="starting",
-                       questions=None, error=None)  # fmt: skip
+    recorder.set_state(
+        "running",
+        pid=pid,
+        pid_start=proc_start_time(pid),
+        phase="starting",
+        questions=None,
+        error=None,
+    )
     first = state.iterations + 1 if state else 1
     recorder.emit("resumed" if resume else "run_started", first - 1, _start_data(request))
     harness: Harness | None = None
@@ -61,27 +67,45 @@ async def drive(
             _finish_cancelled(recorder, harness, request)
         raise
     except LoopwrightError as exc:
-        result = _failed(harness, request, f"{type(exc).__name__}: {exc}")
+        message = f"{type(exc).__name__}: {exc}"
+        result = _ended(harness, request, "failed", message, message)
         recorder.emit("error", result.iterations, {"message": str(exc)})
     except Exception as exc:  # a bug: record it, never leave the run "running"
         traceback.print_exc()
-        result = _failed(harness, request, f"internal error: {type(exc).__name__}: {exc}")
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        result = _ended(harness, request, "failed", message, message)
         recorder.emit("error", 0, {"message": result.error, "kind": "internal"})
     return _finish(recorder, result, run_id)
 
 
 def _start_data(request: RunRequest) -> dict[str, Any]:
-    return {"goal": request.loop.goal[:2000], "cwd": request.loop.cwd, "planner": request.planner,
-            "workers": request.workers, "reviewers": request.reviewers,
-            "budget": request.loop.budget.model_dump(), "pid": os.getpid()}  # fmt: skip
+    return {
+        "goal": request.loop.goal[:2000],
+        "cwd": request.loop.cwd,
+        "planner": request.planner,
+        "workers": request.workers,
+        "reviewers": request.reviewers,
+        "budget": request.loop.budget.model_dump(),
+        "pid": os.getpid(),
+    }
 
 
-def _failed(harness: Harness | None, request: RunRequest, error: str) -> RunResult:
+def _ended(
+    harness: Harness | None, request: RunRequest, state: Any, reason: str, error: str | None
+) -> RunResult:
+    """The result of a run that ended outside the harness's own decisions."""
     iterations = harness.state.iterations if harness else 0
-    usage = harness.state.usage if harness else None
-    return RunResult(state="failed", stop_reason=error, iterations=iterations, error=error,
-                     summary=f"failed: {error}", cwd=request.loop.cwd,
-                     **({"usage": usage} if usage else {}))  # fmt: skip
+    result = RunResult(
+        state=state,
+        stop_reason=reason,
+        iterations=iterations,
+        error=error,
+        summary=f"{state} after {iterations} iteration(s): {reason}",
+        cwd=request.loop.cwd,
+    )
+    if harness is not None:
+        result.usage = harness.state.usage
+    return result
 
 
 def _finish(recorder: RunRecorder, result: RunResult, run_id: str) -> dict[str, Any]:
@@ -92,9 +116,16 @@ def _finish(recorder: RunRecorder, result: RunResult, run_id: str) -> dict[str, 
         questions = data["questions"]
         recorder.set_state("needs_input", phase="needs_input", usage=usage, questions=questions)
     else:
-        recorder.emit("run_finished", result.iterations,
-                      {"state": result.state, "stop_reason": result.stop_reason, "usage": usage,
-                       "summary": result.summary})  # fmt: skip
+        recorder.emit(
+            "run_finished",
+            result.iterations,
+            {
+                "state": result.state,
+                "stop_reason": result.stop_reason,
+                "usage": usage,
+                "summary": result.summary,
+            },
+        )
         recorder.store.write_result(run_id, data)
         recorder.set_state(result.state, phase="done", usage=usage, error=result.error)
     recorder.close()
@@ -102,11 +133,8 @@ def _finish(recorder: RunRecorder, result: RunResult, run_id: str) -> dict[str, 
 
 
 def _finish_cancelled(recorder: RunRecorder, harness: Harness | None, request: RunRequest) -> None:
-    iterations = harness.state.iterations if harness else 0
-    result = RunResult(state="cancelled", stop_reason="cancelled", iterations=iterations,
-                       summary=f"cancelled after {iterations} iteration(s)", cwd=request.loop.cwd,
-                       **({"usage": harness.state.usage} if harness else {}))  # fmt: skip
-    recorder.emit("cancelled", iterations, {"by": "signal or caller"})
+    result = _ended(harness, request, "cancelled", "cancelled", None)
+    recorder.emit("cancelled", result.iterations, {"by": "signal or caller"})
     _finish(recorder, result, recorder.run_id)
 
 

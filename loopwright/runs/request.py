@@ -96,8 +96,9 @@ def build_request(
     if questions not in ("auto", "ask", "console"):
         raise UserError(f"questions {questions!r}: allowed are auto, ask, console", "questions")
     if review_quorum not in ("all", "majority", "any"):
-        raise UserError(f"review_quorum {review_quorum!r}: allowed are all, majority, any",
-                        "review_quorum")  # fmt: skip
+        raise UserError(
+            f"review_quorum {review_quorum!r}: allowed are all, majority, any", "review_quorum"
+        )
     try:
         config = LoopConfig(**loop)
     except ValidationError as exc:

@@ -52,9 +52,14 @@ def spawn_host(store: RunStore, run_id: str, resume: bool = False) -> int:
     argv = [sys.executable, "-m", "loopwright.runs.host", str(p.root)]
     try:
         proc = subprocess.Popen(
-            argv + (["--resume"] if resume else []), stdin=subprocess.DEVNULL, stdout=log,
-            stderr=log, start_new_session=True, close_fds=True, cwd=str(p.root),
-        )  # fmt: skip
+            argv + (["--resume"] if resume else []),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+            cwd=str(p.root),
+        )
     finally:
         os.close(log)
     # Reap it when it ends so a long-lived server keeps no zombies (and pid checks stay true).
@@ -100,8 +105,12 @@ def refresh(store: RunStore, run_id: str) -> dict[str, Any]:
     with run_lock(store, run_id):
         status = store.read_status(run_id)
         if status["state"] in LIVE_STATES and not _host_alive(status):
-            _append(store, run_id, "interrupted", {"pid": status.get("pid"),
-                                                   "previous_state": status["state"]})  # fmt: skip
+            _append(
+                store,
+                run_id,
+                "interrupted",
+                {"pid": status.get("pid"), "previous_state": status["state"]},
+            )
             store.set_state(run_id, status, "interrupted")
     return status
 
@@ -146,11 +155,23 @@ def cancel(store: RunStore, run_id: str, timeout: float = 10.0) -> dict[str, Any
 
 def _cancelled_result(store: RunStore, run_id: str, status: dict[str, Any]) -> dict[str, Any]:
     request = store.read_request(run_id)
-    return {"run_id": run_id, "state": "cancelled", "stop_reason": "cancelled",
-            "iterations": status.get("iteration", 0), "summary": "cancelled",
-            "usage": status.get("usage") or {}, "cwd": request["loop"]["cwd"],
-            "criteria": [], "last_results": [], "verify": [], "verdicts": [], "questions": [],
-            "duration": status.get("elapsed", 0.0), "error": None, "extra": {}}  # fmt: skip
+    return {
+        "run_id": run_id,
+        "state": "cancelled",
+        "stop_reason": "cancelled",
+        "iterations": status.get("iteration", 0),
+        "summary": "cancelled",
+        "usage": status.get("usage") or {},
+        "cwd": request["loop"]["cwd"],
+        "criteria": [],
+        "last_results": [],
+        "verify": [],
+        "verdicts": [],
+        "questions": [],
+        "duration": status.get("elapsed", 0.0),
+        "error": None,
+        "extra": {},
+    }
 
 
 def wait(

@@ -86,12 +86,23 @@ class RunStore:
         make_private_dir(p.workers)
         write_json_atomic(p.request, request, self.redact, durable=True)
         now = time.time()
-        status = {"run_id": run_id, "state": "queued", "phase": "queued", "iteration": 0,
-                  "pid": None, "pid_start": None, "started_at": now, "updated_at": now,
-                  "usage": {}, "elapsed": 0.0, "goal": row["goal"]}  # fmt: skip
+        status = {
+            "run_id": run_id,
+            "state": "queued",
+            "phase": "queued",
+            "iteration": 0,
+            "pid": None,
+            "pid_start": None,
+            "started_at": now,
+            "updated_at": now,
+            "usage": {},
+            "elapsed": 0.0,
+            "goal": row["goal"],
+        }
         write_json_atomic(p.status, status, self.redact, durable=True)
-        self.index.upsert({**row, "run_id": run_id, "state": "queued", "created_at": now,
-                           "updated_at": now})  # fmt: skip
+        self.index.upsert(
+            {**row, "run_id": run_id, "state": "queued", "created_at": now, "updated_at": now}
+        )
         return p
 
     def read_status(self, run_id: str) -> dict[str, Any]:
@@ -140,11 +151,14 @@ class RunStore:
 
 def _row(run_id: str, status: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     return {
-        "run_id": run_id, "state": status.get("state", "interrupted"),
-        "created_at": status.get("started_at", 0.0), "updated_at": status.get("updated_at", 0.0),
+        "run_id": run_id,
+        "state": status.get("state", "interrupted"),
+        "created_at": status.get("started_at", 0.0),
+        "updated_at": status.get("updated_at", 0.0),
         "goal": str(request.get("loop", {}).get("goal", ""))[:200],
-        "cwd": str(request.get("loop", {}).get("cwd", "")), "backend": request.get("planner", ""),
-    }  # fmt: skip
+        "cwd": str(request.get("loop", {}).get("cwd", "")),
+        "backend": request.get("planner", ""),
+    }
 
 
 def goal_row(request: dict[str, Any]) -> dict[str, Any]:
