@@ -19,9 +19,13 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types import (
-    ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult, ListRootsRequest,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
+    InputRequiredResult,
+    ListRootsRequest,
     ListRootsResult,
-)  # fmt: skip
+)
 from mcp_types.version import is_version_at_least
 
 from .models import Question
@@ -83,40 +87,53 @@ def _paths(result: ListRootsResult) -> list[Path]:
 
 async def client_roots(
     ctx: Context[Any, Any], earlier: Round | None
-) -> list[Path] | None | InputRequiredResult:
+) -> list[Path] | InputRequiredResult | None:
     """The client's roots as resolved paths; None when it declares none; or a round to ask."""
     if not declares_roots(ctx):
         return None
     if not is_modern(ctx):
         with anyio.fail_after(30):
             result = await ctx.session.send_request(
-                ListRootsRequest(), ListRootsResult,
+                ListRootsRequest(),
+                ListRootsResult,
                 metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
-            )  # fmt: skip
+            )
         return _paths(result)
     answer = (ctx.input_responses or {}).get(ROOTS) if earlier and earlier.step == ROOTS else None
     if isinstance(answer, ListRootsResult):
         return _paths(answer)
-    return InputRequiredResult(input_requests={ROOTS: ListRootsRequest()},
-                               request_state=_state(ROOTS))  # fmt: skip
+    return InputRequiredResult(
+        input_requests={ROOTS: ListRootsRequest()}, request_state=_state(ROOTS)
+    )
 
 
 def _form(run_id: str, questions: list[Question]) -> ElicitRequestFormParams:
-    props = {q.id: {"type": "string", "title": q.text, "description": q.text,
-                    **({"default": q.default} if q.default else {})} for q in questions}  # fmt: skip
+    props = {
+        q.id: {
+            "type": "string",
+            "title": q.text,
+            "description": q.text,
+            **({"default": q.default} if q.default else {}),
+        }
+        for q in questions
+    }
     return ElicitRequestFormParams(
         message=f"loopwright run {run_id} has {len(questions)} clarifying question(s) before "
         "it plans. Answer them, or cancel to answer later with orchestrate_resume.",
-        requested_schema={"type": "object", "properties": props,
-                          "required": [q.id for q in questions if not q.default]},
-    )  # fmt: skip
+        requested_schema={
+            "type": "object",
+            "properties": props,
+            "required": [q.id for q in questions if not q.default],
+        },
+    )
 
 
 def question_round(run_id: str, questions: list[Question]) -> InputRequiredResult:
     """The 2026-07-28 round that asks ``questions``; the retry carries the answers."""
     request = ElicitRequest(params=_form(run_id, questions))
-    return InputRequiredResult(input_requests={ANSWERS: request},
-                               request_state=_state(ANSWERS, run_id))  # fmt: skip
+    return InputRequiredResult(
+        input_requests={ANSWERS: request}, request_state=_state(ANSWERS, run_id)
+    )
 
 
 def answers_from_round(ctx: Context[Any, Any]) -> dict[str, str] | None:
@@ -131,9 +148,10 @@ async def elicit_answers(
     """Ask mid-call (eras before 2026-07-28); None when declined, cancelled or unanswered."""
     with anyio.move_on_after(ASK_TIMEOUT):
         result = await ctx.session.send_request(
-            ElicitRequest(params=_form(run_id, questions)), ElicitResult,
+            ElicitRequest(params=_form(run_id, questions)),
+            ElicitResult,
             metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
-        )  # fmt: skip
+        )
         return _accepted(result)
     return None
 

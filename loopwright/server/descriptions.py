@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-STATES = ("States: queued/running (live), needs_input (answer with orchestrate_resume), "
-          "completed (criteria met), stopped (budget or criteria not met), failed, cancelled, "
-          "interrupted (its process died; orchestrate_resume continues it).")  # fmt: skip
+STATES = (
+    "States: queued/running (live), needs_input (answer with orchestrate_resume), "
+    "completed (criteria met), stopped (budget or criteria not met), failed, cancelled, "
+    "interrupted (its process died; orchestrate_resume continues it)."
+)
 
 ORCHESTRATE = f"""Start a coding loop: a planner splits the goal into subgoals, workers change \
 the files in cwd, verify commands and reviewers judge the result, and the loop repeats until \

@@ -16,8 +16,9 @@ class Question(BaseModel):
 class RunReply(BaseModel):
     """Reply of ``orchestrate`` and ``orchestrate_resume``."""
 
-    status: str = Field(description="running | needs_input | completed | stopped | failed | "
-                        "cancelled | interrupted")  # fmt: skip
+    status: str = Field(
+        description="running | needs_input | completed | stopped | failed | cancelled | interrupted"
+    )
     run_id: str
     run_dir: str
     events_path: str
@@ -90,6 +91,11 @@ class BackendRow(BaseModel):
     spec_example: str = ""
 
 
+class DoctorBackend(BackendRow):
+    binary: str | None = Field(None, description="the agent CLI's path, when it has one")
+    binary_version: str = ""
+
+
 class BackendsReply(BaseModel):
     backends: list[BackendRow]
 
@@ -103,8 +109,10 @@ class Check(BaseModel):
 class DoctorReply(BaseModel):
     versions: dict[str, str]
     state_dir: str
-    backends: list[BackendRow]
-    credentials: dict[str, bool] = Field(description="whether each credential is set (never its value)")
+    backends: list[DoctorBackend]
+    credentials: dict[str, bool] = Field(
+        description="whether each credential is set (never its value)"
+    )
     checks: list[Check]
     allowed_roots: list[str]
     advice: list[str]

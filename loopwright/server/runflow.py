@@ -88,7 +88,9 @@ async def ask(ctx: Context[Any, Any], run_id: str, status: dict[str, Any], detac
     return await answer(ctx, run_id, answers, detach)
 
 
-async def answer(ctx: Context[Any, Any], run_id: str, answers: dict[str, str], detach: bool) -> Reply:
+async def answer(
+    ctx: Context[Any, Any], run_id: str, answers: dict[str, str], detach: bool
+) -> Reply:
     st = server_state(ctx)
     with tool_errors():
         await anyio.to_thread.run_sync(runner.resume, st.store, run_id, answers)

@@ -61,25 +61,37 @@ def run_reply(store: RunStore, run_id: str, status: dict[str, Any]) -> RunReply:
     state = status["state"]
     result = store.read_result(run_id) if state in TERMINAL_STATES else None
     return RunReply(
-        status="running" if state in LIVE else state, run_id=run_id, run_dir=str(p.root),
-        events_path=str(p.events), tail_command=f"tail -f {shlex.quote(str(p.events))}",
-        cwd=request["loop"]["cwd"], scratch=bool(request.get("scratch")),
-        message=next_step(run_id, state), questions=questions_of(status), result=result,
-    )  # fmt: skip
+        status="running" if state in LIVE else state,
+        run_id=run_id,
+        run_dir=str(p.root),
+        events_path=str(p.events),
+        tail_command=f"tail -f {shlex.quote(str(p.events))}",
+        cwd=request["loop"]["cwd"],
+        scratch=bool(request.get("scratch")),
+        message=next_step(run_id, state),
+        questions=questions_of(status),
+        result=result,
+    )
 
 
 def next_step(run_id: str, state: str) -> str:
     if state in LIVE:
-        return (f"Run {run_id} is running in its own process and goes on after this client "
-                f"exits. Follow it with orchestrate_tail(run_id, cursor, wait=30) or wait for "
-                f"the end with orchestrate_result(run_id, wait=true); stop it with "
-                f"orchestrate_cancel(run_id).")  # fmt: skip
+        return (
+            f"Run {run_id} is running in its own process and goes on after this client "
+            f"exits. Follow it with orchestrate_tail(run_id, cursor, wait=30) or wait for "
+            f"the end with orchestrate_result(run_id, wait=true); stop it with "
+            f"orchestrate_cancel(run_id)."
+        )
     if state == "needs_input":
-        return (f"Run {run_id} is paused: answer its questions with "
-                f"orchestrate_resume(run_id, answers={{question_id: answer}}).")  # fmt: skip
+        return (
+            f"Run {run_id} is paused: answer its questions with "
+            f"orchestrate_resume(run_id, answers={{question_id: answer}})."
+        )
     if state == "interrupted":
-        return (f"Run {run_id}'s process died; orchestrate_resume(run_id) continues it from "
-                f"its last completed iteration.")  # fmt: skip
+        return (
+            f"Run {run_id}'s process died; orchestrate_resume(run_id) continues it from "
+            f"its last completed iteration."
+        )
     return f"Run {run_id} ended: {state}."
 
 
@@ -101,7 +113,7 @@ def allowed_roots() -> list[Path]:
 
 
 def inside(path: Path, roots: list[Path]) -> bool:
-    """``path`` equals or lies under one of ``roots`` (all resolved; ``/a/bc`` is not in ``/a/b``)."""
+    """``path`` is or lies under one of ``roots`` (resolved; ``/a/bc`` is not in ``/a/b``)."""
     return any(path == r or path.is_relative_to(r) for r in roots)
 
 

@@ -15,61 +15,112 @@ from ..runs.eventlog import read_events
 from ..runs.request import build_request
 from . import asking, descriptions, runflow
 from .models import (
-    BackendRow, BackendsReply, CancelReply, DoctorReply, ListReply, ResultReply, RunReply,
-    RunRow, StatusReply, TailReply,
-)  # fmt: skip
+    BackendRow,
+    BackendsReply,
+    CancelReply,
+    DoctorReply,
+    ListReply,
+    ResultReply,
+    RunReply,
+    RunRow,
+    StatusReply,
+    TailReply,
+)
 from .state import LIVE, check_cwd_allowed, checked_id, next_step, questions_of, tool_errors
 from .waiting import HEARTBEAT, not_live, wait_for_events, wait_until
 
 Ctx = Context[Any, Any]
 RunId = Annotated[str, Field(description="the run_id returned by orchestrate")]
-Detach = Annotated[bool, Field(description="true: return at once and let the run go on in the "
-                               "background; false: block until it ends, with progress")]  # fmt: skip
+Detach = Annotated[
+    bool,
+    Field(
+        description="true: return at once and let the run go on in the "
+        "background; false: block until it ends, with progress"
+    ),
+]
 Specs = list[str] | None
-STATE_NAMES = Literal["queued", "running", "needs_input", "completed", "stopped", "failed",
-                      "cancelled", "interrupted"]  # fmt: skip
+STATE_NAMES = Literal[
+    "queued", "running", "needs_input", "completed", "stopped", "failed", "cancelled", "interrupted"
+]
 
 
 async def orchestrate(
     goal: Annotated[str, Field(description="what the loop should achieve, in plain words")],
     ctx: Ctx,
-    success_criteria: Annotated[Specs, Field(description="checkable statements that mean "
-                                "done; drafted from the goal when omitted")] = None,  # fmt: skip
-    backend: Annotated[str | None, Field(description="backend spec for every role (see "
-                       "list_backends), e.g. 'scripted'; default scripted")] = None,  # fmt: skip
+    success_criteria: Annotated[
+        Specs,
+        Field(
+            description="checkable statements that mean done; drafted from the goal when omitted"
+        ),
+    ] = None,
+    backend: Annotated[
+        str | None,
+        Field(
+            description="backend spec for every role (see "
+            "list_backends), e.g. 'scripted'; default scripted"
+        ),
+    ] = None,
     planner: Annotated[str | None, Field(description="backend spec of the planner")] = None,
     workers: Annotated[Specs, Field(description="backend specs of the workers")] = None,
     reviewers: Annotated[Specs, Field(description="backend specs of the reviewers")] = None,
-    review_quorum: Annotated[Literal["all", "majority", "any"], Field(
-        description="how many reviewers must say complete")] = "all",  # fmt: skip
-    cwd: Annotated[str | None, Field(description="absolute path of the working dir, changed in "
-                   "place; omit for a fresh scratch git repository")] = None,  # fmt: skip
-    verify_commands: Annotated[list[list[str]] | None, Field(description="commands that must "
-                               "pass, each an argv list, e.g. [['pytest', '-q']]")] = None,  # fmt: skip
+    review_quorum: Annotated[
+        Literal["all", "majority", "any"], Field(description="how many reviewers must say complete")
+    ] = "all",
+    cwd: Annotated[
+        str | None,
+        Field(
+            description="absolute path of the working dir, changed in "
+            "place; omit for a fresh scratch git repository"
+        ),
+    ] = None,
+    verify_commands: Annotated[
+        list[list[str]] | None,
+        Field(description="commands that must pass, each an argv list, e.g. [['pytest', '-q']]"),
+    ] = None,
     max_iterations: Annotated[int | None, Field(ge=1, le=1000, description="default 5")] = None,
-    max_seconds: Annotated[float | None, Field(gt=0, le=604800, description="wall clock, "
-                           "default 3600")] = None,  # fmt: skip
+    max_seconds: Annotated[
+        float | None, Field(gt=0, le=604800, description="wall clock, default 3600")
+    ] = None,
     max_cost_usd: Annotated[float | None, Field(ge=0, description="default 20")] = None,
-    isolate: Annotated[bool, Field(description="work in a separate git worktree (not supported "
-                       "in this version: must be false)")] = False,  # fmt: skip
-    questions: Annotated[Literal["auto", "ask"], Field(description="auto: intake assumes "
-                         "defaults; ask: the run may stop to ask you first")] = "auto",  # fmt: skip
+    isolate: Annotated[
+        bool,
+        Field(
+            description="work in a separate git worktree (not supported "
+            "in this version: must be false)"
+        ),
+    ] = False,
+    questions: Annotated[
+        Literal["auto", "ask"],
+        Field(description="auto: intake assumes defaults; ask: the run may stop to ask you first"),
+    ] = "auto",
     detach: Detach = True,
 ) -> RunReply | InputRequiredResult:
     earlier = asking.read_round(ctx)
     if earlier and earlier.step == asking.ANSWERS and earlier.run_id:
         return await runflow.answered_round(ctx, earlier.run_id, detach)
     if isolate:
-        raise ToolError("isolate: worktree isolation is not built in this version; the run "
-                        "changes cwd in place (omit cwd to work in a scratch repository)")  # fmt: skip
+        raise ToolError(
+            "isolate: worktree isolation is not built in this version; the run "
+            "changes cwd in place (omit cwd to work in a scratch repository)"
+        )
     with tool_errors():
         request = build_request(
-            goal, criteria=success_criteria, backend=backend, planner=planner, workers=workers,
-            reviewers=reviewers, cwd=cwd, verify=verify_commands, questions=questions,
+            goal,
+            criteria=success_criteria,
+            backend=backend,
+            planner=planner,
+            workers=workers,
+            reviewers=reviewers,
+            cwd=cwd,
+            verify=verify_commands,
+            questions=questions,
             review_quorum=review_quorum,
-            budget={"max_iterations": max_iterations, "max_seconds": max_seconds,
-                    "max_cost_usd": max_cost_usd},
-        )  # fmt: skip
+            budget={
+                "max_iterations": max_iterations,
+                "max_seconds": max_seconds,
+                "max_cost_usd": max_cost_usd,
+            },
+        )
         if cwd:
             roots = await asking.client_roots(ctx, earlier)
             if isinstance(roots, InputRequiredResult):
@@ -81,8 +132,9 @@ async def orchestrate(
 async def orchestrate_resume(
     run_id: RunId,
     ctx: Ctx,
-    answers: Annotated[dict[str, str] | None, Field(description="question id -> answer, for a "
-                       "needs_input run")] = None,  # fmt: skip
+    answers: Annotated[
+        dict[str, str] | None, Field(description="question id -> answer, for a needs_input run")
+    ] = None,
     detach: Detach = True,
 ) -> RunReply | InputRequiredResult:
     earlier = asking.read_round(ctx)
@@ -101,11 +153,15 @@ async def orchestrate_resume(
 async def orchestrate_tail(
     run_id: RunId,
     ctx: Ctx,
-    cursor: Annotated[str | None, Field(description="the cursor of the previous reply; omit "
-                      "to start at the first event")] = None,  # fmt: skip
+    cursor: Annotated[
+        str | None,
+        Field(description="the cursor of the previous reply; omit to start at the first event"),
+    ] = None,
     limit: Annotated[int, Field(ge=1, le=1000, description="events at most")] = 200,
-    wait: Annotated[float, Field(ge=0, le=60, description="seconds to wait for new events "
-                    "when there are none yet")] = 0,  # fmt: skip
+    wait: Annotated[
+        float,
+        Field(ge=0, le=60, description="seconds to wait for new events when there are none yet"),
+    ] = 0,
 ) -> TailReply:
     store = runflow.server_state(ctx).store
     checked_id(run_id)
@@ -115,8 +171,14 @@ async def orchestrate_tail(
             await wait_for_events(store, run_id, cursor, wait)
         page = read_events(events, cursor, limit)
         status = runner.refresh(store, run_id)
-    return TailReply(run_id=run_id, events=page.events, cursor=page.cursor, more=page.more,
-                     running=status["state"] in LIVE, state=status["state"])  # fmt: skip
+    return TailReply(
+        run_id=run_id,
+        events=page.events,
+        cursor=page.cursor,
+        more=page.more,
+        running=status["state"] in LIVE,
+        state=status["state"],
+    )
 
 
 async def orchestrate_status(run_id: RunId, ctx: Ctx) -> StatusReply:
@@ -125,11 +187,18 @@ async def orchestrate_status(run_id: RunId, ctx: Ctx) -> StatusReply:
     with tool_errors():
         s = runner.refresh(store, run_id)
     return StatusReply(
-        run_id=run_id, state=s["state"], running=s["state"] in LIVE, phase=s.get("phase") or "",
-        iteration=int(s.get("iteration") or 0), goal=s.get("goal") or "",
-        elapsed=float(s.get("elapsed") or 0), updated_at=float(s.get("updated_at") or 0),
-        usage=s.get("usage") or {}, questions=questions_of(s), error=s.get("error"),
-    )  # fmt: skip
+        run_id=run_id,
+        state=s["state"],
+        running=s["state"] in LIVE,
+        phase=s.get("phase") or "",
+        iteration=int(s.get("iteration") or 0),
+        goal=s.get("goal") or "",
+        elapsed=float(s.get("elapsed") or 0),
+        updated_at=float(s.get("updated_at") or 0),
+        usage=s.get("usage") or {},
+        questions=questions_of(s),
+        error=s.get("error"),
+    )
 
 
 async def orchestrate_result(
@@ -151,8 +220,14 @@ async def orchestrate_result(
                 await report(f"still {status.get('phase')} (iteration {status.get('iteration')})")
         state = status["state"]
         result = store.read_result(run_id) if state not in LIVE else None
-    return ResultReply(run_id=run_id, state=state, done=state not in LIVE, result=result,
-                       questions=questions_of(status), message=next_step(run_id, state))  # fmt: skip
+    return ResultReply(
+        run_id=run_id,
+        state=state,
+        done=state not in LIVE,
+        result=result,
+        questions=questions_of(status),
+        message=next_step(run_id, state),
+    )
 
 
 async def orchestrate_cancel(run_id: RunId, ctx: Ctx) -> CancelReply:
@@ -160,8 +235,9 @@ async def orchestrate_cancel(run_id: RunId, ctx: Ctx) -> CancelReply:
     checked_id(run_id)
     with tool_errors():
         status = await anyio.to_thread.run_sync(runner.cancel, store, run_id)
-    return CancelReply(run_id=run_id, state=status["state"], message=next_step(run_id,
-                       status["state"]))  # fmt: skip
+    return CancelReply(
+        run_id=run_id, state=status["state"], message=next_step(run_id, status["state"])
+    )
 
 
 async def orchestrate_list(
@@ -208,5 +284,5 @@ TOOLS: list[tuple[Any, str, ToolAnnotations | None]] = [
 
 
 def register(server: MCPServer[Any]) -> None:
-    for fn, description, annotations in TOOLS:
-        server.tool(name=fn.__name__, description=description, annotations=annotations)(fn)
+    for fn, description, hints in TOOLS:
+        server.tool(name=fn.__name__, description=description, annotations=hints)(fn)

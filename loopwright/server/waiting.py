@@ -44,8 +44,9 @@ def not_live(status: dict[str, Any]) -> bool:
 
 def past_intake(status: dict[str, Any]) -> bool:
     """Intake has settled: the run asked, moved on to planning, or ended."""
-    return not_live(status) or (status["state"] == "running" and status.get("phase") not in
-                                ("queued", "starting", "intake"))  # fmt: skip
+    return not_live(status) or (
+        status["state"] == "running" and status.get("phase") not in ("queued", "starting", "intake")
+    )
 
 
 async def wait_for_events(store: RunStore, run_id: str, cursor: str | None, wait: float) -> None:
@@ -85,15 +86,22 @@ async def follow(
         if not_live(status):
             return status
         if time.monotonic() - last_report >= HEARTBEAT:
-            await progress(f"{status.get('phase')} (iteration {status.get('iteration')}), "
-                           f"{status.get('elapsed', 0):.0f}s elapsed")  # fmt: skip
+            await progress(
+                f"{status.get('phase')} (iteration {status.get('iteration')}), "
+                f"{status.get('elapsed', 0):.0f}s elapsed"
+            )
             last_report = time.monotonic()
         await wait_for_events(store, run_id, cursor, HEARTBEAT)
 
 
-PHASE_EVENTS = {"run_started": "run started", "resumed": "run resumed",
-                "intake": "criteria settled", "verify_started": "verifying",
-                "questions": "intake has questions", "cancelled": "cancelled"}  # fmt: skip
+PHASE_EVENTS = {
+    "run_started": "run started",
+    "resumed": "run resumed",
+    "intake": "criteria settled",
+    "verify_started": "verifying",
+    "questions": "intake has questions",
+    "cancelled": "cancelled",
+}
 
 
 def describe(event: dict[str, Any], store: RunStore, run_id: str) -> str | None:

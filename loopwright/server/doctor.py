@@ -1,0 +1,127 @@
+"""``doctor``: what is installed, what is configured, what would stop a run (no secrets)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import anyio
+
+from .. import __version__
+from ..config import state_dir
+from .models import Check, DoctorBackend, DoctorReply
+from .state import allowed_roots, inside
+
+VERSION_TIMEOUT = 5.0
+AGENT_CLIS = {
+    "claude_code": "claude",
+    "codex": "codex",
+    "aider": "aider",
+    "opencode": "opencode",
+    "gemini_cli": "gemini",
+}
+CREDENTIALS = (
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "OPENROUTER_API_KEY",
+)
+ADVICE = [
+    "Claude Code: detached runs (the default) return at once, so no timeout applies. A "
+    "blocking call (detach=false) sends progress at least every 30 s, which resets the idle "
+    "timeout (CLAUDE_CODE_MCP_TOOL_IDLE_TIMEOUT, 30 min on stdio); the hard limit is "
+    'MCP_TOOL_TIMEOUT or the server\'s "timeout" (ms) in .mcp.json.',
+    "Cline: each call is cut off after the server's network timeout (default 1 minute, up to "
+    '1 hour, "timeout" in seconds in cline_mcp_settings.json): keep detach=true and poll with '
+    "orchestrate_tail(wait=30).",
+    "Cursor and Windsurf: keep calls short: detach=true, then orchestrate_tail(wait=30) or "
+    "orchestrate_status; do not use detach=false for long runs.",
+]
+
+
+async def _version(argv: list[str]) -> str:
+    """First line of ``argv``'s output, or why not; bounded, stdin /dev/null."""
+    try:
+        with anyio.fail_after(VERSION_TIMEOUT):
+            done = await anyio.run_process(argv, stdin=subprocess.DEVNULL, check=False)
+    except TimeoutError:
+        return f"no answer to {argv[-1]} within {VERSION_TIMEOUT:.0f}s"
+    except OSError as exc:
+        return f"cannot run: {exc.strerror}"
+    text = (done.stdout or done.stderr).decode("utf-8", "replace").strip()
+    return text.splitlines()[0][:120] if text else f"exit {done.returncode}"
+
+
+async def _agent_rows(rows: list[DoctorBackend]) -> None:
+    """Fill in each agent CLI's path and version (concurrently, each bounded)."""
+
+    async def one(row: DoctorBackend, exe: str) -> None:
+        row.binary = shutil.which(exe)
+        row.binary_version = (
+            await _version([row.binary, "--version"])
+            if row.binary
+            else (f"`{exe}` not found on PATH")
+        )
+
+    async with anyio.create_task_group() as tg:
+        for row in rows:
+            if row.name in AGENT_CLIS:
+                tg.start_soon(one, row, AGENT_CLIS[row.name])
+
+
+def _cwd_checks(cwd: str) -> list[Check]:
+    if not os.path.isabs(cwd):
+        return [Check(name="cwd", ok=False, detail=f"{cwd!r} is not an absolute path")]
+    path = Path(cwd).resolve()
+    checks = [Check(name="cwd exists", ok=path.is_dir(), detail=str(path))]
+    if path.is_dir():
+        writable = os.access(path, os.R_OK | os.W_OK | os.X_OK)
+        checks.append(Check(name="cwd writable", ok=writable))
+        is_git = (path / ".git").exists() or any((p / ".git").exists() for p in path.parents)
+        checks.append(
+            Check(
+                name="cwd in a git repository",
+                ok=is_git,
+                detail="" if is_git else "runs checkpoint with git: run git init",
+            )
+        )
+    roots = allowed_roots()
+    if roots:
+        checks.append(Check(name="cwd inside LOOPWRIGHT_ALLOWED_ROOTS", ok=inside(path, roots)))
+    return checks
+
+
+def _state_checks(home: Path) -> list[Check]:
+    probe = home if home.exists() else next((p for p in home.parents if p.exists()), Path("/"))
+    ok = os.access(probe, os.W_OK | os.X_OK)
+    return [Check(name="state dir writable", ok=ok, detail=str(home))]
+
+
+async def report(cwd: str | None) -> DoctorReply:
+    from ..adapters.registry import list_backends
+
+    rows = [DoctorBackend.model_validate(b.as_dict()) for b in list_backends()]
+    git = await _version(["git", "--version"]) if shutil.which("git") else "git not found"
+    await _agent_rows(rows)
+    home = state_dir()
+    checks = _state_checks(home) + (_cwd_checks(cwd) if cwd else [])
+    checks.append(Check(name="git available", ok=shutil.which("git") is not None, detail=git))
+    return DoctorReply(
+        versions={
+            "python": sys.version.split()[0],
+            "loopwright": __version__,
+            "mcp": metadata.version("mcp"),
+            "git": git,
+        },
+        state_dir=str(home),
+        backends=rows,
+        checks=checks,
+        credentials={name: bool(os.environ.get(name)) for name in CREDENTIALS},
+        allowed_roots=[str(r) for r in allowed_roots()],
+        advice=ADVICE,
+    )
