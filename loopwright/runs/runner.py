@@ -140,7 +140,8 @@ def cancel(store: RunStore, run_id: str, timeout: float = 10.0) -> dict[str, Any
     if status["state"] in LIVE_STATES and status.get("pid") and _host_alive(status):
         pid = int(status["pid"])
         os.kill(pid, signal.SIGTERM)
-        status = wait(store, run_id, timeout, states=TERMINAL_STATES)
+        # "interrupted": the host died of the signal before its handler was installed.
+        status = wait(store, run_id, timeout, states=TERMINAL_STATES | {"interrupted"})
         if status["state"] in TERMINAL_STATES:
             return status
         kill_session(pid)  # the host did not stop in time: its whole session goes
