@@ -18,7 +18,7 @@ import anyio
 from loopwright.adapters.scripted import ScriptedBackend
 from loopwright.loop.harness import Roles
 from loopwright.runs import runner
-from loopwright.runs.host import drive
+from loopwright.runs.drive import drive
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
@@ -33,7 +33,9 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="lw-bench-"))
     store = RunStore(home)
     request = build_request(
-        "benchmark", criteria=["never"], budget={"max_iterations": n, "max_agent_calls": 100_000},
+        "benchmark",
+        criteria=["never"],
+        budget={"max_iterations": n, "max_agent_calls": 100_000},
         options={"retry_backoff": 0},
     )
     run_id = runner.create_run(store, request)

@@ -3,61 +3,52 @@
 The Python API runs the same loop as the CLI and the MCP server::
 
     from loopwright import Harness, Roles, LoopConfig, ScriptedBackend, MemorySink
+
+Names are imported on first use, so ``import loopwright.runs.eventlog`` (a tail reader, a
+run-host) does not pay for the whole package.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from .adapters.base import AgentRequest, AgentResponse, Backend, Usage
-from .adapters.registry import create_backend, list_backends, register_function
-from .adapters.scripted import FunctionBackend, ScriptedBackend
-from .errors import (
-    BudgetExceeded,
-    InvalidState,
-    LoopwrightError,
-    NeedsInput,
-    PlanError,
-    ProcessError,
-    RunError,
-    RunNotFound,
-    UnknownBackend,
-    UserError,
-)
-from .loop.events import EventSink, MemorySink
-from .loop.harness import Harness, Roles
-from .loop.types import Budget, LoopConfig, LoopState, RunResult, Subgoal, TaskResult, Verdict
+_EXPORTS = {
+    "AgentRequest": "adapters.base", "AgentResponse": "adapters.base", "Backend": "adapters.base",
+    "Usage": "adapters.base", "create_backend": "adapters.registry",
+    "list_backends": "adapters.registry", "register_function": "adapters.registry",
+    "FunctionBackend": "adapters.scripted", "ScriptedBackend": "adapters.scripted",
+    "BudgetExceeded": "errors", "InvalidState": "errors", "LoopwrightError": "errors",
+    "NeedsInput": "errors", "PlanError": "errors", "ProcessError": "errors", "RunError": "errors",
+    "RunNotFound": "errors", "UnknownBackend": "errors", "UserError": "errors",
+    "EventSink": "loop.events", "MemorySink": "loop.events", "Harness": "loop.harness",
+    "Roles": "loop.harness", "Budget": "loop.types", "LoopConfig": "loop.types",
+    "LoopState": "loop.types", "RunResult": "loop.types", "Subgoal": "loop.types",
+    "TaskResult": "loop.types", "Verdict": "loop.types",
+}  # fmt: skip
 
-__all__ = [
-    "AgentRequest",
-    "AgentResponse",
-    "Backend",
-    "Budget",
-    "BudgetExceeded",
-    "EventSink",
-    "FunctionBackend",
-    "Harness",
-    "InvalidState",
-    "LoopConfig",
-    "LoopState",
-    "LoopwrightError",
-    "MemorySink",
-    "NeedsInput",
-    "PlanError",
-    "ProcessError",
-    "Roles",
-    "RunError",
-    "RunNotFound",
-    "RunResult",
-    "ScriptedBackend",
-    "Subgoal",
-    "TaskResult",
-    "UnknownBackend",
-    "Usage",
-    "UserError",
-    "Verdict",
-    "__version__",
-    "create_backend",
-    "list_backends",
-    "register_function",
-]
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'loopwright' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from .adapters.base import AgentRequest, AgentResponse, Backend, Usage
+    from .adapters.registry import create_backend, list_backends, register_function
+    from .adapters.scripted import FunctionBackend, ScriptedBackend
+    from .errors import (
+        BudgetExceeded, InvalidState, LoopwrightError, NeedsInput, PlanError, ProcessError,
+        RunError, RunNotFound, UnknownBackend, UserError,
+    )  # fmt: skip
+    from .loop.events import EventSink, MemorySink
+    from .loop.harness import Harness, Roles
+    from .loop.types import Budget, LoopConfig, LoopState, RunResult, Subgoal, TaskResult, Verdict

@@ -23,10 +23,17 @@ KEEP_HISTORY = 3
 TERMINAL_STATES: frozenset[str] = frozenset({"completed", "stopped", "failed", "cancelled"})
 
 
-class Budget(BaseModel):
+class Model(BaseModel):
+    """Base of the loop's models: schemas are built on first use, not at import (a run-host
+    starts in well under the 300 ms a detached start may take)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Budget(Model):
     """Limits that stop a run. Every default is bounded: a loop cannot spin forever."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     max_iterations: int = Field(5, ge=1, le=1000, description="iterations at most")
     max_seconds: float = Field(3600, gt=0, le=7 * 86400, description="wall-clock seconds")
     max_agent_calls: int = Field(200, ge=1, le=100_000, description="backend calls at most")
@@ -34,20 +41,20 @@ class Budget(BaseModel):
     max_cost_usd: float = Field(20.0, ge=0, le=100_000, description="known USD spent")
 
 
-class Question(BaseModel):
+class Question(Model):
     id: str
     text: str
     default: str | None = None
 
 
-class Subgoal(BaseModel):
+class Subgoal(Model):
     id: str
     title: str
     instructions: str = ""
     files: list[str] = Field(default_factory=list)
 
 
-class TaskResult(BaseModel):
+class TaskResult(Model):
     subgoal_id: str
     title: str
     status: Literal["ok", "failed"]
@@ -58,7 +65,7 @@ class TaskResult(BaseModel):
     backend: str = ""
 
 
-class VerifyResult(BaseModel):
+class VerifyResult(Model):
     argv: list[str]
     passed: bool
     exit_code: int | None
@@ -67,7 +74,7 @@ class VerifyResult(BaseModel):
     output: str = ""
 
 
-class Verdict(BaseModel):
+class Verdict(Model):
     complete: bool
     score: float = Field(0.0, ge=0, le=1)
     issues: list[str] = Field(default_factory=list)
@@ -97,7 +104,7 @@ class UsageTotals:
         return cls(**{k: data[k] for k in _USAGE_FIELDS if k in data})
 
 
-class IterationRecord(BaseModel):
+class IterationRecord(Model):
     """What one iteration left for the next plan and for a resumed run."""
 
     iteration: int
@@ -108,8 +115,8 @@ class IterationRecord(BaseModel):
     passed: bool
 
 
-class LoopConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LoopConfig(Model):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     goal: str
     success_criteria: list[str] = Field(default_factory=list)
     cwd: str
@@ -125,7 +132,7 @@ class LoopConfig(BaseModel):
     max_subgoals: int = Field(8, ge=1, le=64)
 
 
-class LoopState(BaseModel):
+class LoopState(Model):
     """Where a loop stands: empty for a new run, rebuilt from the event log on resume."""
 
     criteria: list[str] | None = None
@@ -139,7 +146,7 @@ class LoopState(BaseModel):
     elapsed: float = 0.0
 
 
-class RunResult(BaseModel):
+class RunResult(Model):
     run_id: str = ""
     state: RunState
     stop_reason: str

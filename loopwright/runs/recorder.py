@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from ..adapters.base import OutputWriter
 from ..config import WORKER_OUTPUT_CAP
-from ..loop.types import UsageTotals
 from .eventlog import EventWriter
 from .redact import Redactor
 from .store import RunStore
+
+if TYPE_CHECKING:
+    from ..loop.types import UsageTotals
 
 STATUS_INTERVAL = 0.1
 SYNC_INTERVAL = 1.0

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..adapters.registry import check_spec
 from ..config import MAX_GOAL_CHARS
@@ -15,6 +15,8 @@ from ..loop.types import Budget, LoopConfig
 
 
 class RunRequest(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     loop: LoopConfig
     planner: str = "scripted"
     workers: list[str] = Field(default_factory=lambda: ["scripted"])

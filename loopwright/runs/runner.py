@@ -220,7 +220,7 @@ class ThreadRun:
     """A run driven on a background thread of this process (Python API, tests)."""
 
     def __init__(self, store: RunStore, run_id: str, resume: bool, roles: Roles | None) -> None:
-        from .host import drive
+        from .drive import drive
 
         self.store, self.run_id = store, run_id
         self._done = threading.Event()

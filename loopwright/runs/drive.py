@@ -1,0 +1,110 @@
+"""Drive one run's loop to its end, recording everything in its run directory."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import anyio
+
+from ..adapters.registry import create_backend
+from ..errors import LoopwrightError
+from ..loop.harness import Harness, Roles
+from ..loop.types import RunResult
+from .host import begin
+from .recorder import RunRecorder
+from .replay import replay
+from .request import RunRequest
+from .store import RunStore
+
+
+def build_roles(request: RunRequest) -> Roles:
+    return Roles(
+        planner=create_backend(request.planner),
+        workers=[create_backend(w) for w in request.workers],
+        reviewers=[create_backend(r) for r in request.reviewers],
+        clarifier=create_backend(request.clarifier) if request.clarifier else None,
+    )
+
+
+async def drive(
+    store: RunStore,
+    run_id: str,
+    *,
+    resume: bool = False,
+    roles: Roles | None = None,
+    recorder: RunRecorder | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) ``run_id`` to its end; returns what went into ``result.json``."""
+    recorder = recorder or begin(store, run_id, resume)
+    request = RunRequest.model_validate(store.read_request(run_id))
+    state = replay(recorder.paths.events, recorder.status) if resume else None
+    harness: Harness | None = None
+    try:
+        harness = Harness(request.loop, roles or build_roles(request), recorder, state)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(recorder.flusher)
+            result = await harness.run()
+            tg.cancel_scope.cancel()
+    except anyio.get_cancelled_exc_class():
+        with anyio.CancelScope(shield=True):
+            _finish_cancelled(recorder, harness, request)
+        raise
+    except LoopwrightError as exc:
+        message = f"{type(exc).__name__}: {exc}"
+        result = _ended(harness, request, "failed", message, message)
+        recorder.emit("error", result.iterations, {"message": str(exc)})
+    except Exception as exc:  # a bug: record it, never leave the run "running"
+        traceback.print_exc()
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        result = _ended(harness, request, "failed", message, message)
+        recorder.emit("error", 0, {"message": result.error, "kind": "internal"})
+    return _finish(recorder, result, run_id)
+
+
+def _ended(
+    harness: Harness | None, request: RunRequest, state: Any, reason: str, error: str | None
+) -> RunResult:
+    """The result of a run that ended outside the harness's own decisions."""
+    iterations = harness.state.iterations if harness else 0
+    result = RunResult(
+        state=state,
+        stop_reason=reason,
+        iterations=iterations,
+        error=error,
+        summary=f"{state} after {iterations} iteration(s): {reason}",
+        cwd=request.loop.cwd,
+    )
+    if harness is not None:
+        result.usage = harness.state.usage
+    return result
+
+
+def _finish(recorder: RunRecorder, result: RunResult, run_id: str) -> dict[str, Any]:
+    result.run_id = run_id
+    data = result.model_dump()
+    usage = data["usage"]
+    if result.state == "needs_input":
+        questions = data["questions"]
+        recorder.set_state("needs_input", phase="needs_input", usage=usage, questions=questions)
+    else:
+        recorder.emit(
+            "run_finished",
+            result.iterations,
+            {
+                "state": result.state,
+                "stop_reason": result.stop_reason,
+                "usage": usage,
+                "summary": result.summary,
+            },
+        )
+        recorder.store.write_result(run_id, data)
+        recorder.set_state(result.state, phase="done", usage=usage, error=result.error)
+    recorder.close()
+    return data
+
+
+def _finish_cancelled(recorder: RunRecorder, harness: Harness | None, request: RunRequest) -> None:
+    result = _ended(harness, request, "cancelled", "cancelled", None)
+    recorder.emit("cancelled", result.iterations, {"by": "signal or caller"})
+    _finish(recorder, result, recorder.run_id)
