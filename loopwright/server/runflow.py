@@ -92,6 +92,9 @@ async def answer(
     ctx: Context[Any, Any], run_id: str, answers: dict[str, str], detach: bool
 ) -> Reply:
     st = server_state(ctx)
+    for q in questions_of(st.store.read_status(run_id)):  # a blank answer takes the default
+        if not answers.get(q.id) and q.default:
+            answers[q.id] = q.default
     with tool_errors():
         await anyio.to_thread.run_sync(runner.resume, st.store, run_id, answers)
     return await carry_on(ctx, run_id, detach, wait_intake=False)
@@ -104,7 +107,4 @@ async def answered_round(ctx: Context[Any, Any], run_id: str, detach: bool) -> R
     status = st.store.read_status(run_id)
     if answers is None or status["state"] != "needs_input":
         return run_reply(st.store, run_id, status)
-    for q in questions_of(status):  # a blank answer takes the question's default
-        if not answers.get(q.id) and q.default:
-            answers[q.id] = q.default
     return await answer(ctx, run_id, answers, detach)
