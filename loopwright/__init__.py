@@ -29,7 +29,39 @@ _EXPORTS = {
     "TaskResult": "loop.types", "Verdict": "loop.types",
 }  # fmt: skip
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "AgentRequest",
+    "AgentResponse",
+    "Backend",
+    "Budget",
+    "BudgetExceeded",
+    "EventSink",
+    "FunctionBackend",
+    "Harness",
+    "InvalidState",
+    "LoopConfig",
+    "LoopState",
+    "LoopwrightError",
+    "MemorySink",
+    "NeedsInput",
+    "PlanError",
+    "ProcessError",
+    "Roles",
+    "RunError",
+    "RunNotFound",
+    "RunResult",
+    "ScriptedBackend",
+    "Subgoal",
+    "TaskResult",
+    "UnknownBackend",
+    "Usage",
+    "UserError",
+    "Verdict",
+    "__version__",
+    "create_backend",
+    "list_backends",
+    "register_function",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -46,8 +78,16 @@ if TYPE_CHECKING:
     from .adapters.registry import create_backend, list_backends, register_function
     from .adapters.scripted import FunctionBackend, ScriptedBackend
     from .errors import (
-        BudgetExceeded, InvalidState, LoopwrightError, NeedsInput, PlanError, ProcessError,
-        RunError, RunNotFound, UnknownBackend, UserError,
+        BudgetExceeded,
+        InvalidState,
+        LoopwrightError,
+        NeedsInput,
+        PlanError,
+        ProcessError,
+        RunError,
+        RunNotFound,
+        UnknownBackend,
+        UserError,
     )  # fmt: skip
     from .loop.events import EventSink, MemorySink
     from .loop.harness import Harness, Roles

@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import state_dir
@@ -22,9 +22,11 @@ from .errors import LoopwrightError, UserError
 from .runs import runner
 from .runs.eventlog import read_events, read_last
 from .runs.ids import check_run_id
-from .runs.request import RunRequest, build_request
 from .runs.store import RunStore
-from .view import format_event, format_result, format_status
+from .view import Progress, format_event, format_result, format_status
+
+if TYPE_CHECKING:
+    from .runs.request import RunRequest
 
 EXIT = {
     "completed": 0,
@@ -43,8 +45,17 @@ def out(text: str = "") -> None:
     print(text, flush=True)
 
 
+_STORE: RunStore | None = None
+
+
 def _store() -> RunStore:
-    return RunStore(state_dir())
+    """The state dir's store; on first use, runs whose host died become ``interrupted``."""
+    global _STORE
+    if _STORE is None:
+        _STORE = RunStore(state_dir())
+        if _STORE.runs_dir.is_dir():
+            runner.recover(_STORE)
+    return _STORE
 
 
 # --- run ---------------------------------------------------------------------------
@@ -69,6 +80,8 @@ def _verify_argv(commands: list[str]) -> list[list[str]]:
 
 
 def request_from_args(args: argparse.Namespace, goal: str) -> RunRequest:
+    from .runs.request import build_request
+
     cwd = str(Path(args.cwd).expanduser().absolute()) if args.cwd else None
     return build_request(
         goal,
@@ -166,22 +179,31 @@ def follow(store: RunStore, run_id: str, args: argparse.Namespace) -> int:
 
 def _follow_loop(store: RunStore, run_id: str, quiet: bool, cursor: str | None) -> dict[str, Any]:
     events = store.paths(run_id).events
+    live = not quiet and sys.stdout.isatty()
+    progress = Progress()
+
+    def show(page_events: list[dict[str, Any]]) -> None:
+        for event in page_events:
+            progress.see(event)
+            if not quiet:
+                out(("\r\x1b[K" if live else "") + format_event(event))
+
     while True:
         page = read_events(events, cursor, limit=1000)
         cursor = page.cursor
-        if not quiet:
-            for event in page.events:
-                out(format_event(event))
+        show(page.events)
         if page.more:
             continue
         status = runner.refresh(store, run_id)
         if status["state"] not in runner.LIVE_STATES:
             page = read_events(events, cursor, limit=100_000)
-            if not quiet:
-                for event in page.events:
-                    out(format_event(event))
+            show(page.events)
+            if live:
+                print("\r\x1b[K", end="", flush=True)
             status["_cursor"] = page.cursor
             return status
+        if live:
+            print("\r\x1b[K" + progress.line(status), end="", flush=True)
         time.sleep(FOLLOW_POLL)
 
 

@@ -112,3 +112,29 @@ def format_result(result: dict[str, Any]) -> str:
         f"{float(result.get('duration') or 0):.1f}s"
     )
     return "\n".join(lines)
+
+
+class Progress:
+    """A one-line live summary for a terminal: phase, iteration, workers running."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.done = 0
+        self.started = time.monotonic()
+
+    def see(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "worker_started":
+            self.running += 1
+        elif kind == "worker_finished":
+            self.running = max(0, self.running - 1)
+            self.done += 1
+        elif kind == "plan":
+            self.running = self.done = 0
+
+    def line(self, status: dict[str, Any]) -> str:
+        return (
+            f"… {status.get('state')} · iteration {status.get('iteration')} · "
+            f"phase {status.get('phase')} · workers: {self.running} running, {self.done} done · "
+            f"{time.monotonic() - self.started:.0f}s"
+        )

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .states import TERMINAL_STATES as TERMINAL_STATES  # re-exported
+
 QuestionPolicy = Literal["auto", "ask", "console"]
 Quorum = Literal["all", "majority", "any"]
 RunState = Literal[
@@ -20,7 +22,6 @@ RunState = Literal[
     "interrupted",
 ]
 KEEP_HISTORY = 3
-TERMINAL_STATES: frozenset[str] = frozenset({"completed", "stopped", "failed", "cancelled"})
 
 
 class Model(BaseModel):

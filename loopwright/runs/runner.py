@@ -17,21 +17,33 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
-
-from anyio.from_thread import start_blocking_portal
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidState, UserError
-from ..loop.harness import Roles
-from ..loop.types import TERMINAL_STATES
+from ..loop.states import LIVE_STATES, TERMINAL_STATES
 from ..process import kill_session, pid_alive, proc_start_time
 from .eventlog import EventWriter
 from .ids import new_run_id
-from .request import RunRequest
 from .scratch import make_scratch_repo
 from .store import RunStore, goal_row
 
-LIVE_STATES = ("queued", "running")
+if TYPE_CHECKING:
+    from ..loop.harness import Roles
+    from .request import RunRequest
+
+__all__ = [
+    "LIVE_STATES",
+    "TERMINAL_STATES",
+    "cancel",
+    "create_run",
+    "recover",
+    "refresh",
+    "resume",
+    "spawn_host",
+    "start",
+    "start_thread",
+    "wait",
+]
 POLL_MIN, POLL_MAX = 0.02, 0.25
 
 
@@ -220,6 +232,8 @@ class ThreadRun:
     """A run driven on a background thread of this process (Python API, tests)."""
 
     def __init__(self, store: RunStore, run_id: str, resume: bool, roles: Roles | None) -> None:
+        from anyio.from_thread import start_blocking_portal
+
         from .drive import drive
 
         self.store, self.run_id = store, run_id
