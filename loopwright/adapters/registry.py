@@ -1,31 +1,41 @@
-"""Backend specs (``provider:model[@host]``) -> backends, and what is available."""
+"""Backend specs (``provider:model[@host]``) -> backends, and what is available.
+
+``scripted`` and ``function`` are built in. Every other provider lives in the module named
+in ``PROVIDERS``; a provider whose module is not in this installation is reported as not
+built. A provider module has three functions::
+
+    def check(spec: Spec, field: str) -> str            # validate, no side effects; normalised
+    def create(spec: Spec) -> Backend                  # a ready backend (may raise UserError)
+    def infos() -> list[BackendInfo]                   # one per provider name it serves
+
+One module may serve several names (it dispatches on ``spec.provider``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import importlib.util
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ..errors import UnknownBackend, UserError
 from .base import Backend
 
-Factory = Callable[[str, str, str | None], Backend]
-
-PLANNED = (
-    "anthropic",
-    "gemini",
-    "openai",
-    "openrouter",
-    "ollama",
-    "claude_code",
-    "codex",
-    "aider",
-    "opencode",
-    "gemini_cli",
-    "cli",
-)
-"""Providers of DESIGN.md that this version does not ship yet (named in errors honestly)."""
+PROVIDERS: dict[str, str] = {
+    "anthropic": "loopwright.adapters.anthropic",
+    "gemini": "loopwright.adapters.gemini",
+    "openai": "loopwright.adapters.openai_compat",
+    "openrouter": "loopwright.adapters.openai_compat",
+    "ollama": "loopwright.adapters.ollama",
+    "claude_code": "loopwright.adapters.cli_agents",
+    "codex": "loopwright.adapters.cli_agents",
+    "aider": "loopwright.adapters.cli_agents",
+    "opencode": "loopwright.adapters.cli_agents",
+    "gemini_cli": "loopwright.adapters.cli_agents",
+    "cli": "loopwright.adapters.cli_agents",
+}
 
 
 @dataclass
@@ -61,7 +71,7 @@ def parse_spec(spec: str) -> Spec:
         raise UnknownBackend("backend spec is empty; e.g. 'scripted'", "backend")
     provider, _, rest = spec.partition(":")
     host = None
-    if provider != "scripted" and "@" in rest:
+    if provider not in ("scripted", "cli") and "@" in rest:
         rest, _, host = rest.rpartition("@")
     return Spec(provider, rest, host)
 
@@ -71,66 +81,84 @@ def register_function(name: str, backend: Backend) -> None:
     _FUNCTIONS[name] = backend
 
 
-def _scripted(spec: Spec) -> Backend:
-    from .scripted import ScriptedBackend, load_scenario
+def _module(provider: str) -> ModuleType | None:
+    name = PROVIDERS.get(provider)
+    if name is None or importlib.util.find_spec(name) is None:
+        return None
+    return importlib.import_module(name)
 
-    if not spec.model:
-        return ScriptedBackend(spec="scripted")
-    return ScriptedBackend(load_scenario(spec.model), spec=str(spec))
+
+def _known() -> str:
+    built = ["scripted", "scripted:PATH"] + [p for p in PROVIDERS if _module(p) is not None]
+    return ", ".join(built)
+
+
+def _check_scripted(s: Spec, field: str) -> str:
+    if not s.model:
+        return "scripted"
+    path = Path(s.model).expanduser()
+    if not path.is_file():
+        raise UserError(f"{field}: scenario file {s.model!r} not found", field)
+    from .scripted import load_scenario
+
+    load_scenario(path)
+    return f"scripted:{path.resolve()}"
 
 
 def check_spec(spec: str, field: str = "backend") -> str:
     """Validate ``spec`` without side effects; returns it normalised (scenario path absolute)."""
     s = parse_spec(spec)
     if s.provider == "scripted":
-        if not s.model:
-            return "scripted"
-        path = Path(s.model).expanduser()
-        if not path.is_file():
-            raise UserError(f"{field}: scenario file {s.model!r} not found", field)
-        from .scripted import load_scenario
-
-        load_scenario(path)
-        return f"scripted:{path.resolve()}"
+        return _check_scripted(s, field)
     if s.provider == "function":
         if s.model not in _FUNCTIONS:
             raise UnknownBackend(f"{field}: no function backend named {s.model!r}", field)
         return spec
-    known = "scripted, scripted:PATH"
-    if s.provider in PLANNED:
+    module = _module(s.provider)
+    if module is not None:
+        normalised: str = module.check(s, field)
+        return normalised
+    if s.provider in PROVIDERS:
         raise UnknownBackend(
-            f"{field}: backend {s.provider!r} is not built in this version yet; available: {known}",
+            f"{field}: backend {s.provider!r} is not built in this version yet; "
+            f"available: {_known()}",
             field,
         )
-    raise UnknownBackend(f"{field}: unknown backend {spec!r}; available: {known}", field)
+    raise UnknownBackend(f"{field}: unknown backend {spec!r}; available: {_known()}", field)
 
 
 def create_backend(spec: str) -> Backend:
     s = parse_spec(check_spec(spec))
     if s.provider == "function":
         return _FUNCTIONS[s.model]
-    return _scripted(s)
+    if s.provider == "scripted":
+        from .scripted import ScriptedBackend, load_scenario
+
+        if not s.model:
+            return ScriptedBackend(spec="scripted")
+        return ScriptedBackend(load_scenario(s.model), spec=str(s))
+    module = _module(s.provider)
+    assert module is not None  # check_spec passed
+    backend: Backend = module.create(s)
+    return backend
 
 
 def list_backends() -> list[BackendInfo]:
     infos = [
         BackendInfo("scripted", "deterministic", True, spec_example="scripted | scripted:PATH"),
         BackendInfo(
-            "function",
-            "python",
-            True,
-            reason="Python API only (register_function)",
+            "function", "python", True, reason="Python API only (register_function)",
             spec_example="function:NAME",
         ),
-    ]
-    for name in PLANNED:
-        infos.append(
-            BackendInfo(
-                name,
-                "planned",
-                False,
-                reason="not built in this version yet",
-                fix="use scripted for now",
-            )
-        )
+    ]  # fmt: skip
+    seen: set[str] = set()
+    for provider, name in PROVIDERS.items():
+        module = _module(provider)
+        if module is None:
+            infos.append(BackendInfo(provider, "planned", False,
+                                     reason="not built in this version yet",
+                                     fix="use scripted for now"))  # fmt: skip
+        elif name not in seen:
+            seen.add(name)
+            infos.extend(module.infos())
     return infos
