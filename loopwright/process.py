@@ -66,6 +66,8 @@ class ProcessResult:
     timed_out: bool
     duration: float
     truncated: bool
+    idle_timed_out: bool = False
+    """Stopped because it printed nothing for ``idle_timeout`` seconds (``timed_out`` too)."""
 
     @property
     def ok(self) -> bool:
@@ -84,9 +86,16 @@ def signal_group(pgid: int, sig: int) -> bool:
     return True
 
 
-async def _pump(stream: ByteReceiveStream, buf: CappedText, on_line: LineCallback | None) -> None:
+async def _pump(
+    stream: ByteReceiveStream,
+    buf: CappedText,
+    on_line: LineCallback | None,
+    seen: list[float] | None = None,
+) -> None:
     pending = b""
     async for chunk in stream:
+        if seen is not None:
+            seen[0] = time.monotonic()
         buf.add(chunk)
         if on_line is None:
             continue
@@ -121,11 +130,14 @@ async def run_process(
     on_line: LineCallback | None = None,
     cap: int = DEFAULT_CAP,
     grace: float = KILL_GRACE,
+    idle_timeout: float | None = None,
 ) -> ProcessResult:
     """Run ``argv`` to completion with stdout+stderr merged, capped and streamed by line.
 
     Never raises for a non-zero exit or a timeout (see ``ProcessResult``); raises
     ``ProcessError`` when the program cannot be started. Cancellation kills the group.
+    ``idle_timeout`` (off by default) stops the group when it prints nothing for that many
+    seconds; the result then has ``timed_out`` and ``idle_timed_out`` set.
     """
     started = time.monotonic()
     try:
@@ -142,13 +154,26 @@ async def run_process(
         raise ProcessError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
     buf = CappedText(cap)
     pumped = anyio.Event()
+    seen = [started] if idle_timeout is not None else None
+    idle = False
 
     async def pump() -> None:
         assert proc.stdout is not None
         try:
-            await _pump(proc.stdout, buf, on_line)
+            await _pump(proc.stdout, buf, on_line, seen)
         finally:
             pumped.set()
+
+    async def watch_idle(limit: float, scope: anyio.CancelScope) -> None:
+        nonlocal idle
+        assert seen is not None
+        while True:
+            # Woken once per ``limit`` at most, not per chunk: output costs one clock read.
+            await anyio.sleep(max(0.0, seen[0] + limit - time.monotonic()))
+            if time.monotonic() - seen[0] >= limit:
+                idle = True
+                scope.cancel()
+                return
 
     try:
         with anyio.move_on_after(timeout) as scope:
@@ -156,6 +181,8 @@ async def run_process(
                 tg.start_soon(pump)
                 if stdin is not None:
                     tg.start_soon(_feed, proc, stdin)
+                if idle_timeout is not None:
+                    tg.start_soon(watch_idle, idle_timeout, scope)
                 await proc.wait()
                 if not pumped.is_set():
                     # The leader is gone but something it left behind holds the pipe.
@@ -166,6 +193,8 @@ async def run_process(
                     with anyio.move_on_after(grace):
                         await pumped.wait()
                     tg.cancel_scope.cancel()
+                if idle_timeout is not None:
+                    tg.cancel_scope.cancel()  # stop the idle watcher
         timed_out = scope.cancelled_caught
     finally:
         with anyio.CancelScope(shield=True):
@@ -178,6 +207,7 @@ async def run_process(
         timed_out=timed_out,
         duration=time.monotonic() - started,
         truncated=buf.truncated,
+        idle_timed_out=idle and timed_out,
     )
 
 

@@ -77,3 +77,36 @@ def test_capped_text_keeps_head_and_tail() -> None:
         buf.add(f"{n:04d}".encode())
     text = buf.text()
     assert text.startswith("0000") and text.endswith("0099") and "bytes cut" in text
+
+
+async def test_a_command_silent_for_the_idle_timeout_is_killed_with_its_grandchildren(
+    tmp_path: Path,
+) -> None:
+    script = f"echo started; sleep 60 & echo $! > {tmp_path}/gc.pid; sleep 60"
+    with anyio.fail_after(20):
+        result = await run_process(
+            ["sh", "-c", script], cwd=tmp_path, timeout=60, idle_timeout=0.5, grace=0.5
+        )
+    assert result.idle_timed_out and result.timed_out and result.exit_code is None
+    assert "started" in result.output and result.duration < 30
+    await wait_dead(int((tmp_path / "gc.pid").read_text()))
+
+
+async def test_output_keeps_a_command_alive_past_the_idle_timeout(tmp_path: Path) -> None:
+    # prints every 0.1 s for ~1.5 s: three idle periods of 0.5 s pass, none of them silent
+    code = "import time\nfor i in range(15):\n    print(i, flush=True)\n    time.sleep(0.1)\n"
+    with anyio.fail_after(20):
+        result = await run_process(
+            [sys.executable, "-c", code], cwd=tmp_path, timeout=20, idle_timeout=0.5
+        )
+    assert result.exit_code == 0 and not result.timed_out and not result.idle_timed_out
+    assert result.output.split() == [str(i) for i in range(15)]
+
+
+async def test_the_overall_timeout_is_not_reported_as_idle(tmp_path: Path) -> None:
+    code = "import time\nwhile True:\n    print('tick', flush=True)\n    time.sleep(0.05)\n"
+    with anyio.fail_after(20):
+        result = await run_process(
+            [sys.executable, "-c", code], cwd=tmp_path, timeout=0.5, idle_timeout=5, grace=0.5
+        )
+    assert result.timed_out and not result.idle_timed_out
