@@ -111,6 +111,10 @@ def request_from_args(args: argparse.Namespace, goal: str) -> RunRequest:
             )
             if v is not None
         },
+        isolate=args.isolate,
+        base_ref=args.base_ref,
+        include_uncommitted=args.include_uncommitted,
+        cleanup=args.cleanup,
     )
 
 
@@ -313,6 +317,38 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return _after_start(store, run_id, args)
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .runs.merge import diff
+
+    d = diff(_store(), check_run_id(args.run_id), args.max_bytes)
+    if args.json:
+        out(json.dumps(d))
+        return 0
+    out(f"{d['branch']} ({d['base'][:10]}..): {len(d['files'])} file(s), "
+        f"+{d['insertions']} -{d['deletions']}")  # fmt: skip
+    for f in d["files"]:
+        renamed = f"{f['old_path']} -> " if f.get("old_path") else ""
+        out(f"  {f['status']} {renamed}{f['path']}")
+    if d["patch"]:
+        out("\n" + d["patch"].rstrip())
+    if d["truncated"]:
+        out(f"[patch cut at {args.max_bytes} bytes]")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from .runs.merge import merge
+
+    m = merge(_store(), check_run_id(args.run_id), squash=args.squash, into=args.into)
+    if args.json:
+        out(json.dumps(m))
+    else:
+        how = "squashed" if m["squash"] else "merged"
+        files = len(m["files"])
+        out(f"{how} run {args.run_id} into {m['into']}: {m['commit'][:10]}, {files} file(s)")
+    return 0
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
     from .adapters.registry import list_backends
 
@@ -337,10 +373,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         out("loopwright demo: a scratch repo with a buggy calc/stats.py and failing tests;")
         out("the scripted backend plays planner, worker and reviewer; pytest is the verify.\n")
     code = _after_start(store, run_id, args)
-    if not args.json and not args.detach:
+    result = store.read_result(run_id) or {}
+    if not args.json and not args.detach and result.get("workspace"):
         from .demo import diff_stat
 
-        out(f"\nchanges in the scratch repo:\n{diff_stat(request.loop.cwd)}")
+        out(f"\nthe run's commits and changes:\n{diff_stat(result['workspace'])}")
+        out(f"see the patch: loopwright diff {run_id}")
     return code
 
 
@@ -367,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
             "cancel": cmd_cancel,
             "resume": cmd_resume,
             "backends": cmd_backends,
+            "diff": cmd_diff,
+            "merge": cmd_merge,
             "demo": cmd_demo,
             "serve": _server_command("cmd_serve"),
             "doctor": _server_command("cmd_doctor"),

@@ -54,6 +54,24 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, metavar="N", help="parallel workers, default 4")
     p.add_argument("--retries", type=int, metavar="N", help="retries per failed worker, default 1")
     p.add_argument(
+        "--no-isolate",
+        dest="isolate",
+        action="store_false",
+        help="work in place in --cwd (no worktree, no commits; any directory)",
+    )
+    p.add_argument("--base-ref", metavar="REF", help="start the run's branch here (default HEAD)")
+    p.add_argument(
+        "--include-uncommitted",
+        action="store_true",
+        help="start from the checkout's uncommitted changes too (the checkout is not touched)",
+    )
+    p.add_argument(
+        "--cleanup",
+        default="auto",
+        choices=["auto", "always", "never"],
+        help="at the end: keep the worktree iff the run committed (auto), remove it, keep it",
+    )
+    p.add_argument(
         "--questions",
         default="auto",
         choices=["auto", "ask", "console"],
@@ -119,6 +137,15 @@ def build_parser(commands: dict[str, Command], version: str) -> argparse.Argumen
     p.add_argument("run_id")
     p.add_argument("--answer", action="append", metavar="ID=TEXT", help="repeatable")
     _output_options(p)
+    p = add("diff", "what a run changed: files, stats and the patch")
+    p.add_argument("run_id")
+    p.add_argument("--max-bytes", type=int, default=200_000, help="cap on the patch")
+    _output_options(p, detach=False)
+    p = add("merge", "bring a run's work into your branch (refuses rather than half-merges)")
+    p.add_argument("run_id")
+    p.add_argument("--squash", action="store_true", help="one commit instead of a merge")
+    p.add_argument("--into", metavar="BRANCH", help="target branch (default: the checked-out one)")
+    _output_options(p, detach=False)
     p = add("backends", "the backends and whether they are available")
     _output_options(p, detach=False)
     p = add("demo", "a complete loop on a scratch repo with a real bug and real pytest")

@@ -10,10 +10,12 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
+from .runs.gitcmd import git
 from .runs.ids import new_run_id
 from .runs.request import RunRequest, build_request
-from .runs.scratch import git, make_scratch_repo
+from .runs.scratch import make_scratch_repo
 from .runs.store import RunStore
 
 SCENARIO = Path(__file__).with_name("demo_scenario.json")
@@ -78,5 +80,8 @@ def demo_request(store: RunStore) -> RunRequest:
     )
 
 
-def diff_stat(repo: str) -> str:
-    return git(Path(repo), "diff", "--stat").rstrip() or "(none)"
+def diff_stat(workspace: dict[str, Any]) -> str:
+    repo, span = Path(workspace["repo"]), f"{workspace['base']}..{workspace['branch']}"
+    log = git(repo, "log", "--oneline", "--reverse", span).rstrip()
+    stat = git(repo, "diff", "--stat", workspace["base"], workspace["branch"]).rstrip()
+    return f"{log}\n{stat}".strip() or "(none)"

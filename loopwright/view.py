@@ -64,7 +64,15 @@ _FORMATS: dict[str, Any] = {
     "verify_started": lambda d: f"verify: running {len(d.get('commands', []))} command(s)",
     "verify_finished": _verify,
     "review": _review,
-    "checkpoint": lambda d: f"checkpoint {str(d.get('sha', ''))[:10]}",
+    "checkpoint": lambda d: (
+        f"checkpoint {str(d.get('sha', ''))[:10]} on {d.get('branch')}: "
+        + _clip(", ".join(f["path"] for f in d.get("files", [])), 100)
+    ),
+    "worktree_ready": lambda d: f"worktree ready in {d.get('seconds')}s: {d.get('path')}",
+    "merge": lambda d: (
+        f"merge of subgoal {d.get('subgoal')}: {d.get('status')}"
+        + (f" in {', '.join(d.get('paths', []))}" if d.get("paths") else "")
+    ),
     "iteration_finished": _iteration,
     "budget_exhausted": lambda d: f"budget exhausted: {d.get('message')}",
     "warning": lambda d: f"warning: {d.get('message')}",
@@ -100,6 +108,16 @@ def format_result(result: dict[str, Any]) -> str:
         )
     for v in result.get("verify", []):
         lines.append(f"  verify {' '.join(v['argv'])}: {'pass' if v['passed'] else 'FAIL'}")
+    ws = result.get("workspace") or {}
+    if ws.get("branch"):
+        files = ws.get("changed_files") or []
+        lines.append(
+            f"  branch {ws['branch']} in {ws.get('repo')}: {ws.get('commits', 0)} checkpoint(s), "
+            f"{len(files)} file(s) changed"
+            + ("" if ws.get("kept", True) else " (nothing committed; worktree removed)")
+        )
+        for f in files[:20]:
+            lines.append(f"    {f['status']} {f['path']}")
     usage = result.get("usage") or {}
     cost = f"${usage.get('cost_usd', 0):.4f}" + (
         f" (+{usage['unknown_cost_calls']} calls of unknown price)"

@@ -35,6 +35,7 @@ from .types import (
 )
 from .verify import run_verify
 from .work import run_subgoals
+from .workspace import LoopWorkspace
 
 T = TypeVar("T")
 
@@ -51,7 +52,12 @@ class Roles:
 
 class Harness:
     def __init__(
-        self, config: LoopConfig, roles: Roles, sink: EventSink, state: LoopState | None = None
+        self,
+        config: LoopConfig,
+        roles: Roles,
+        sink: EventSink,
+        state: LoopState | None = None,
+        workspace: LoopWorkspace | None = None,
     ) -> None:
         if not roles.workers or not roles.reviewers:
             raise UserError("at least one worker and one reviewer backend are needed", "roles")
@@ -59,6 +65,7 @@ class Harness:
         self.roles = roles
         self.sink = sink
         self.state = state or LoopState()
+        self.workspace = workspace
         self.budget = BudgetTracker(config.budget, self.state.usage, self.state.elapsed)
 
     @property
@@ -93,10 +100,15 @@ class Harness:
         return f"{self.config.budget.max_seconds:g}"
 
     async def _iteration(self, iteration: int) -> IterationRecord:
-        c = self.config
+        c, ws = self.config, self.workspace
+        if ws is not None:
+            await ws.begin_iteration(iteration)
         subgoals = await self._plan(iteration)
         self._phase("work", iteration)
-        results = await run_subgoals(self, iteration, subgoals)
+        dirs = await ws.subgoal_dirs(iteration, subgoals) if ws is not None else {}
+        results = await run_subgoals(self, iteration, subgoals, dirs)
+        if ws is not None and dirs:
+            results = await ws.merge_subgoals(iteration, results)
         self._phase("verify", iteration)
         self._emit("verify_started", {"commands": c.verify_commands}, iteration)
         verify = await run_verify(c.verify_commands, c.cwd, c.verify_timeout)
@@ -114,6 +126,9 @@ class Harness:
         )
         self._phase("decide", iteration)
         self._emit("iteration_finished", _iteration_event(record, reasons), iteration)
+        if ws is not None:
+            subject = "criteria met" if passed else "; ".join(reasons)
+            await ws.checkpoint(iteration, subject, "complete" if passed else "incomplete")
         return record
 
     # --- phases ---------------------------------------------------------------------
@@ -209,6 +224,7 @@ class Harness:
         iteration: int,
         meta: dict[str, Any] | None = None,
         output_name: str | None = None,
+        cwd: str | None = None,
     ) -> AgentResponse:
         """One budgeted backend call. Backend exceptions become a failed response."""
         self.budget.start_call()
@@ -218,7 +234,7 @@ class Harness:
             role=role,
             system=system,
             prompt=prompt,
-            cwd=self.config.cwd,
+            cwd=cwd or self.config.cwd,
             timeout=timeout,
             emit=lambda type, data: self._emit(type, data, iteration),
             output=output,

@@ -162,6 +162,8 @@ class RunResult(Model):
     duration: float = 0.0
     error: str | None = None
     cwd: str = ""
+    workspace: dict[str, Any] = Field(default_factory=dict)
+    """Git isolation: repo, branch, worktree path, base, head, commits, changed_files."""
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 MAX_BACKOFF = 30.0
 
 
-async def run_subgoals(h: Harness, iteration: int, subgoals: list[Subgoal]) -> list[TaskResult]:
+async def run_subgoals(
+    h: Harness, iteration: int, subgoals: list[Subgoal], dirs: dict[str, str] | None = None
+) -> list[TaskResult]:
+    """Run every subgoal (each in ``dirs[id]`` when given) and return their results in order."""
     limiter = anyio.CapacityLimiter(h.config.concurrency)
     limited = len(subgoals) > h.config.concurrency
     results: dict[str, TaskResult] = {}
@@ -31,11 +34,16 @@ async def run_subgoals(h: Harness, iteration: int, subgoals: list[Subgoal]) -> l
 
     async def one(n: int, subgoal: Subgoal) -> None:
         backend = workers[n % len(workers)]
+        cwd = (dirs or {}).get(subgoal.id)
         if not limited:
-            results[subgoal.id] = await _attempts(h, iteration, subgoal, backend, budget_errors)
+            results[subgoal.id] = await _attempts(
+                h, iteration, subgoal, backend, budget_errors, cwd
+            )
             return
         async with limiter:
-            results[subgoal.id] = await _attempts(h, iteration, subgoal, backend, budget_errors)
+            results[subgoal.id] = await _attempts(
+                h, iteration, subgoal, backend, budget_errors, cwd
+            )
 
     if len(subgoals) == 1:
         await one(0, subgoals[0])
@@ -51,7 +59,12 @@ async def run_subgoals(h: Harness, iteration: int, subgoals: list[Subgoal]) -> l
 
 
 async def _attempts(
-    h: Harness, iteration: int, subgoal: Subgoal, backend: Backend, budget: list[BudgetExceeded]
+    h: Harness,
+    iteration: int,
+    subgoal: Subgoal,
+    backend: Backend,
+    budget: list[BudgetExceeded],
+    cwd: str | None,
 ) -> TaskResult:
     prompt = R.worker_prompt(h.config.goal, h.criteria, subgoal)
     tries = h.config.worker_retries + 1
@@ -68,6 +81,7 @@ async def _attempts(
                 iteration,
                 meta,
                 output_name=f"{iteration}-{subgoal.id}-{attempt}",
+                cwd=cwd,
             )
             ok, error, text, duration, path = r.ok, r.error, r.text, r.duration, r.output_path
             usage = {

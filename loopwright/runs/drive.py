@@ -16,6 +16,8 @@ from .recorder import RunRecorder
 from .replay import replay
 from .request import RunRequest
 from .store import RunStore
+from .workspace_setup import close_workspace, open_workspace
+from .worktree import Workspace
 
 
 def build_roles(request: RunRequest) -> Roles:
@@ -40,15 +42,19 @@ async def drive(
     request = RunRequest.model_validate(store.read_request(run_id))
     state = replay(recorder.paths.events, recorder.status) if resume else None
     harness: Harness | None = None
+    ws: Workspace | None = None
     try:
-        harness = Harness(request.loop, roles or build_roles(request), recorder, state)
+        ws = await open_workspace(store, run_id, request, recorder, state)
+        harness = Harness(request.loop, roles or build_roles(request), recorder, state, ws)
         async with anyio.create_task_group() as tg:
             tg.start_soon(recorder.flusher)
             result = await harness.run()
             tg.cancel_scope.cancel()
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
-            _finish_cancelled(recorder, harness, request)
+            result = _ended(harness, request, "cancelled", "cancelled", None)
+            recorder.emit("cancelled", result.iterations, {"by": "signal or caller"})
+            await _finish(recorder, result, run_id, ws, request)
         raise
     except LoopwrightError as exc:
         message = f"{type(exc).__name__}: {exc}"
@@ -59,7 +65,7 @@ async def drive(
         message = f"internal error: {type(exc).__name__}: {exc}"
         result = _ended(harness, request, "failed", message, message)
         recorder.emit("error", 0, {"message": result.error, "kind": "internal"})
-    return _finish(recorder, result, run_id)
+    return await _finish(recorder, result, run_id, ws, request)
 
 
 def _ended(
@@ -80,8 +86,16 @@ def _ended(
     return result
 
 
-def _finish(recorder: RunRecorder, result: RunResult, run_id: str) -> dict[str, Any]:
+async def _finish(
+    recorder: RunRecorder,
+    result: RunResult,
+    run_id: str,
+    ws: Workspace | None,
+    request: RunRequest,
+) -> dict[str, Any]:
     result.run_id = run_id
+    if ws is not None:
+        result.workspace = await close_workspace(ws, result, request.cleanup)
     data = result.model_dump()
     usage = data["usage"]
     if result.state == "needs_input":
@@ -102,9 +116,3 @@ def _finish(recorder: RunRecorder, result: RunResult, run_id: str) -> dict[str, 
         recorder.set_state(result.state, phase="done", usage=usage, error=result.error)
     recorder.close()
     return data
-
-
-def _finish_cancelled(recorder: RunRecorder, harness: Harness | None, request: RunRequest) -> None:
-    result = _ended(harness, request, "cancelled", "cancelled", None)
-    recorder.emit("cancelled", result.iterations, {"by": "signal or caller"})
-    _finish(recorder, result, recorder.run_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,6 +24,15 @@ class RunRequest(BaseModel):
     clarifier: str | None = None
     scratch: bool = False
     """True when no cwd was given and the run works in a fresh scratch repository."""
+    isolate: bool = True
+    """Work in a git worktree on branch ``loopwright/<run_id>`` (False: in place, no git)."""
+    repo: str | None = None
+    """The repository's top level (set when isolating)."""
+    subdir: str = ""
+    """Where ``cwd`` sits inside the repository; the loop works there in the worktree."""
+    base_ref: str | None = None
+    include_uncommitted: bool = False
+    cleanup: Literal["auto", "always", "never"] = "auto"
 
 
 def check_goal(goal: str | None) -> str:
@@ -82,6 +91,10 @@ def build_request(
     review_quorum: str = "all",
     budget: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
+    isolate: bool = True,
+    base_ref: str | None = None,
+    include_uncommitted: bool = False,
+    cleanup: str = "auto",
 ) -> RunRequest:
     """Validate everything a caller gave; raises ``UserError`` naming the field. Pure."""
     base = check_spec(backend or "scripted", "backend")
@@ -107,10 +120,43 @@ def build_request(
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "request"
         raise UserError(f"{name}: {err['msg']}", name) from exc
+    if cleanup not in ("auto", "always", "never"):
+        raise UserError(f"cleanup {cleanup!r}: allowed are auto, always, never", "cleanup")
+    repo, subdir = _repo_of(config.cwd, isolate, base_ref) if config.cwd else (None, "")
     return RunRequest(
+        isolate=isolate,
+        repo=repo,
+        subdir=subdir,
+        base_ref=base_ref,
+        include_uncommitted=include_uncommitted,
+        cleanup=cleanup,
         loop=config,
         planner=check_spec(planner, "planner") if planner else base,
         workers=[check_spec(w, "worker") for w in workers] if workers else [base],
         reviewers=[check_spec(r, "reviewer") for r in reviewers] if reviewers else [base],
         scratch=not cwd,
     )
+
+
+def _repo_of(cwd: str, isolate: bool, base_ref: str | None) -> tuple[str | None, str]:
+    """The repository around ``cwd`` and where ``cwd`` sits in it; checks the base commit."""
+    if not isolate:
+        return None, ""
+    from .gitcmd import resolve_commit, run_git, toplevel
+
+    top = toplevel(cwd)
+    if top is None:
+        raise UserError(
+            f"cwd {cwd!r} is not inside a git repository; runs work in a git worktree. "
+            "Use isolate=false (CLI: --no-isolate) to work in place, at your own risk",
+            "cwd",
+        )
+    if base_ref is None and run_git(str(top), "rev-parse", "--verify", "-q", "HEAD").returncode:
+        raise UserError(f"the repository {str(top)!r} has no commits yet; commit first", "cwd")
+    resolve_commit(str(top), base_ref or "HEAD", "base_ref")
+    return str(top), _rel(cwd, str(top))
+
+
+def _rel(cwd: str, top: str) -> str:
+    rel = os.path.relpath(os.path.realpath(cwd), os.path.realpath(top))
+    return "" if rel == "." else rel

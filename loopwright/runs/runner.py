@@ -51,7 +51,8 @@ def create_run(store: RunStore, request: RunRequest) -> str:
     """Create the run directory for a validated request (and its scratch repo if any)."""
     run_id = new_run_id()
     if request.scratch:
-        request.loop.cwd = str(make_scratch_repo(store.home / "scratch" / run_id))
+        repo = make_scratch_repo(store.home / "scratch" / run_id)
+        request.loop.cwd = request.repo = str(repo)
     data = request.model_dump()
     store.create(run_id, data, goal_row(data))
     return run_id

@@ -2,46 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
-from ..errors import ProcessError
-
-GIT_ENV = {
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_AUTHOR_NAME": "loopwright",
-    "GIT_AUTHOR_EMAIL": "loopwright@localhost",
-    "GIT_COMMITTER_NAME": "loopwright",
-    "GIT_COMMITTER_EMAIL": "loopwright@localhost",
-}
-GIT_SAFE = [
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "core.fsmonitor=false",
-    "-c",
-    "commit.gpgsign=false",
-]
-
-
-def git(cwd: Path, *args: str, timeout: float = 30) -> str:
-    """Run one git command of ours: no hooks, no prompts, stdin /dev/null, bounded."""
-    try:
-        done = subprocess.run(
-            ["git", *GIT_SAFE, *args],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**os.environ, **GIT_ENV},
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ProcessError(f"git {args[0]} failed: {exc}") from exc
-    if done.returncode != 0:
-        raise ProcessError(f"git {args[0]} failed: {done.stderr.strip()}", done.returncode)
-    return done.stdout
+from .gitcmd import git
 
 
 def make_scratch_repo(path: Path, files: dict[str, str] | None = None) -> Path:

@@ -1,0 +1,66 @@
+"""Open a run's workspace before the loop, and close it (checkpoint, cleanup) after."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from ..loop.types import LoopState, RunResult
+from .recorder import RunRecorder
+from .request import RunRequest
+from .store import RunStore
+from .worktree import Workspace, create
+
+
+async def open_workspace(
+    store: RunStore,
+    run_id: str,
+    request: RunRequest,
+    recorder: RunRecorder,
+    state: LoopState | None,
+) -> Workspace | None:
+    """The run's worktree (made on first start, reopened on resume); None when in place."""
+    if not request.isolate or request.repo is None:
+        return None
+    record: dict[str, Any] | None = recorder.status.get("workspace")
+    if record is None:
+        recorder.status["phase"] = "workspace"
+        started = time.monotonic()
+        record = await anyio.to_thread.run_sync(
+            lambda: create(
+                str(request.repo), run_id, store.home, request.base_ref,
+                request.include_uncommitted, recorder.emit,
+            )
+        )  # fmt: skip
+        recorder.status["workspace"] = record
+        recorder.flush()
+        recorder.emit(
+            "worktree_ready",
+            0,
+            {
+                "path": record["path"],
+                "branch": record["branch"],
+                "base": record["base"],
+                "seconds": round(time.monotonic() - started, 3),
+            },
+        )
+    ws = Workspace(record, run_id, recorder.emit, recorder.flush)
+    request.loop.cwd = str(Path(record["path"]) / request.subdir)
+    if state is not None:
+        await ws.recover(state.iterations + 1)
+    return ws
+
+
+async def close_workspace(ws: Workspace, result: RunResult, policy: str) -> dict[str, Any]:
+    """Commit what a stopped run left, summarise the branch, and clean up at the end."""
+    if result.state not in ("completed", "needs_input"):
+        label = "partial work" if result.state != "failed" else "work before the failure"
+        await ws.checkpoint(result.iterations + 1, f"{result.state}: {label}", result.state)
+    summary = await ws.summary()
+    if result.state in ("completed", "stopped", "failed", "cancelled"):
+        await anyio.to_thread.run_sync(ws.cleanup, policy)
+        summary.update(kept=ws.record.get("kept"), path_removed=ws.record.get("path_removed"))
+    return summary

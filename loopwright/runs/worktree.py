@@ -1,0 +1,203 @@
+"""A run's git workspace: its own branch and worktree, checkpoint commits, cleanup.
+
+The user's checkout is never touched: the worktree lives under the state dir, branch
+``loopwright/<run_id>`` starts from the base commit, and uncommitted changes are only
+ever read (into a snapshot commit, through a private index) when asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import ProcessError
+from ..loop.types import Subgoal, TaskResult
+from .gitcmd import agit, git, porcelain, repo_lock, resolve_commit, run_git
+from .gitlocks import remove_stale_index_lock
+
+Emit = Callable[[str, int, dict[str, Any]], None]
+
+
+def branch_name(run_id: str) -> str:
+    return f"loopwright/{run_id}"
+
+
+def parse_name_status(raw: str) -> list[dict[str, str]]:
+    """``git diff --name-status -M -z`` output -> [{status, path[, old_path]}]."""
+    parts, files, i = raw.split("\0"), [], 0
+    while i < len(parts) and parts[i]:
+        code = parts[i]
+        if code[0] in "RC":
+            files.append({"status": code[0], "old_path": parts[i + 1], "path": parts[i + 2]})
+            i += 3
+        else:
+            files.append({"status": code[0], "path": parts[i + 1]})
+            i += 2
+    return files
+
+
+def snapshot_uncommitted(repo: str, base: str, scratch_index: Path) -> str:
+    """A commit of ``base`` plus the checkout's uncommitted changes (tracked and untracked,
+    not ignored), made through a private index: the user's index and stash stay as they are."""
+    env = {"GIT_INDEX_FILE": str(scratch_index)}
+    try:
+        git(repo, "read-tree", base, env=env)
+        git(repo, "add", "-A", env=env)
+        tree = git(repo, "write-tree", env=env).strip()
+    finally:
+        scratch_index.unlink(missing_ok=True)
+    msg = "loopwright: snapshot of uncommitted changes"
+    return git(repo, "commit-tree", tree, "-p", base, "-m", msg).strip()
+
+
+def create(
+    repo: str,
+    run_id: str,
+    home: Path,
+    base_ref: str | None,
+    include_uncommitted: bool,
+    emit: Emit,
+) -> dict[str, Any]:
+    """Make the run's branch and worktree; returns the workspace record kept in status."""
+    path = home / "worktrees" / run_id
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    base = resolve_commit(repo, base_ref or "HEAD")
+    dirty = [p for _, p in porcelain(repo)]
+    if dirty and include_uncommitted:
+        base = snapshot_uncommitted(repo, base, home / "worktrees" / f".index-{run_id}")
+    elif dirty:
+        emit(
+            "warning",
+            0,
+            {
+                "message": f"{len(dirty)} uncommitted change(s) in {repo} were "
+                "left out: the run starts from the last commit (use "
+                "include_uncommitted to bring them)",
+                "paths": dirty[:50],
+            },
+        )
+    with repo_lock(repo):
+        git(repo, "worktree", "prune")
+        git(repo, "worktree", "add", "-q", "--no-track", "-b", branch_name(run_id), str(path), base)
+    return {
+        "mode": "worktree",
+        "repo": repo,
+        "path": str(path),
+        "branch": branch_name(run_id),
+        "base": base,
+        "head": base,
+        "commits": 0,
+        "errors": [],
+    }
+
+
+class Workspace:
+    """The harness's ``LoopWorkspace`` for a run in a git worktree."""
+
+    def __init__(self, record: dict[str, Any], run_id: str, emit: Emit, save: Callable[[], None]):
+        self.record = record
+        self.run_id = run_id
+        self.emit = emit
+        self.save = save  # persists the record (status.json)
+        self.path = record["path"]
+        self.iteration_base = record.get("head") or record["base"]
+
+    # --- LoopWorkspace -----------------------------------------------------------------
+    async def begin_iteration(self, iteration: int) -> None:
+        self.iteration_base = (await agit(self.path, "rev-parse", "HEAD")).strip()
+
+    async def subgoal_dirs(self, iteration: int, subgoals: list[Subgoal]) -> dict[str, str]:
+        if len(subgoals) < 2:
+            return {}
+        from .parallel import make_subgoal_worktrees
+
+        return await make_subgoal_worktrees(self, iteration, subgoals)
+
+    async def merge_subgoals(self, iteration: int, results: list[TaskResult]) -> list[TaskResult]:
+        from .parallel import merge_subgoal_worktrees
+
+        return await merge_subgoal_worktrees(self, iteration, results)
+
+    async def checkpoint(self, iteration: int, subject: str, verdict: str) -> None:
+        try:
+            await self._commit(iteration, subject, verdict)
+        except ProcessError as exc:
+            message = f"checkpoint of iteration {iteration} failed: {exc}"
+            self.record["errors"].append(message)
+            self.emit("error", iteration, {"message": message, "kind": "checkpoint"})
+            self.save()
+
+    # --- commits -----------------------------------------------------------------------
+    async def _commit(self, iteration: int, subject: str, verdict: str) -> None:
+        head = (await agit(self.path, "rev-parse", "HEAD")).strip()
+        if head != self.iteration_base:  # merged subgoals: fold them into one checkpoint
+            await agit(self.path, "reset", "-q", "--soft", self.iteration_base)
+        await agit(self.path, "add", "-A")
+        staged = await agit(self.path, "diff", "--cached", "--name-status", "-M", "-z")
+        if not staged:
+            return  # an empty iteration makes no commit
+        trailers = (
+            f"Loopwright-Run: {self.run_id}\nLoopwright-Iteration: {iteration}\n"
+            f"Loopwright-Verdict: {verdict}"
+        )
+        line = " ".join(subject.split())[:120]
+        await agit(
+            self.path,
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            f"loopwright: iteration {iteration} — {line}",
+            "-m",
+            trailers,
+        )
+        sha = (await agit(self.path, "rev-parse", "HEAD")).strip()
+        self.iteration_base = sha
+        self.record.update(head=sha, commits=int(self.record.get("commits", 0)) + 1)
+        self.save()
+        files = parse_name_status(staged)
+        self.emit(
+            "checkpoint",
+            iteration,
+            {"sha": sha, "files": files, "verdict": verdict, "branch": self.record["branch"]},
+        )
+
+    async def recover(self, iteration: int) -> None:
+        """After a crash: clear a stale lock we left, then commit partial work as WIP."""
+        removed = remove_stale_index_lock(Path(self.path))
+        if removed:
+            self.emit("warning", iteration, {"message": f"removed stale git lock {removed}"})
+        self.iteration_base = (await agit(self.path, "rev-parse", "HEAD")).strip()
+        await self.checkpoint(iteration, "work in progress before the interruption", "wip")
+
+    async def summary(self) -> dict[str, Any]:
+        """The record plus the files changed from base to head (renames and odd names right)."""
+        raw = await agit(
+            self.path, "diff", "--name-status", "-M", "-z", self.record["base"], "HEAD"
+        )
+        return {**self.record, "changed_files": parse_name_status(raw)}
+
+    def cleanup(self, policy: str) -> None:
+        """``auto``: keep worktree and branch iff the run committed; ``always``: remove the
+        worktree (the branch stays if it holds commits); ``never``: keep both."""
+        committed = int(self.record.get("commits", 0)) > 0
+        if policy == "never" or (policy == "auto" and committed):
+            self.record["kept"] = True
+            return
+        remove_worktree(self.record["repo"], self.path)
+        if not committed:
+            run_git(self.record["repo"], "branch", "-D", self.record["branch"])
+        self.record["kept"] = False
+        self.record["path_removed"] = True
+        self.save()
+
+
+def remove_worktree(repo: str, path: str) -> None:
+    with repo_lock(repo):
+        done = run_git(repo, "worktree", "remove", "--force", path)
+        if done.returncode != 0 and os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        run_git(repo, "worktree", "prune")
