@@ -81,6 +81,8 @@ class Turn:
     stop: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     """Provider details for the ``model_call`` event (cache tokens, Ollama profile)."""
+    warnings: list[str] = field(default_factory=list)
+    """Reported as ``warning`` events (e.g. a prompt Ollama silently truncated)."""
 
 
 class Chat(Protocol):
@@ -149,6 +151,8 @@ class Meter:
             u.cost_usd = None if turn.usage.cost_usd is None else u.cost_usd + turn.usage.cost_usd
         if self.request.emit is None:
             return
+        for message in turn.warnings:
+            self.request.emit("warning", {"message": message, "model": self.chat.model})
         data: dict[str, Any] = {
             "provider": self.chat.provider,
             "model": self.chat.model,
@@ -217,14 +221,14 @@ async def call_turn(
 class ChatBackend:
     """A ``Backend`` over a chat model: workers get the tool loop, other roles one turn.
 
-    ``make_chat`` builds the provider's ``Chat`` on an HTTP client: the one given here
-    (tests, benchmarks) or a fresh one per call, closed when the call ends.
+    ``make_chat(client, emit)`` builds the provider's ``Chat`` on an HTTP client: the one
+    given here (tests, benchmarks) or a fresh one per call, closed when the call ends.
     """
 
     def __init__(
         self,
         spec: str,
-        make_chat: Callable[[httpx.AsyncClient], Chat],
+        make_chat: Callable[[httpx.AsyncClient, Emit | None], Chat],
         client: httpx.AsyncClient | None = None,
         host: str | None = None,
         steps: int = 40,
@@ -242,7 +246,7 @@ class ChatBackend:
             if client is None:
                 timeout = httpx.Timeout(request.timeout, connect=CONNECT_TIMEOUT)
                 client = await stack.enter_async_context(httpx.AsyncClient(timeout=timeout))
-            chat = self.make_chat(client)
+            chat = self.make_chat(client, request.emit)
             meter = Meter(chat, request, self.host)
             text, ok, error = await self._run(chat, meter)
         return AgentResponse(

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from ..errors import UserError
-from .base import Backend, Usage
+from .base import Backend, Emit, Usage
 from .chat import (
     ChatBackend,
     Message,
@@ -219,7 +219,7 @@ def create(spec: Spec, client: httpx.AsyncClient | None = None) -> Backend:
     check(spec, "backend")
     endpoint = _endpoint(spec, "backend")
 
-    def make(c: httpx.AsyncClient) -> OpenAIChat:
+    def make(c: httpx.AsyncClient, _emit: Emit | None) -> OpenAIChat:
         return OpenAIChat(c, endpoint, spec.model, provider=spec.provider)
 
     return ChatBackend(str(spec), make, client, host=spec.host, steps=tool_steps())

@@ -24,7 +24,7 @@ def backend(rec: Recorder, sleeps: Sleeps | None = None, endpoint: Endpoint = EP
     policy = RetryPolicy(sleep=sleeps or Sleeps())
     return ChatBackend(
         "openai:gpt-4.1",
-        lambda c: OpenAIChat(c, endpoint, "gpt-4.1", retry=policy),
+        lambda c, e: OpenAIChat(c, endpoint, "gpt-4.1", retry=policy),
         client=rec.client(),
     )
 
@@ -149,7 +149,7 @@ async def test_a_refused_connection_fails_fast_naming_the_url() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     ep = Endpoint("local", f"http://127.0.0.1:{port}/v1")
-    b = ChatBackend("openai:m@local", lambda c: OpenAIChat(c, ep, "m"))
+    b = ChatBackend("openai:m@local", lambda c, e: OpenAIChat(c, ep, "m"))
     r = await b.run(request()[0])
     assert not r.ok and f"not reachable at http://127.0.0.1:{port}/v1" in (r.error or "")
 
