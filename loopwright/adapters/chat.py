@@ -218,34 +218,40 @@ async def call_turn(
     raise AssertionError("unreachable")
 
 
+def httpx_client(timeout: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT))
+
+
 class ChatBackend:
     """A ``Backend`` over a chat model: workers get the tool loop, other roles one turn.
 
     ``make_chat(client, emit)`` builds the provider's ``Chat`` on an HTTP client: the one
-    given here (tests, benchmarks) or a fresh one per call, closed when the call ends.
+    given here (tests, benchmarks) or one from ``new_client(timeout)`` per call, closed
+    when the call ends.
     """
 
     def __init__(
         self,
         spec: str,
-        make_chat: Callable[[httpx.AsyncClient, Emit | None], Chat],
-        client: httpx.AsyncClient | None = None,
+        make_chat: Callable[[Any, Emit | None], Chat],
+        client: Any = None,
         host: str | None = None,
         steps: int = 40,
+        new_client: Callable[[float], Any] | None = None,
     ) -> None:
         self.spec = spec
         self.make_chat = make_chat
         self.client = client
         self.host = host
         self.steps = steps
+        self.new_client = new_client or httpx_client
 
     async def run(self, request: AgentRequest) -> AgentResponse:
         started = time.monotonic()
         async with contextlib.AsyncExitStack() as stack:
             client = self.client
             if client is None:
-                timeout = httpx.Timeout(request.timeout, connect=CONNECT_TIMEOUT)
-                client = await stack.enter_async_context(httpx.AsyncClient(timeout=timeout))
+                client = await stack.enter_async_context(self.new_client(request.timeout))
             chat = self.make_chat(client, request.emit)
             meter = Meter(chat, request, self.host)
             text, ok, error = await self._run(chat, meter)
