@@ -188,8 +188,9 @@ def check(spec: Spec, field: str) -> str:
     if shutil.which(preset.program) is None:
         raise UserError(f"{field}: {_missing(preset.program, preset)}", field)
     query = spec.model.partition("?")[2]
-    text = f"{spec.provider}:{model}" if model else spec.provider
-    return f"{text}?{query}" if query else text
+    if query:
+        return f"{spec.provider}:{model}?{query}"
+    return f"{spec.provider}:{model}" if model else spec.provider
 
 
 def create(spec: Spec) -> CliAgent:
