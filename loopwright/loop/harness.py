@@ -238,7 +238,7 @@ class Harness:
             timeout=timeout,
             emit=lambda type, data: self._emit(type, data, iteration),
             output=output,
-            meta={"iteration": iteration, **(meta or {})},
+            meta={"iteration": iteration, "tokens_left": self._tokens_left(), **(meta or {})},
         )
         started = time.monotonic()
         try:
@@ -255,6 +255,10 @@ class Harness:
             response.output_path = output.path
         self.budget.record(response.usage)
         return response
+
+    def _tokens_left(self) -> int:
+        """For backends that loop inside one call (API tool loops) to stay in budget."""
+        return self.config.budget.max_tokens - self.state.usage.tokens
 
     async def _ask_json(
         self,

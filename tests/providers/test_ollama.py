@@ -182,3 +182,12 @@ async def test_a_model_without_tools_edits_through_fenced_blocks(tmp_path: Path)
     sent = fake.bodies("/api/chat")[0]
     assert "tools" not in sent and "print('helo')" in sent["messages"][-1]["content"]
     assert "edit blocks" in events.of("warning")[0]["message"]
+
+
+async def test_the_tool_loop_stops_when_the_runs_token_budget_is_spent(tmp_path: Path) -> None:
+    fake = FakeOllama(chats=[call("list_files")])  # would loop until the step limit
+    req, _, _ = request("worker", tmp_path)
+    req.meta["tokens_left"] = 1000  # each turn costs 450
+    r = await backend(fake).run(req)
+    assert not r.ok and "token budget ran out" in (r.error or "")
+    assert len(fake.bodies("/api/chat")) == 3
