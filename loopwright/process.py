@@ -1,12 +1,14 @@
 """The one place loopwright starts subprocesses.
 
-Every child gets its own process group (new session), stdin from /dev/null unless we own
+Every child gets its own process group (inside our session, so the workers of a run-host
+that died can still be found by the host's session id), stdin from /dev/null unless we own
 a pipe for it, and captured output. On timeout, cancellation or after the leader exits,
 the whole group gets SIGTERM, then SIGKILL after a grace period, so grandchildren die too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -16,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-from anyio.abc import ByteReceiveStream, Process
 
 from .errors import ProcessError
 
@@ -87,13 +88,13 @@ def signal_group(pgid: int, sig: int) -> bool:
 
 
 async def _pump(
-    stream: ByteReceiveStream,
+    stream: asyncio.StreamReader,
     buf: CappedText,
     on_line: LineCallback | None,
     seen: list[float] | None = None,
 ) -> None:
     pending = b""
-    async for chunk in stream:
+    while chunk := await stream.read(65536):
         if seen is not None:
             seen[0] = time.monotonic()
         buf.add(chunk)
@@ -110,7 +111,55 @@ async def _pump(
         on_line(pending.decode("utf-8", "replace"))
 
 
-async def _stop_group(proc: Process, grace: float) -> None:
+class _Child(asyncio.subprocess.SubprocessStreamProtocol):
+    """Knows when the process exits: asyncio's own ``Process.wait()`` (3.11) also waits
+    for every pipe to close, which a grandchild holding stdout can put off forever."""
+
+    def __init__(self) -> None:
+        super().__init__(limit=2**16, loop=asyncio.get_running_loop())
+        self.exited = asyncio.Event()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        self.exited.set()
+
+
+@dataclass
+class _Proc:
+    pid: int
+    stdout: asyncio.StreamReader
+    stdin: asyncio.StreamWriter | None
+    exited: asyncio.Event
+    transport: asyncio.SubprocessTransport
+
+    @property
+    def returncode(self) -> int | None:
+        return self.transport.get_returncode()
+
+    async def wait(self) -> None:
+        await self.exited.wait()
+
+
+async def _spawn(
+    argv: Sequence[str], cwd: str | Path, env: Mapping[str, str] | None, pipe_stdin: bool
+) -> _Proc:
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.subprocess_exec(
+        _Child,
+        *argv,
+        stdin=subprocess.PIPE if pipe_stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=str(cwd),
+        env=dict(env) if env is not None else None,
+        process_group=0,
+    )
+    proc = asyncio.subprocess.Process(transport, protocol, loop)
+    assert proc.stdout is not None
+    return _Proc(proc.pid, proc.stdout, proc.stdin, protocol.exited, transport)
+
+
+async def _stop_group(proc: _Proc, grace: float) -> None:
     if proc.returncode is None:
         signal_group(proc.pid, signal.SIGTERM)
         with anyio.move_on_after(grace):
@@ -141,15 +190,7 @@ async def run_process(
     """
     started = time.monotonic()
     try:
-        proc = await anyio.open_process(
-            list(argv),
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=str(cwd),
-            env=dict(env) if env is not None else None,
-            start_new_session=True,
-        )
+        proc = await _spawn(argv, cwd, env, stdin is not None)
     except OSError as exc:
         raise ProcessError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
     buf = CappedText(cap)
@@ -199,7 +240,7 @@ async def run_process(
     finally:
         with anyio.CancelScope(shield=True):
             await _stop_group(proc, grace)
-            await proc.aclose()
+            proc.transport.close()
     return ProcessResult(
         argv=list(argv),
         exit_code=None if timed_out else proc.returncode,
@@ -211,14 +252,15 @@ async def run_process(
     )
 
 
-async def _feed(proc: Process, data: bytes) -> None:
+async def _feed(proc: _Proc, data: bytes) -> None:
     assert proc.stdin is not None
     try:
-        await proc.stdin.send(data)
-    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        proc.stdin.write(data)
+        await proc.stdin.drain()
+    except OSError:  # the child closed its stdin early
         pass
     finally:
-        await proc.stdin.aclose()
+        proc.stdin.close()
 
 
 def proc_start_time(pid: int) -> int | None:

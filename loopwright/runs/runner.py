@@ -118,6 +118,7 @@ def refresh(store: RunStore, run_id: str) -> dict[str, Any]:
     with run_lock(store, run_id):
         status = store.read_status(run_id)
         if status["state"] in LIVE_STATES and not _host_alive(status):
+            _kill_orphans(status)
             _append(
                 store,
                 run_id,
@@ -126,6 +127,13 @@ def refresh(store: RunStore, run_id: str) -> dict[str, Any]:
             )
             store.set_state(run_id, status, "interrupted")
     return status
+
+
+def _kill_orphans(status: dict[str, Any]) -> None:
+    """Workers the dead host left behind: they are in its session (its pid is their sid)."""
+    pid = status.get("pid")
+    if pid and not pid_alive(int(pid), None):  # a reused pid belongs to someone else: skip
+        kill_session(int(pid))
 
 
 def _host_alive(status: dict[str, Any]) -> bool:
