@@ -7,11 +7,12 @@ blocking calls are cancelled (and with them the runs they own); detached runs go
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from ..runs.store import RunStore, make_private_dir
 from . import tools
 from .state import ServerState, log, signal_host
 
+EXIT_GRACE = 5.0
+"""Seconds a signalled server waits for its cleanup before it exits anyway."""
 INSTRUCTIONS = """loopwright runs coding loops (plan -> work -> verify -> review, repeated) \
 in the background. Start one with orchestrate (detached by default), follow it with \
 orchestrate_tail(wait=30) or orchestrate_result(wait=true), stop it with orchestrate_cancel. \
@@ -42,8 +45,13 @@ def _recover(store: RunStore) -> None:
         log.info("marked %d run(s) whose host died as interrupted: %s", len(found), found)
 
 
-def build_server(home: Path | None = None) -> MCPServer[ServerState]:
-    """The server with every tool; ``home`` defaults to the state dir ($LOOPWRIGHT_HOME)."""
+def build_server(
+    home: Path | None = None, on_close: Callable[[], None] | None = None
+) -> MCPServer[ServerState]:
+    """The server with every tool; ``home`` defaults to the state dir ($LOOPWRIGHT_HOME).
+
+    ``on_close`` is called once the lifespan has cleaned up (owned runs signalled).
+    """
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
@@ -56,6 +64,8 @@ def build_server(home: Path | None = None) -> MCPServer[ServerState]:
         finally:
             for run_id in list(state.owned):
                 signal_host(store, run_id)
+            if on_close is not None:
+                on_close()
 
     server: MCPServer[ServerState] = MCPServer(
         "loopwright",
@@ -90,27 +100,55 @@ def setup_logging(home: Path) -> None:
     logging.getLogger("loopwright").setLevel(logging.INFO)
 
 
-async def serve_stdio(server: MCPServer[Any]) -> None:
-    """Serve until stdin closes or a signal arrives."""
-    async with anyio.create_task_group() as tg:
+class Stopper:
+    """The SIGTERM/SIGINT/SIGHUP handler while serving: cancels the server.
 
-        async def on_signals() -> None:
-            sigs = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-            with anyio.open_signal_receiver(*sigs) as received:
-                async for signum in received:
-                    log.info("signal %d: shutting down", signum)
-                    tg.cancel_scope.cancel()
-                    return
+    The SDK reads stdin in a thread that cancellation cannot interrupt, so with stdin
+    still open the server would never finish. Once the lifespan has cleaned up (blocking
+    calls cancelled, their runs signalled), a watchdog ends the process.
+    """
 
-        tg.start_soon(on_signals)
-        await server.run_stdio_async()
-        tg.cancel_scope.cancel()
+    def __init__(self) -> None:
+        self.stop: Callable[[], Any] | None = None
+        self.closed = threading.Event()
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        log.info("signal %d: %s", signum, "shutting down" if self.stop else "ignored")
+        if self.stop is not None:
+            self.stop()
+            threading.Thread(target=self._watchdog, daemon=True, name="exit").start()
+
+    def _watchdog(self) -> None:
+        self.closed.wait(EXIT_GRACE)
+        log.info("server stopped (stdin still open)")
+        logging.shutdown()
+        os._exit(0)
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self)
+
+
+async def serve_stdio(server: MCPServer[Any], stopper: Stopper) -> None:
+    """Serve until stdin closes or ``stopper`` gets a signal."""
+    loop = asyncio.get_running_loop()
+    with anyio.CancelScope() as scope:
+        stopper.stop = lambda: loop.call_soon_threadsafe(scope.cancel)
+        try:
+            await server.run_stdio_async()
+        finally:
+            stopper.stop = None
 
 
 def serve() -> int:
     home = state_dir()
     setup_logging(home)
     log.info("loopwright %s serving on stdio (pid %d, state %s)", __version__, os.getpid(), home)
-    anyio.run(serve_stdio, build_server(home))
+    stopper = Stopper()
+    stopper.install()
+    anyio.run(serve_stdio, build_server(home, stopper.closed.set), stopper)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        # Python resets its own handlers during teardown (~0.2 s) but keeps SIG_IGN.
+        signal.signal(sig, signal.SIG_IGN)
     log.info("server stopped")
     return 0

@@ -1,0 +1,142 @@
+"""``loopwright serve`` as a real stdio subprocess: runs, restarts, host deaths, shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client as stdio_client_transport
+
+from loopwright.process import kill_session
+from loopwright.runs.store import RunStore
+
+from ..helpers import wait_dead
+from .conftest import SLOW
+from .test_tools import call, tail_to_end
+
+LOOPWRIGHT = str(Path(sys.executable).with_name("loopwright"))
+
+
+def server_env(home: Path) -> dict[str, str]:
+    return {"LOOPWRIGHT_HOME": str(home), "PATH": os.environ["PATH"]}
+
+
+@asynccontextmanager
+async def stdio_client(home: Path, mode: str = "auto") -> AsyncIterator[Client]:
+    params = StdioServerParameters(command=LOOPWRIGHT, args=["serve"], env=server_env(home))
+    with (home.parent / "server-stderr.log").open("a") as errlog:
+        async with Client(stdio_client_transport(params, errlog=errlog), mode=mode) as c:
+            yield c
+
+
+async def until_state(store: RunStore, run_id: str, states: set[str], timeout: float = 30) -> str:
+    from loopwright.runs import runner
+
+    with anyio.fail_after(timeout):
+        while (state := runner.refresh(store, run_id)["state"]) not in states:
+            await anyio.sleep(0.02)
+    return state
+
+
+async def test_a_run_over_stdio_is_tailed_to_its_completed_result(
+    home: Path, mode: str, scenario: Any
+) -> None:
+    noisy = scenario({"worker": [{"run": ["sh", "-c", "echo NOT-JSON; echo NOT-JSON >&2"],
+                                  "text": "printed to fd 1 and 2"}]})  # fmt: skip
+    async with stdio_client(home, mode) as c:
+        started = await call(c, "orchestrate", goal="print things", backend=noisy)
+        events = await tail_to_end(c, started["run_id"])
+        result = await call(c, "orchestrate_result", run_id=started["run_id"], wait=True)
+    assert events[-1]["type"] == "run_finished"
+    assert result["state"] == "completed" and result["result"]["state"] == "completed"
+
+
+async def test_a_detached_run_finishes_after_the_server_is_closed(
+    home: Path, scenario: Any
+) -> None:
+    brief = scenario({"worker": [{"delay": 1.0, "text": "done"}]})
+    async with stdio_client(home) as c:
+        run_id = (await call(c, "orchestrate", goal="g", backend=brief))["run_id"]
+    store = RunStore(home)
+    assert await until_state(store, run_id, {"completed", "failed", "interrupted"}) == "completed"
+
+
+async def test_a_killed_host_is_interrupted_then_resumed_to_completion(
+    home: Path, scenario: Any, tmp_path: Path
+) -> None:
+    gate = tmp_path / "go"
+    held = scenario({"worker": [{"run": ["sh", "-c", f"while [ ! -f {gate} ]; do sleep 0.05; done"],
+                                 "text": "passed the gate"}]})  # fmt: skip
+    store = RunStore(home)
+    async with stdio_client(home) as c:
+        run_id = (await call(c, "orchestrate", goal="g", backend=held))["run_id"]
+        with anyio.fail_after(20):
+            while store.read_status(run_id).get("phase") != "work":
+                await anyio.sleep(0.02)
+    pid = int(store.read_status(run_id)["pid"])
+    kill_session(pid)
+    await wait_dead(pid)
+    gate.touch()
+    async with stdio_client(home) as c:
+        status = await call(c, "orchestrate_status", run_id=run_id)
+        assert status["state"] == "interrupted"
+        resumed = await call(c, "orchestrate_resume", run_id=run_id, detach=False)
+    assert resumed["status"] == "completed"
+    assert json.loads(store.paths(run_id).result.read_text())["state"] == "completed"
+
+
+def rpc(id: int | None, method: str, params: dict[str, Any]) -> bytes:
+    msg: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
+    if id is not None:
+        msg["id"] = id
+    return (json.dumps(msg) + "\n").encode()
+
+
+@pytest.mark.parametrize("how", ["eof_then_sigterm", "sigterm", "sigint"])
+async def test_shutdown_is_prompt_and_cancels_only_the_blocking_run(
+    home: Path, scenario: Any, how: str
+) -> None:
+    """Claude Code's exit closes stdin and sends SIGTERM ~0.1 s later; a terminal's Ctrl-C
+    or a kill leaves stdin open."""
+    store = RunStore(home)
+    slow, brief = scenario(SLOW, "slow.json"), scenario({"worker": [{"delay": 1.0}]}, "b.json")
+    proc = await anyio.open_process([LOOPWRIGHT, "serve"], env={**os.environ, **server_env(home)},
+                                    stderr=subprocess.DEVNULL)  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    init = {"protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "test", "version": "0"}}  # fmt: skip
+    await proc.stdin.send(rpc(1, "initialize", init))
+    await proc.stdin.send(rpc(None, "notifications/initialized", {}))
+    await proc.stdin.send(rpc(2, "tools/call", {"name": "orchestrate", "arguments":
+                          {"goal": "detached", "backend": brief}}))  # fmt: skip
+    await proc.stdin.send(rpc(3, "tools/call", {"name": "orchestrate", "arguments":
+                          {"goal": "blocking", "backend": slow, "detach": False}}))  # fmt: skip
+    with anyio.fail_after(20):
+        while len(store.index.list("running", 10)) < 2:
+            await anyio.sleep(0.02)
+    runs = {r["goal"]: r["run_id"] for r in store.index.list(None, 10)}
+    if how == "eof_then_sigterm":
+        await proc.stdin.aclose()
+        await anyio.sleep(0.1)  # the client's own delay before its SIGTERM, not a settle
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGINT if how == "sigint" else signal.SIGTERM)
+    with anyio.fail_after(5):
+        code = await proc.wait()
+    out = b""
+    async for chunk in proc.stdout:
+        out += chunk
+    await proc.aclose()
+    assert code == 0
+    assert all(json.loads(line)["jsonrpc"] == "2.0" for line in out.splitlines() if line)
+    assert await until_state(store, runs["blocking"], {"cancelled"}) == "cancelled"
+    assert await until_state(store, runs["detached"], {"completed", "cancelled"}) == "completed"
