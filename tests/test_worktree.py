@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -69,7 +68,7 @@ def test_a_run_leaves_the_users_checkout_untouched_and_commits_on_its_branch(
     # the dirty README was left out, and the run said so
     assert git(repo, "show", f"{ws['branch']}:README.md").startswith("# Scratch")
     events = events_of(store.paths(result["run_id"]).events)
-    warning = [e for e in events if e["type"] == "warning"][0]["data"]
+    warning = next(e for e in events if e["type"] == "warning")["data"]
     assert "README.md" in warning["paths"] and "scratch.txt" in warning["paths"]
 
 
@@ -246,7 +245,7 @@ def test_a_squash_merge_into_another_branch_touches_no_checkout(
     git(repo, "branch", "release")
     run_id = _run_writing(store, repo, tmp_path, "feature.txt", "done\n")
     before = snapshot(repo)
-    m = merge(store, run_id, squash=True, into="release")
+    merge(store, run_id, squash=True, into="release")
     assert snapshot(repo) == before
     assert git(repo, "show", "release:feature.txt") == "done\n"
     assert git(repo, "rev-list", "--count", "main..release").strip() == "1"  # one commit
@@ -259,7 +258,7 @@ def test_a_conflicting_merge_is_refused_and_changes_nothing(
     (repo / "README.md").write_text("the user's version\n")
     git(repo, "commit", "-qam", "user edit")
     before = snapshot(repo)
-    with pytest.raises(InvalidState, match="would conflict in: README.md"):
+    with pytest.raises(InvalidState, match=r"would conflict in: README\.md"):
         merge(store, run_id)
     assert snapshot(repo) == before
     assert not (repo / ".git" / "MERGE_HEAD").exists()
@@ -271,7 +270,7 @@ def test_merge_refuses_uncommitted_changes_in_the_touched_files(
     run_id = _run_writing(store, repo, tmp_path, "README.md", "the run's version\n")
     (repo / "README.md").write_text("unsaved work\n")
     with pytest.raises(
-        InvalidState, match="uncommitted changes in files the run touched: README.md"
+        InvalidState, match=r"uncommitted changes in files the run touched: README\.md"
     ):
         merge(store, run_id)
     assert (repo / "README.md").read_text() == "unsaved work\n"
@@ -309,7 +308,10 @@ async def test_kill_9_mid_iteration_then_resume_completes_with_all_work(
     store: RunStore, repo: Path, tmp_path: Path
 ) -> None:
     gate = tmp_path / "go"
-    hang = f"echo partial > partial.txt; echo $$ > {tmp_path}/w.pid; while [ ! -e {gate} ]; do sleep 0.05; done"
+    hang = (
+        f"echo partial > partial.txt; echo $$ > {tmp_path}/w.pid; "
+        f"while [ ! -e {gate} ]; do sleep 0.05; done"
+    )
     workers = [{"text": "first", "edits": [{"path": "first.txt", "write": "1"}]},
                {"text": "second", "run": ["sh", "-c", hang]}]  # fmt: skip
     spec = write_scenario(tmp_path / "s.json", {"worker": workers})
