@@ -25,8 +25,8 @@ INSTALL = "pip install 'loopwright[gemini]' (the google-genai SDK)"
 
 
 def _sdk() -> Any:
-    try:
-        from google import genai
+    try:  # imported by name: type checkers without the extra installed need no stubs
+        genai = importlib.import_module("google.genai")
     except ImportError as exc:
         raise UserError(f"gemini needs the google-genai SDK: {INSTALL}", "backend") from exc
     return genai
