@@ -349,6 +349,20 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gc(args: argparse.Namespace) -> int:
+    from .runs.pool import gc
+
+    if args.keep < 0:
+        raise UserError("--keep must be 0 or more", "keep")
+    done = gc(_store().home, keep=args.keep)
+    out(
+        json.dumps(done)
+        if args.json
+        else f"removed {done['removed']} parked checkout(s) of {done['repositories']} repositories"
+    )
+    return 0
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
     from .adapters.registry import list_backends
 
@@ -392,6 +406,16 @@ def _server_command(name: str) -> Any:
     return run
 
 
+def _provider_command(name: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        from .adapters import commands
+
+        code: int = getattr(commands, name)(args)
+        return code
+
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     from .cliparser import build_parser
 
@@ -407,9 +431,12 @@ def main(argv: list[str] | None = None) -> int:
             "backends": cmd_backends,
             "diff": cmd_diff,
             "merge": cmd_merge,
+            "gc": cmd_gc,
             "demo": cmd_demo,
             "serve": _server_command("cmd_serve"),
             "doctor": _server_command("cmd_doctor"),
+            "models": _provider_command("cmd_models"),
+            "ollama": _provider_command("cmd_ollama"),
         },
         __version__,
     )

@@ -341,3 +341,56 @@ async def test_kill_9_mid_iteration_then_resume_completes_with_all_work(
     assert "work in progress before the interruption" in log
     assert not lock.exists()
     assert snapshot(repo)[1] == ""
+
+
+def test_a_pooled_checkout_is_reused_clean_and_on_the_new_base(
+    store: RunStore, repo: Path, tmp_path: Path
+) -> None:
+    (repo / ".gitignore").write_text("*.log\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "ignore logs")
+    junk = [{"path": "build.log", "write": "ignored junk"}, {"path": "notes.tmp", "write": "x"}]
+    spec = edits_scenario(tmp_path, {"text": "x", "edits": junk[:1]})
+    first = run_thread(store, backend=spec, cwd=str(repo))
+    assert first["workspace"]["commits"] == 0 and not first["workspace"].get("pooled")
+    assert len(list((store.home / "pool").glob("*/slot-*"))) == 1  # parked, not removed
+
+    (repo / "later.txt").write_text("committed after the first run\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "later")
+    spec2 = write_scenario(tmp_path / "s2.json", {"worker": [{"text": "y", "edits": junk[1:]}]})
+    second = runner.start_thread(store, build_request("again", backend=spec2, cwd=str(repo),
+                                                      cleanup="never"))  # fmt: skip
+    assert second.wait(30)["state"] == "completed"
+    ws = store.read_status(second.run_id)["workspace"]
+    assert ws["pooled"] is True
+    tree = Path(ws["path"])
+    assert not (tree / "build.log").exists()  # nothing of the previous run survives
+    assert (tree / "later.txt").exists() and (tree / "notes.tmp").exists()
+    assert git(tree, "rev-parse", "--abbrev-ref", "HEAD").strip() == ws["branch"]
+    assert git(tree, "status", "--porcelain") == ""
+    assert not list((store.home / "pool").glob("*/slot-*"))
+
+
+def test_gc_trims_the_pool(store: RunStore, repo: Path, tmp_path: Path) -> None:
+    from loopwright.runs.pool import gc
+
+    spec = edits_scenario(tmp_path, {"text": "nothing"})
+    run_thread(store, backend=spec, cwd=str(repo))
+    assert len(list((store.home / "pool").glob("*/slot-*"))) == 1
+    assert gc(store.home)["removed"] == 1
+    assert not list((store.home / "pool").glob("*/slot-*"))
+    assert git(repo, "worktree", "list").count("\n") == 1
+
+
+def test_a_failed_checkpoint_is_an_error_event_and_in_the_result(
+    store: RunStore, repo: Path, tmp_path: Path
+) -> None:
+    # The worker leaves git's index locked, so the checkpoint commit cannot be made.
+    lock = ["sh", "-c", 'echo x > f.txt; touch "$(git rev-parse --git-dir)/index.lock"']
+    spec = edits_scenario(tmp_path, {"text": "x", "run": lock})
+    result = run_thread(store, backend=spec, cwd=str(repo), budget={"max_iterations": 1})
+    errors = result["workspace"]["errors"]
+    assert errors and "checkpoint of iteration 1 failed" in errors[0]
+    events = events_of(store.paths(result["run_id"]).events)
+    assert any(e["type"] == "error" and e["data"].get("kind") == "checkpoint" for e in events)

@@ -65,7 +65,14 @@ async def drive(
         message = f"internal error: {type(exc).__name__}: {exc}"
         result = _ended(harness, request, "failed", message, message)
         recorder.emit("error", 0, {"message": result.error, "kind": "internal"})
-    return await _finish(recorder, result, run_id, ws, request)
+    try:
+        return await _finish(recorder, result, run_id, ws, request)
+    except Exception as exc:  # never leave a run "running" because its ending failed
+        traceback.print_exc()
+        message = f"internal error while finishing: {type(exc).__name__}: {exc}"
+        recorder.emit("error", result.iterations, {"message": message, "kind": "internal"})
+        recorder.set_state("failed", phase="done", error=message)
+        raise
 
 
 def _ended(

@@ -138,6 +138,8 @@ def _merge_without_checkout(
 ) -> str:
     old = git(repo, "rev-parse", f"refs/heads/{target}").strip()
     parents = ["-p", old] if squash else ["-p", old, "-p", branch]
-    sha = git(repo, "commit-tree", tree, *parents, "-m", msg, identity=_need_our_identity(repo)).strip()
+    sha = git(
+        repo, "commit-tree", tree, *parents, "-m", msg, identity=_need_our_identity(repo)
+    ).strip()
     git(repo, "update-ref", f"refs/heads/{target}", sha, old)
     return sha

@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 
+from ..errors import ProcessError
 from ..loop.types import LoopState, RunResult
 from .recorder import RunRecorder
 from .request import RunRequest
@@ -45,9 +46,10 @@ async def open_workspace(
                 "branch": record["branch"],
                 "base": record["base"],
                 "seconds": round(time.monotonic() - started, 3),
+                "pooled": record.get("pooled", False),
             },
         )
-    ws = Workspace(record, run_id, recorder.emit, recorder.flush)
+    ws = Workspace(record, run_id, recorder.emit, recorder.flush, store.home)
     request.loop.cwd = str(Path(record["path"]) / request.subdir)
     if state is not None:
         await ws.recover(state.iterations + 1)
@@ -55,12 +57,22 @@ async def open_workspace(
 
 
 async def close_workspace(ws: Workspace, result: RunResult, policy: str) -> dict[str, Any]:
-    """Commit what a stopped run left, summarise the branch, and clean up at the end."""
+    """Commit what a stopped run left, summarise the branch, and clean up at the end.
+
+    Never raises: a git failure here is recorded in the summary's ``errors`` and the
+    worktree is kept, so nothing is lost."""
     if result.state not in ("completed", "needs_input"):
         label = "partial work" if result.state != "failed" else "work before the failure"
         await ws.checkpoint(result.iterations + 1, f"{result.state}: {label}", result.state)
-    summary = await ws.summary()
+    try:
+        summary = await ws.summary()
+    except ProcessError as exc:
+        summary = {**ws.record, "changed_files": [], "errors": [*ws.record["errors"], str(exc)]}
     if result.state in ("completed", "stopped", "failed", "cancelled"):
-        await anyio.to_thread.run_sync(ws.cleanup, policy)
+        try:
+            await anyio.to_thread.run_sync(ws.cleanup, policy)
+        except ProcessError as exc:
+            ws.record["kept"] = True
+            summary["errors"] = [*summary.get("errors", []), f"cleanup failed: {exc}"]
         summary.update(kept=ws.record.get("kept"), path_removed=ws.record.get("path_removed"))
     return summary

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import ProcessError
 from ..loop.types import Subgoal, TaskResult
+from . import pool
 from .gitcmd import agit, git, porcelain, repo_lock, resolve_commit, run_git
 from .gitlocks import remove_stale_index_lock
 
@@ -81,8 +82,13 @@ def create(
         )
     with repo_lock(repo):
         git(repo, "worktree", "prune")
-        git(repo, "worktree", "add", "-q", "--no-track", "-b", branch_name(run_id), str(path), base)
+    pooled = pool.take(home, repo, path, branch_name(run_id), base)
+    if not pooled:
+        with repo_lock(repo):
+            git(repo, "worktree", "add", "-q", "--no-track", "-b", branch_name(run_id), str(path),
+                base)  # fmt: skip
     return {
+        "pooled": pooled,
         "mode": "worktree",
         "repo": repo,
         "path": str(path),
@@ -97,7 +103,15 @@ def create(
 class Workspace:
     """The harness's ``LoopWorkspace`` for a run in a git worktree."""
 
-    def __init__(self, record: dict[str, Any], run_id: str, emit: Emit, save: Callable[[], None]):
+    def __init__(
+        self,
+        record: dict[str, Any],
+        run_id: str,
+        emit: Emit,
+        save: Callable[[], None],
+        home: Path,
+    ) -> None:
+        self.home = home
         self.record = record
         self.run_id = run_id
         self.emit = emit
@@ -187,9 +201,12 @@ class Workspace:
         if policy == "never" or (policy == "auto" and committed):
             self.record["kept"] = True
             return
-        remove_worktree(self.record["repo"], self.path)
+        repo = self.record["repo"]
+        if committed or not pool.park(self.home, repo, self.path):
+            remove_worktree(repo, self.path)
         if not committed:
-            run_git(self.record["repo"], "branch", "-D", self.record["branch"])
+            with repo_lock(repo):
+                run_git(repo, "branch", "-D", self.record["branch"])
         self.record["kept"] = False
         self.record["path_removed"] = True
         self.save()
