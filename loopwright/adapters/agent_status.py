@@ -7,6 +7,7 @@ never a secret's value.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,16 +19,51 @@ from .agent_env import agent_env, codex_home, codex_provider_keys, opencode_conf
 from .agent_presets import PRESETS, Preset
 from .registry import BackendInfo
 
-VERSION_TIMEOUT = 5.0
+VERSION_TIMEOUT = 10.0
 _versions: dict[tuple[str, float], str] = {}
 
 
+NPM_PACKAGES = {
+    "claude_code": "@anthropic-ai/claude-code",
+    "codex": "@openai/codex",
+    "opencode": "opencode-ai",
+    "gemini_cli": "@google/gemini-cli",
+}
+
+
+def _npm_version(path: str, preset: str) -> str:
+    """The version in the npm package.json next to the binary (Gemini CLI takes seconds to
+    answer ``--version``; reading its package takes a millisecond)."""
+    name = NPM_PACKAGES.get(preset)
+    if preset == "aider":  # a pip install: the version is in its dist-info folder name
+        venv = Path(os.path.realpath(path)).parent.parent
+        found = sorted(venv.glob("lib/python3*/site-packages/aider_chat-*.dist-info"))
+        return (
+            found[-1].name.removeprefix("aider_chat-").removesuffix(".dist-info") if found else ""
+        )
+    if name is None:
+        return ""
+    here = Path(os.path.realpath(path)).parent
+    for folder in (here, *list(here.parents)[:3]):
+        try:
+            data = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("name") == name:
+            return str(data.get("version", ""))
+    return ""
+
+
 def version(path: str, preset: str) -> str:
-    """``PROGRAM --version``'s first line (cached per binary and mtime); '' if it fails."""
+    """The CLI's version: from its npm package, else ``PROGRAM --version`` (short timeout),
+    cached per binary and mtime; '' when unknown."""
     try:
         key = (path, os.stat(path).st_mtime)
     except OSError:
         return ""
+    if key not in _versions and _npm_version(path, preset):
+        package = NPM_PACKAGES.get(preset, "aider-chat")
+        _versions[key] = f"{_npm_version(path, preset)} ({package})"
     if key not in _versions:
         try:
             done = subprocess.run(
