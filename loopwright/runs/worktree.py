@@ -146,29 +146,25 @@ class Workspace:
 
     # --- commits -----------------------------------------------------------------------
     async def _commit(self, iteration: int, subject: str, verdict: str) -> None:
+        # Plumbing (write-tree, commit-tree, update-ref) instead of ``git commit``, which
+        # would stat the whole tree once more: on big repos ``git add -A`` is the only scan.
+        base = self.iteration_base
         head = (await agit(self.path, "rev-parse", "HEAD")).strip()
-        if head != self.iteration_base:  # merged subgoals: fold them into one checkpoint
-            await agit(self.path, "reset", "-q", "--soft", self.iteration_base)
+        if head != base:  # merged subgoals (or a worker's own commits): fold them in
+            await agit(self.path, "reset", "-q", "--soft", base)
         await agit(self.path, "add", "-A")
-        staged = await agit(self.path, "diff", "--cached", "--name-status", "-M", "-z")
+        staged = await agit(self.path, "diff-index", "--cached", "--name-status", "-M", "-z", base)
         if not staged:
             return  # an empty iteration makes no commit
-        trailers = (
-            f"Loopwright-Run: {self.run_id}\nLoopwright-Iteration: {iteration}\n"
-            f"Loopwright-Verdict: {verdict}"
-        )
         line = " ".join(subject.split())[:120]
-        await agit(
-            self.path,
-            "commit",
-            "-q",
-            "--no-verify",
-            "-m",
-            f"loopwright: iteration {iteration} — {line}",
-            "-m",
-            trailers,
+        message = (
+            f"loopwright: iteration {iteration} — {line}\n\n"
+            f"Loopwright-Run: {self.run_id}\nLoopwright-Iteration: {iteration}\n"
+            f"Loopwright-Verdict: {verdict}\n"
         )
-        sha = (await agit(self.path, "rev-parse", "HEAD")).strip()
+        tree = (await agit(self.path, "write-tree")).strip()
+        sha = (await agit(self.path, "commit-tree", tree, "-p", base, "-m", message)).strip()
+        await agit(self.path, "update-ref", "-m", "loopwright: checkpoint", "HEAD", sha, base)
         self.iteration_base = sha
         self.record.update(head=sha, commits=int(self.record.get("commits", 0)) + 1)
         self.save()

@@ -1,0 +1,119 @@
+"""Worktree start-up and checkpoint cost on generated repositories.
+
+Targets: first run's start to ``worktree_ready`` <= 1.1x raw ``git worktree add``; a later
+run from the pool <= 2 s on 50,000 files; a checkpoint commit <= 1.2x raw
+``git add -A && git commit`` on the same change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+
+from loopwright.runs import runner
+from loopwright.runs.request import build_request
+from loopwright.runs.store import RunStore
+from loopwright.runs.worktree import Workspace
+
+
+def sh(cwd: Path, *args: str) -> None:
+    subprocess.run(args, cwd=cwd, check=True, capture_output=True)
+
+
+def make_repo(root: Path, files: int) -> Path:
+    repo = root / f"repo-{files}"
+    for i in range(files):
+        d = repo / f"d{i % 100:02d}" / f"e{i % 7}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i}.py").write_text(f"# file {i}\nVALUE = {i}\n" + "x = 1\n" * 20)
+    sh(repo, "git", "init", "-q", "-b", "main")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "init")
+    sh(repo, "git", "status", "--porcelain")  # settle the index as a working repo would be
+    return repo
+
+
+def raw_worktree_add(repo: Path, root: Path) -> float:
+    t = time.perf_counter()
+    sh(repo, "git", "worktree", "add", "-q", "--no-track", "-b", "raw", str(root / "raw"), "HEAD")
+    elapsed = time.perf_counter() - t
+    sh(repo, "git", "worktree", "remove", "--force", str(root / "raw"))
+    sh(repo, "git", "branch", "-D", "raw")
+    return elapsed
+
+
+def run_to_ready(store: RunStore, repo: Path, scenario: str) -> tuple[float, bool]:
+    run = runner.start_thread(store, build_request("bench", backend=scenario, cwd=str(repo)))
+    assert run.wait(600)["state"] == "completed"
+    events = [json.loads(x) for x in store.paths(run.run_id).events.read_text().splitlines()]
+    started = next(e for e in events if e["type"] == "run_started")["ts"]
+    ready = next(e for e in events if e["type"] == "worktree_ready")
+    return ready["ts"] - started, bool(ready["data"]["pooled"])
+
+
+def checkpoint_vs_raw(repo: Path, root: Path) -> tuple[float, float]:
+    sh(repo, "git", "worktree", "add", "-q", "-b", "cp-raw", str(root / "cp-raw"), "HEAD")
+    sh(repo, "git", "worktree", "add", "-q", "-b", "cp-ours", str(root / "cp-ours"), "HEAD")
+    for tree in ("cp-raw", "cp-ours"):
+        for i in range(0, 200, 10):
+            f = root / tree / f"d{i % 100:02d}" / f"e{i % 7}" / f"f{i}.py"
+            f.write_text(f.read_text() + "changed = True\n")
+    t = time.perf_counter()
+    sh(root / "cp-raw", "git", "add", "-A")
+    sh(
+        root / "cp-raw",
+        "git",
+        "-c",
+        "user.name=b",
+        "-c",
+        "user.email=b@b",
+        "commit",
+        "-q",
+        "-m",
+        "x",
+    )
+    raw = time.perf_counter() - t
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root / "cp-ours", check=True,
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    record = {"path": str(root / "cp-ours"), "base": head, "head": head, "branch": "cp-ours",
+              "repo": str(repo), "errors": [], "commits": 0}  # fmt: skip
+    ws = Workspace(record, "bench", lambda *a: None, lambda: None, root)
+    t = time.perf_counter()
+    anyio.run(ws.checkpoint, 1, "bench", "incomplete")
+    ours = time.perf_counter() - t
+    assert record["commits"] == 1
+    return raw, ours
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--files", type=int, nargs="+", default=[2000, 50_000])
+    args = ap.parse_args()
+    for n in args.files:
+        root = Path(tempfile.mkdtemp(prefix=f"lw-wt-{n}-"))
+        t = time.perf_counter()
+        repo = make_repo(root, n)
+        print(f"{n} files: repo made in {time.perf_counter() - t:.1f} s")
+        raw = raw_worktree_add(repo, root)
+        store = RunStore(root / "home")
+        nothing = root / "nothing.json"
+        nothing.write_text(json.dumps({"worker": [{"text": "no changes"}]}))
+        first, pooled1 = run_to_ready(store, repo, f"scripted:{nothing}")
+        second, pooled2 = run_to_ready(store, repo, f"scripted:{nothing}")
+        assert not pooled1 and pooled2
+        raw_cp, ours_cp = checkpoint_vs_raw(repo, root)
+        print(f"  raw git worktree add: {raw:.2f} s; first run start->worktree_ready: "
+              f"{first:.2f} s ({first / raw:.2f}x, target <= 1.1x)")  # fmt: skip
+        print(f"  later run from the pool: {second:.2f} s (target <= 2 s)")
+        print(f"  checkpoint (20 files changed): ours {ours_cp * 1e3:.0f} ms vs raw add+commit "
+              f"{raw_cp * 1e3:.0f} ms ({ours_cp / raw_cp:.2f}x, target <= 1.2x)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
