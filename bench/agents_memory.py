@@ -83,9 +83,8 @@ async def main(mb: int, fmt: str) -> None:
     print(
         f"{spec}: {mb} MiB printed in {elapsed:.1f} s ({mb / elapsed:.0f} MiB/s), ok={response.ok}"
     )
-    print(
-        f"RSS before {before:.1f} MB, peak {max(samples or [before]):.1f} MB, after {rss_mb():.1f} MB"
-    )
+    peak = max(samples or [before])
+    print(f"RSS before {before:.1f} MB, peak {peak:.1f} MB, after {rss_mb():.1f} MB")
     print(f"output file {size / 2**20:.1f} MiB (capped), events {len(events)}")
 
 
