@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import orjson
 
 from ..errors import UserError
 from .base import Backend, Emit, Usage
@@ -27,7 +28,7 @@ from .chat import (
     ToolsUnsupported,
     Turn,
 )
-from .http_common import error_text, ndjson
+from .http_common import error_text
 from .ollama_api import (
     DEFAULT_MAX_CTX,
     NS,
@@ -59,6 +60,26 @@ def wire_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
         else:
             out.append({"role": m.role, "content": m.text})
     return out
+
+
+def _line(line: Any, text: list[str], calls: list[ToolCall], on_text: OnText) -> bool:
+    """Take one NDJSON line of ``/api/chat``; True when it is the final one."""
+    if not isinstance(line, dict):
+        return False
+    if "error" in line:
+        raise ProviderError(f"Ollama error mid-stream: {line['error']}")
+    msg = line.get("message") or {}
+    if msg.get("content"):
+        text.append(msg["content"])
+        on_text(msg["content"])
+    for c in msg.get("tool_calls") or []:
+        fn = c.get("function") or {}
+        args = fn.get("arguments")
+        call_id = str(c.get("id") or f"call_{len(calls)}")
+        calls.append(
+            ToolCall(call_id, str(fn.get("name", "")), args if isinstance(args, dict) else {})
+        )
+    return bool(line.get("done"))
 
 
 def estimate_tokens(body: dict[str, Any]) -> int:
@@ -131,25 +152,18 @@ class OllamaChat:
         calls: list[ToolCall] = []
         final: dict[str, Any] = {}
         url = f"{self.host.url}/api/chat"
+        headers = {**self.host.headers, "content-type": "application/json"}
         try:
-            async with self.client.stream("POST", url, json=body, headers=self.host.headers) as r:
+            async with self.client.stream(
+                "POST", url, content=orjson.dumps(body), headers=headers
+            ) as r:
                 if r.status_code >= 400:
                     raise self._status(r.status_code, await r.aread(), bool(body.get("tools")))
-                async for line in ndjson(r):
-                    if "error" in line:
-                        raise ProviderError(f"Ollama error mid-stream: {line['error']}")
-                    msg = line.get("message") or {}
-                    if msg.get("content"):
-                        text.append(msg["content"])
-                        on_text(msg["content"])
-                    for c in msg.get("tool_calls") or []:
-                        fn = c.get("function") or {}
-                        args = fn.get("arguments")
-                        calls.append(ToolCall(str(c.get("id") or f"call_{len(calls)}"),
-                                              str(fn.get("name", "")),
-                                              args if isinstance(args, dict) else {}))  # fmt: skip
-                    if line.get("done"):
-                        final = line
+                async for raw in r.aiter_lines():
+                    if raw.strip():
+                        line = orjson.loads(raw)
+                        if _line(line, text, calls, on_text):
+                            final = line
         except httpx.HTTPError as exc:
             raise unreachable(self.host, exc) from exc
         except ValueError as exc:

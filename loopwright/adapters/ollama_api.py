@@ -4,13 +4,14 @@ recorded performance profiles (``<state>/ollama/profiles.jsonl``)."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 
@@ -165,15 +166,35 @@ def profiles_path() -> Path:
     return state_dir() / "ollama" / "profiles.jsonl"
 
 
-def record_profile(host: OllamaHost, model: str, p: dict[str, Any]) -> None:
-    """Append one profile (0600 file, 0700 dir); a write failure never fails a call."""
-    path = profiles_path()
-    line = json.dumps({"ts": round(time.time(), 3), "host": host.name, "model": model, **p})
-    try:
+_OPEN: dict[Path, TextIO] = {}
+
+
+def _appender(path: Path) -> TextIO:
+    """An append handle kept open per path (opening per call cost more than the call's
+    own parsing); closed at exit."""
+    f = _OPEN.get(path)
+    if f is None or f.closed:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        f = _OPEN[path] = os.fdopen(fd, "a", encoding="utf-8")
+        if len(_OPEN) == 1:
+            atexit.register(close_profiles)
+    return f
+
+
+def close_profiles() -> None:
+    for f in _OPEN.values():
+        f.close()
+    _OPEN.clear()
+
+
+def record_profile(host: OllamaHost, model: str, p: dict[str, Any]) -> None:
+    """Append one profile (0600 file, 0700 dir); a write failure never fails a call."""
+    line = json.dumps({"ts": round(time.time(), 3), "host": host.name, "model": model, **p})
+    try:
+        f = _appender(profiles_path())
+        f.write(line + "\n")
+        f.flush()
     except OSError:
         pass
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 
 from ..errors import UserError
 from .base import Backend, Emit, Usage
@@ -142,13 +143,16 @@ class OpenAIChat:
         body = self._body(system, messages, tools)
         state = _Stream()
         try:
-            async with self.client.stream("POST", url, json=body, headers=self._headers()) as r:
+            headers = {**self._headers(), "content-type": "application/json"}
+            async with self.client.stream(
+                "POST", url, content=orjson.dumps(body), headers=headers
+            ) as r:
                 if r.status_code >= 400:
                     raise self._status(r.status_code, await r.aread(), r.headers, bool(tools))
                 async for _, data in sse_data(r):
                     if data.strip() == "[DONE]":
                         break
-                    chunk = json.loads(data)
+                    chunk = orjson.loads(data)
                     if chunk.get("error"):
                         raise self._midstream(chunk["error"])
                     state.add(chunk, on_text)

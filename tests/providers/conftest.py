@@ -12,3 +12,4 @@ def _fresh_model_facts() -> Iterator[None]:
     ollama_api._FACTS.clear()
     yield
     ollama_api._FACTS.clear()
+    ollama_api.close_profiles()
