@@ -88,13 +88,24 @@ def codex_home(env: Mapping[str, str]) -> Path:
     return Path(env.get("CODEX_HOME") or Path(env.get("HOME", "~")) / ".codex").expanduser()
 
 
+def codex_config(env: Mapping[str, str]) -> dict[str, object]:
+    try:
+        return tomllib.loads((codex_home(env) / "config.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def codex_model_provider(env: Mapping[str, str]) -> str | None:
+    provider = codex_config(env).get("model_provider")
+    return provider if isinstance(provider, str) else None
+
+
 def codex_provider_keys(env: Mapping[str, str]) -> list[str]:
     """The ``env_key`` of every provider in the user's Codex config (names, not values)."""
-    try:
-        data = tomllib.loads((codex_home(env) / "config.toml").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    data = codex_config(env)
+    providers = data.get("model_providers")
+    if not isinstance(providers, dict):
         return []
-    providers = data.get("model_providers") or {}
     return [
         str(p["env_key"]) for p in providers.values() if isinstance(p, dict) and p.get("env_key")
     ]

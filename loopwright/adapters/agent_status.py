@@ -15,7 +15,13 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .agent_env import agent_env, codex_home, codex_provider_keys, opencode_config_paths
+from .agent_env import (
+    agent_env,
+    codex_home,
+    codex_model_provider,
+    codex_provider_keys,
+    opencode_config_paths,
+)
 from .agent_presets import PRESETS, Preset
 from .registry import BackendInfo
 
@@ -114,6 +120,9 @@ def _codex(env: Mapping[str, str]) -> Login:
     auth = codex_home(env) / "auth.json"
     if auth.is_file():
         return True, f"logged in ({auth} exists)"
+    provider = codex_model_provider(env)
+    if provider and provider != "openai":
+        return True, f"uses model_provider {provider!r} from config.toml"
     keys = [k for k in codex_provider_keys(env) if env.get(k)]
     if keys:
         return True, f"a provider in config.toml has its key ({keys[0]} is set)"
@@ -161,6 +170,15 @@ LOGINS: dict[str, Callable[[Mapping[str, str]], Login]] = {
     "opencode": _opencode,
     "gemini_cli": _gemini,
 }
+
+
+def preflight(preset: str, env: Mapping[str, str]) -> str | None:
+    """Why a call cannot work, for a CLI that would hang instead of failing: Codex with
+    no login at all retries forever."""
+    if preset != "codex":
+        return None
+    logged_in, how = _codex(env)
+    return None if logged_in else f"Codex is not logged in: {how.partition(': ')[2]}"
 
 
 def _info(preset: Preset, path: str | None) -> BackendInfo:

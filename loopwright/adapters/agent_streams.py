@@ -252,6 +252,7 @@ class CodexReader(StreamReader):
         super().__init__(report)
         self.completed = False
         self.failure: str | None = None
+        self.last_error: str | None = None
         self.inp = self.outp = 0
 
     def on_event(self, event: dict[str, Any]) -> None:
@@ -269,9 +270,9 @@ class CodexReader(StreamReader):
             self.outp += _int(usage.get("output_tokens"))
         elif kind == "turn.failed":
             self.failure = str((event.get("error") or {}).get("message") or "turn failed")
-        elif kind == "error":
-            self.failure = self.failure or str(event.get("message") or "error")
-            self.report("warning", str(event.get("message", "")))
+        elif kind == "error":  # "Reconnecting... 2/5" and the like: the turn may still end well
+            self.last_error = str(event.get("message") or "error")
+            self.report("warning", self.last_error)
 
     def _item(self, item: dict[str, Any]) -> None:
         kind = item.get("type")
@@ -300,11 +301,10 @@ class CodexReader(StreamReader):
         out = Outcome(True, self.answer.text(), None, self.inp, self.outp, cost, edits=self.edits)
         if self.failure or not self.completed or exit_code not in (0, None):
             out.ok = False
-            out.error = (
-                _codex_error(self.failure)
-                if self.failure
-                else self.crashed(exit_code, "completing its turn")
-            )
+            if self.failure or self.last_error:
+                out.error = _codex_error(str(self.failure or self.last_error))
+            else:
+                out.error = self.crashed(exit_code, "completing its turn")
         return out
 
 

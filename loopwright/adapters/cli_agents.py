@@ -13,6 +13,7 @@ success from the stream (``agent_streams``), never from the exit code alone.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -23,6 +24,7 @@ from ..process import run_process
 from .agent_env import agent_env
 from .agent_presets import PRESETS, Invocation, Options, Preset, parse_options
 from .agent_status import infos as infos
+from .agent_status import preflight
 from .agent_streams import READERS, Outcome, Reporter
 from .agent_template import Template, load_template
 from .base import AgentRequest, AgentResponse, Usage
@@ -77,6 +79,9 @@ class CliAgent:
         program = shutil.which(self.program)
         if program is None:
             return self._failed(_missing(self.program, self.preset), started, out)
+        blocked = preflight(self.name, os.environ)
+        if blocked:
+            return self._failed(blocked, started, out)
         report = Reporter(request.emit)
         reader = READERS[self.reader](report)
         if self.template is not None:

@@ -54,6 +54,12 @@ async def call(
     return Call(response, events, text)
 
 
+@pytest.fixture(autouse=True)
+def _codex_logged_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Codex without any login is refused before it starts (it would retry forever)."""
+    monkeypatch.setenv("CODEX_API_KEY", "codex-test-key")
+
+
 @pytest.fixture
 def work(tmp_path: Path) -> Path:
     d = tmp_path / "work"

@@ -143,3 +143,31 @@ async def test_codex_gets_the_key_its_configured_provider_names(
     await call("codex", work)
     env = fake.record["env"]
     assert env["CORP_LLM_KEY"] == "corp-key-value" and "OTHER_LLM_KEY" not in env
+
+
+async def test_codex_without_any_login_fails_at_once_instead_of_retrying_forever(
+    tmp_path: Path, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = install(tmp_path, monkeypatch, "codex")["codex"]
+    fake.set(hang=True)
+    monkeypatch.setenv("HOME", str(tmp_path / "empty-home"))
+    for name in ("CODEX_API_KEY", "OPENAI_API_KEY", "CODEX_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    r = (await call("codex", work, timeout=60)).response
+    assert not r.ok and r.error and "codex login" in r.error and r.duration < 5
+    assert not fake.record_path.exists()  # never started
+
+
+async def test_codex_reconnect_warnings_do_not_fail_a_turn_that_completes(
+    tmp_path: Path, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reconnect = '{"type":"error","message":"Reconnecting... 2/5 (stream disconnected)"}\n'
+    stream = tmp_path / "s.jsonl"
+    from .fakes import STREAMS
+
+    lines = (STREAMS / "codex-write.jsonl").read_text().splitlines(keepends=True)
+    stream.write_text(lines[0] + reconnect + "".join(lines[1:]))
+    fake = install(tmp_path, monkeypatch, "codex")["codex"]
+    fake.set(text=stream.read_text())
+    c = await call("codex", work)
+    assert c.response.ok and any("Reconnecting" in w["text"] for w in c.kinds("warning"))
