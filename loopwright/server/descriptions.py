@@ -9,8 +9,9 @@ STATES = (
 )
 
 ORCHESTRATE = f"""Start a coding loop: a planner splits the goal into subgoals, workers change \
-the files in cwd, verify commands and reviewers judge the result, and the loop repeats until \
-the success criteria hold or a budget runs out.
+the files (in a git worktree of cwd on branch loopwright/<run_id> by default, or in cwd \
+itself with isolate=false), verify commands and reviewers judge the result, and the loop \
+repeats until the success criteria hold or a budget runs out.
 
 Use detach=true (the default) for anything that may take more than a minute: it returns at \
 once with status "running", a run_id and a tail_command; the run goes on in its own process \
@@ -19,7 +20,8 @@ back the cursor it returns) or block with orchestrate_result(run_id, wait=true);
 orchestrate_cancel(run_id). With detach=false the call blocks until the run ends, sending \
 progress on every phase and iteration; cancelling the call cancels the run.
 
-Without cwd the run works in a fresh scratch git repository (the reply's cwd says where). \
+Without cwd the run works in a fresh scratch git repository (the reply's cwd says where; \
+the result's workspace names the branch, worktree path and changed files). \
 cwd must be an absolute path inside the client's roots. With questions="ask" the loop may \
 first ask clarifying questions: you get them as a form if the client supports elicitation, \
 otherwise status "needs_input" with questions: answer with orchestrate_resume. {STATES}"""

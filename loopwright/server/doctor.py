@@ -105,7 +105,8 @@ def _state_checks(home: Path) -> list[Check]:
 async def report(cwd: str | None) -> DoctorReply:
     from ..adapters.registry import list_backends
 
-    rows = [DoctorBackend.model_validate(b.as_dict()) for b in list_backends()]
+    found = await anyio.to_thread.run_sync(list_backends)  # may import SDKs or probe
+    rows = [DoctorBackend.model_validate(b.as_dict()) for b in found]
     git = await _version(["git", "--version"]) if shutil.which("git") else "git not found"
     await _agent_rows(rows)
     home = state_dir()

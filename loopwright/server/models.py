@@ -23,7 +23,10 @@ class RunReply(BaseModel):
     run_dir: str
     events_path: str
     tail_command: str = Field(description="a shell line a person can paste to follow the run")
-    cwd: str = Field(description="the working dir the run changes")
+    cwd: str = Field(
+        description="the working dir given (or the scratch repo); with isolate the changes "
+        "land in a worktree on branch loopwright/<run_id>, named in the result's workspace"
+    )
     scratch: bool = Field(description="true when cwd is a fresh scratch repo made for this run")
     message: str = Field(description="what happens next and how to follow or cancel")
     questions: list[Question] = Field(default_factory=list)

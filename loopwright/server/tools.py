@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult, ToolAnnotations
 from pydantic import Field
 
@@ -85,10 +84,11 @@ async def orchestrate(
     isolate: Annotated[
         bool,
         Field(
-            description="work in a separate git worktree (not supported "
-            "in this version: must be false)"
+            description="true: work in a git worktree on branch loopwright/<run_id> and leave "
+            "your checkout alone (the result's workspace names the branch); false: change cwd "
+            "in place"
         ),
-    ] = False,
+    ] = True,
     questions: Annotated[
         Literal["auto", "ask"],
         Field(description="auto: intake assumes defaults; ask: the run may stop to ask you first"),
@@ -98,11 +98,6 @@ async def orchestrate(
     earlier = asking.read_round(ctx)
     if earlier and earlier.step == asking.ANSWERS and earlier.run_id:
         return await runflow.answered_round(ctx, earlier.run_id, detach)
-    if isolate:
-        raise ToolError(
-            "isolate: worktree isolation is not built in this version; the run "
-            "changes cwd in place (omit cwd to work in a scratch repository)"
-        )
     with tool_errors():
         request = build_request(
             goal,
@@ -115,6 +110,7 @@ async def orchestrate(
             verify=verify_commands,
             questions=questions,
             review_quorum=review_quorum,
+            isolate=isolate,
             budget={
                 "max_iterations": max_iterations,
                 "max_seconds": max_seconds,
@@ -258,7 +254,8 @@ async def orchestrate_list(
 async def list_backends() -> BackendsReply:
     from ..adapters.registry import list_backends as infos
 
-    return BackendsReply(backends=[BackendRow.model_validate(b.as_dict()) for b in infos()])
+    found = await anyio.to_thread.run_sync(infos)  # backends may import SDKs or probe
+    return BackendsReply(backends=[BackendRow.model_validate(b.as_dict()) for b in found])
 
 
 async def doctor(

@@ -43,10 +43,8 @@ def not_live(status: dict[str, Any]) -> bool:
 
 
 def past_intake(status: dict[str, Any]) -> bool:
-    """Intake has settled: the run asked, moved on to planning, or ended."""
-    return not_live(status) or (
-        status["state"] == "running" and status.get("phase") not in ("queued", "starting", "intake")
-    )
+    """Intake has settled: the run asked, ended, or began iteration 1 (planning)."""
+    return not_live(status) or int(status.get("iteration") or 0) >= 1
 
 
 async def wait_for_events(store: RunStore, run_id: str, cursor: str | None, wait: float) -> None:

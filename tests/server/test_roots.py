@@ -40,7 +40,9 @@ async def test_a_cwd_inside_the_clients_roots_is_used_in_place(
 ) -> None:
     async with Client(server, mode=mode, list_roots_callback=roots_of(layout["root"])) as c:
         with anyio.fail_after(30):
-            reply = await call(c, "orchestrate", goal="g", cwd=str(layout["inside"]), detach=False)
+            reply = await call(
+                c, "orchestrate", goal="g", cwd=str(layout["inside"]), isolate=False, detach=False
+            )
     assert reply["status"] == "completed" and not reply["scratch"]
     assert reply["cwd"] == str(layout["inside"])
     assert (layout["inside"] / "loopwright-scripted.md").is_file()

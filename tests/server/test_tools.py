@@ -88,8 +88,10 @@ async def test_a_detached_run_returns_at_once_and_is_tailed_to_completion(
         assert [e["seq"] for e in events] == list(range(len(events)))
         result = await call(c, "orchestrate_result", run_id=started["run_id"])
     assert result["done"] and result["state"] == "completed"
-    assert result["result"]["cwd"] == started["cwd"]
-    assert (Path(started["cwd"]) / "loopwright-scripted.md").is_file()
+    assert result["result"]["workspace"]["repo"] == started["cwd"]
+    workspace = result["result"]["workspace"]
+    assert workspace["branch"] == f"loopwright/{started['run_id']}"
+    assert [f["path"] for f in workspace["changed_files"]] == ["loopwright-scripted.md"]
 
 
 async def test_a_blocking_run_reports_progress_per_phase_and_iteration(
@@ -218,7 +220,8 @@ async def test_bad_inputs_are_tool_errors_naming_the_argument(
         assert "does not exist" in await error(c, "orchestrate", goal="g", cwd=gone)
         assert "goal" in await error(c, "orchestrate", goal="   ")
         assert "backend" in await error(c, "orchestrate", goal="g", backend="nope:x")
-        assert "isolate" in await error(c, "orchestrate", goal="g", isolate=True)
+        plain = str(tmp_path)  # not a git repository: isolation needs one
+        assert "isolate=false" in await error(c, "orchestrate", goal="g", cwd=plain)
         assert "max_iterations" in await error(c, "orchestrate", goal="g", max_iterations=0)
         assert "verify" in await error(c, "orchestrate", goal="g", verify_commands=[[]])
         run_id = (await call(c, "orchestrate", goal="g", detach=False))["run_id"]
