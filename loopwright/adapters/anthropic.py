@@ -211,7 +211,7 @@ def make_client(http: Any) -> sdk.AsyncAnthropic:
 
 def check(spec: Spec, field: str) -> str:
     if not spec.model:
-        raise UserError(f"{field}: name a model, e.g. anthropic:claude-sonnet-4-5", field)
+        raise UserError(f"{field}: name a model, e.g. anthropic:claude-sonnet-4-6", field)
     if spec.host:
         raise UserError(f"{field}: anthropic takes no @host (use ANTHROPIC_BASE_URL)", field)
     if not os.environ.get(KEY):
@@ -238,6 +238,6 @@ def infos() -> list[BackendInfo]:
             ok,
             reason="" if ok else f"{KEY} not set",
             fix="" if ok else f"export {KEY}=...",
-            spec_example="anthropic:claude-sonnet-4-5",
+            spec_example="anthropic:claude-sonnet-4-6",
         )
     ]

@@ -148,3 +148,26 @@ def profile_summary(model: str | None = None) -> list[dict[str, Any]]:
             "version": last.get("version"),
         })  # fmt: skip
     return rows
+
+
+async def ollama_health(timeout: float = 3.0) -> list[dict[str, Any]]:
+    """One row per configured Ollama host for ``doctor``: ``{name, ok, detail}``, bounded."""
+    rows: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(timeout=timeout) as client:
+
+        async def one(host: OllamaHost) -> None:
+            try:
+                with anyio.fail_after(timeout + 0.5):
+                    status = await ollama_host_status(client, host)
+            except TimeoutError:
+                status = {"error": f"Ollama host {host.name!r} at {host.url}: no answer"}
+            ok = "error" not in status
+            count = len(status.get("models") or [])
+            detail = f"{host.url}: Ollama {status.get('version')}, {count} model(s)"
+            detail = detail if ok else str(status["error"])
+            rows.append({"name": f"ollama host {host.name}", "ok": ok, "detail": detail})
+
+        async with anyio.create_task_group() as tg:
+            for host in ollama_hosts().values():
+                tg.start_soon(one, host)
+    return sorted(rows, key=lambda r: str(r["name"]))

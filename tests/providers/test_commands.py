@@ -68,3 +68,12 @@ def test_ollama_pull_prints_progress(server: Server, capsys: pytest.CaptureFixtu
     assert main(["ollama", "pull", "phi4"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "pulling manifest", "downloading 50%", "downloading 100%", "success"]  # fmt: skip
+
+
+async def test_ollama_health_has_a_row_per_host_for_doctor(server: Server) -> None:
+    from loopwright.adapters.discovery import ollama_health
+
+    rows = await ollama_health()
+    assert [r["name"] for r in rows] == ["ollama host down", "ollama host local"]
+    assert rows[1]["ok"] and "Ollama 0.9.0, 2 model(s)" in rows[1]["detail"]
+    assert not rows[0]["ok"] and "not reachable" in rows[0]["detail"]

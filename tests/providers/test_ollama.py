@@ -191,3 +191,20 @@ async def test_the_tool_loop_stops_when_the_runs_token_budget_is_spent(tmp_path:
     r = await backend(fake).run(req)
     assert not r.ok and "token budget ran out" in (r.error or "")
     assert len(fake.bodies("/api/chat")) == 3
+
+
+def test_a_host_with_basic_auth_gets_a_basic_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "loopwright.toml"
+    cfg.write_text(
+        '[ollama.hosts.box]\nurl = "http://box:11434"\nbasic_user = "me"\n'
+        'basic_password_env = "BOX_PASSWORD"\n'
+    )
+    monkeypatch.setenv("LOOPWRIGHT_CONFIG", str(cfg))
+    monkeypatch.setenv("BOX_PASSWORD", "pw")
+    host = ollama_host("box")
+    assert host.auth == "basic" and host.headers == {"Authorization": "Basic bWU6cHc="}
+    cfg.write_text('[ollama.hosts.box]\nurl = "box:11434"\n')
+    with pytest.raises(UserError, match="url must start with http"):
+        ollama_host("box")
