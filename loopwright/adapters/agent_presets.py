@@ -114,7 +114,9 @@ def _worker(request: AgentRequest) -> bool:
 
 
 def claude(request: AgentRequest, model: str, opts: Options, tmp: Path) -> Invocation:
+    # no session files: a worker's transcript is in its output file, not the user's history
     argv = ["claude", "-p", "--output-format", "stream-json", "--verbose"]
+    argv.append("--no-session-persistence")
     if opts.skip_permissions:
         argv.append("--dangerously-skip-permissions")
     else:  # dontAsk: anything not allowed outright is denied, nothing waits for a human
@@ -138,7 +140,44 @@ def codex(request: AgentRequest, model: str, opts: Options, tmp: Path) -> Invoca
     return Invocation(argv, _joined(request).encode())
 
 
+def git_common_dir(start: str) -> Path | None:
+    """The repository's shared git dir for ``start`` (a worktree's points to its main repo)."""
+    here = Path(start)
+    for folder in (here, *here.parents):
+        dotgit = folder / ".git"
+        if dotgit.is_dir():
+            return dotgit
+        if dotgit.is_file():
+            text = dotgit.read_text(encoding="utf-8", errors="replace").strip()
+            gitdir = (folder / text.removeprefix("gitdir:").strip()).resolve()
+            common = gitdir / "commondir"
+            if common.is_file():
+                return (gitdir / common.read_text(encoding="utf-8").strip()).resolve()
+            return gitdir
+    return None
+
+
+def exclude_aider_files(cwd: str) -> None:
+    """Keep aider's caches (``.aider.tags.cache.v4/``) out of checkpoint commits.
+
+    aider would add ``.aider*`` to .gitignore itself, which edits a tracked file; the
+    repository's own ``info/exclude`` is the place for a tool's local files."""
+    common = git_common_dir(cwd)
+    if common is None:
+        return
+    exclude = common / "info" / "exclude"
+    try:
+        text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+        if ".aider*" not in text.splitlines():
+            exclude.parent.mkdir(parents=True, exist_ok=True)
+            sep = "" if not text or text.endswith("\n") else "\n"
+            exclude.write_text(f"{text}{sep}.aider*\n", encoding="utf-8")
+    except OSError:
+        pass  # a read-only repository: aider still works, its cache may show as untracked
+
+
 def aider(request: AgentRequest, model: str, opts: Options, tmp: Path) -> Invocation:
+    exclude_aider_files(request.cwd)
     argv = [
         "aider", "--message-file", _write(tmp, "message.md", _joined(request)),
         "--yes-always", "--no-check-update", "--analytics-disable", "--no-show-model-warnings",

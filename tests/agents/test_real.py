@@ -162,7 +162,7 @@ def test_codex_with_a_rejected_key_fails_the_worker(
 
 # --- aider ---------------------------------------------------------------------------
 _AIDER_EDIT = f"hello.py\n```python\n<<<<<<< SEARCH\n=======\n{HELLO}>>>>>>> REPLACE\n```\n"
-_AIDER = "aider:openai/mock-model?args=--edit-format+diff+--map-tokens+0"
+_AIDER = "aider:openai/mock-model?args=--edit-format+diff"
 
 
 def _aider(mock: MockModel, monkeypatch: pytest.MonkeyPatch, scenario: str) -> None:

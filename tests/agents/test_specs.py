@@ -109,3 +109,30 @@ def test_list_backends_says_where_each_cli_is_its_version_and_login_without_secr
     assert not gemini.available and "npm install -g @google/gemini-cli@0.61.0" in gemini.fix
     assert infos["cli"].available
     assert "sk-ant-very-secret-value" not in repr(list_backends())
+
+
+def test_aider_caches_are_excluded_in_the_shared_git_dir_of_a_worktree(tmp_path: Path) -> None:
+    import subprocess
+
+    from loopwright.adapters.agent_presets import exclude_aider_files
+
+    main, wt = tmp_path / "main", tmp_path / "wt"
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", str(main)], check=True, timeout=30)
+    (main / "a.py").write_text("a = 1\n")
+    subprocess.run([*git, "-C", str(main), "add", "."], check=True, timeout=30)
+    subprocess.run([*git, "-C", str(main), "commit", "-qm", "init"], check=True, timeout=30)
+    subprocess.run(
+        ["git", "-C", str(main), "worktree", "add", "-q", str(wt)], check=True, timeout=30
+    )
+    (wt / "sub").mkdir()
+    exclude_aider_files(str(wt / "sub"))
+    exclude_aider_files(str(wt))  # idempotent
+    assert (main / ".git" / "info" / "exclude").read_text().splitlines().count(".aider*") == 1
+    (wt / ".aider.tags.cache.v4").mkdir()
+    (wt / ".aider.tags.cache.v4" / "cache.db").write_text("x")
+    status = subprocess.run(
+        ["git", "-C", str(wt), "status", "--porcelain"], capture_output=True, text=True, timeout=30
+    )
+    assert ".aider" not in status.stdout
+    exclude_aider_files(str(tmp_path / "not-a-repo"))  # nothing to do, no error
