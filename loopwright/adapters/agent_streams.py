@@ -187,6 +187,8 @@ class ClaudeReader(StreamReader):
     def finish(self, exit_code: int | None) -> Outcome:
         r = self.result
         if r is None:
+            if "root/sudo" in self.stray():
+                return Outcome(False, "", _CLAUDE_ROOT.format(said=self.stray()))
             return Outcome(False, "", self.crashed(exit_code, "a result") + _CLAUDE_HINT)
         usage = r.get("usage") or {}
         text = str(r.get("result") or "")
@@ -218,6 +220,11 @@ class ClaudeReader(StreamReader):
         return out
 
 
+_CLAUDE_ROOT = (
+    "Claude Code refused to run: {said}. skip_permissions runs it with "
+    "--dangerously-skip-permissions, which it refuses as root unless IS_SANDBOX=1 is in the "
+    "environment (set it only inside a sandbox), or drop skip_permissions"
+)
 _CLAUDE_HINT = " (is Claude Code installed and working? try `claude -p hi` in a terminal)"
 
 
@@ -233,11 +240,6 @@ def _claude_error(r: dict[str, Any], text: str, exit_code: int | None) -> str:
         return (
             f"Claude Code's API key was rejected (401: {text}): check ANTHROPIC_API_KEY and "
             "ANTHROPIC_BASE_URL, or run `claude` and /login"
-        )
-    if "root" in low and "skip-permissions" in low:
-        return (
-            f"{text}: as root, skip_permissions needs IS_SANDBOX=1 in the environment "
-            "(only inside a sandbox); or drop skip_permissions"
         )
     where = f" (HTTP {status})" if status else ""
     reason = r.get("terminal_reason") or r.get("subtype")

@@ -203,3 +203,13 @@ async def test_aider_exiting_0_after_an_api_error_is_a_failed_worker(
     r = (await call("aider", work)).response
     assert not r.ok and r.error and "AuthenticationError" in r.error
     assert "OPENAI_API_KEY" in r.error and "ollama_chat" in r.error
+
+
+async def test_claude_code_refusing_the_bypass_as_root_says_what_to_do(
+    tmp_path: Path, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    said = "--dangerously-skip-permissions cannot be used with root/sudo privileges for security"
+    fake = install(tmp_path, monkeypatch, "claude")["claude"]
+    fake.set(text=said + " reasons", exit=1)
+    r = (await call("claude_code:?skip_permissions=true", work)).response
+    assert not r.ok and r.error and "IS_SANDBOX=1" in r.error and said in r.error
