@@ -5,13 +5,14 @@ recorded performance profiles (``<state>/ollama/profiles.jsonl``)."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import httpx
 
@@ -166,37 +167,32 @@ def profiles_path() -> Path:
     return state_dir() / "ollama" / "profiles.jsonl"
 
 
-_OPEN: dict[Path, TextIO] = {}
+_OPEN: dict[Path, int] = {}
 
 
-def _appender(path: Path) -> TextIO:
-    """An append handle kept open per path (opening per call cost more than the call's
-    own parsing); closed at exit."""
-    f = _OPEN.get(path)
-    if f is None or f.closed:
+def _appender(path: Path) -> int:
+    """An O_APPEND descriptor kept open per path (opening per call cost more than the
+    call's own parsing); one ``os.write`` per line keeps threads from interleaving."""
+    fd = _OPEN.get(path)
+    if fd is None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        f = _OPEN[path] = os.fdopen(fd, "a", encoding="utf-8")
+        fd = _OPEN[path] = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         if len(_OPEN) == 1:
             atexit.register(close_profiles)
-    return f
+    return fd
 
 
 def close_profiles() -> None:
-    for f in _OPEN.values():
-        f.close()
+    for fd in _OPEN.values():
+        os.close(fd)
     _OPEN.clear()
 
 
 def record_profile(host: OllamaHost, model: str, p: dict[str, Any]) -> None:
     """Append one profile (0600 file, 0700 dir); a write failure never fails a call."""
     line = json.dumps({"ts": round(time.time(), 3), "host": host.name, "model": model, **p})
-    try:
-        f = _appender(profiles_path())
-        f.write(line + "\n")
-        f.flush()
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        os.write(_appender(profiles_path()), (line + "\n").encode())
 
 
 def read_profiles(model: str | None = None) -> list[dict[str, Any]]:
