@@ -12,8 +12,9 @@ from .test_stdio import LOOPWRIGHT
 
 def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "ANTHROPIC_API_KEY": "sk-do-not-print-me"}
-    return subprocess.run([LOOPWRIGHT, *args], input=stdin, capture_output=True, env=env,
-                          timeout=60)  # fmt: skip
+    return subprocess.run(
+        [LOOPWRIGHT, *args], input=stdin, capture_output=True, env=env, timeout=60
+    )
 
 
 def test_doctor_reports_versions_and_credentials_without_their_values(tmp_path: Path) -> None:

@@ -56,7 +56,13 @@ async def test_descriptions_tell_the_model_how_to_detach_poll_and_read_states(
 ) -> None:
     tools = await surface(server)
     orchestrate = tools["orchestrate"]["description"]
-    for needed in ("detach=true", "orchestrate_tail", "orchestrate_cancel", "needs_input",
-                   "interrupted", "scratch"):  # fmt: skip
+    for needed in (
+        "detach=true",
+        "orchestrate_tail",
+        "orchestrate_cancel",
+        "needs_input",
+        "interrupted",
+        "scratch",
+    ):
         assert needed in orchestrate
     assert "wait" in tools["orchestrate_tail"]["description"]

@@ -51,8 +51,16 @@ async def until_state(store: RunStore, run_id: str, states: set[str], timeout: f
 async def test_a_run_over_stdio_is_tailed_to_its_completed_result(
     home: Path, mode: str, scenario: Any
 ) -> None:
-    noisy = scenario({"worker": [{"run": ["sh", "-c", "echo NOT-JSON; echo NOT-JSON >&2"],
-                                  "text": "printed to fd 1 and 2"}]})  # fmt: skip
+    noisy = scenario(
+        {
+            "worker": [
+                {
+                    "run": ["sh", "-c", "echo NOT-JSON; echo NOT-JSON >&2"],
+                    "text": "printed to fd 1 and 2",
+                }
+            ]
+        }
+    )
     async with stdio_client(home, mode) as c:
         started = await call(c, "orchestrate", goal="print things", backend=noisy)
         events = await tail_to_end(c, started["run_id"])
@@ -75,8 +83,16 @@ async def test_a_killed_host_is_interrupted_then_resumed_to_completion(
     home: Path, scenario: Any, tmp_path: Path
 ) -> None:
     gate = tmp_path / "go"
-    held = scenario({"worker": [{"run": ["sh", "-c", f"while [ ! -f {gate} ]; do sleep 0.05; done"],
-                                 "text": "passed the gate"}]})  # fmt: skip
+    held = scenario(
+        {
+            "worker": [
+                {
+                    "run": ["sh", "-c", f"while [ ! -f {gate} ]; do sleep 0.05; done"],
+                    "text": "passed the gate",
+                }
+            ]
+        }
+    )
     store = RunStore(home)
     async with stdio_client(home) as c:
         run_id = (await call(c, "orchestrate", goal="g", backend=held))["run_id"]
@@ -110,17 +126,34 @@ async def test_shutdown_is_prompt_and_cancels_only_the_blocking_run(
     or a kill leaves stdin open."""
     store = RunStore(home)
     slow, brief = scenario(SLOW, "slow.json"), scenario({"worker": [{"delay": 1.0}]}, "b.json")
-    proc = await anyio.open_process([LOOPWRIGHT, "serve"], env={**os.environ, **server_env(home)},
-                                    stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = await anyio.open_process(
+        [LOOPWRIGHT, "serve"], env={**os.environ, **server_env(home)}, stderr=subprocess.DEVNULL
+    )
     assert proc.stdin is not None and proc.stdout is not None
-    init = {"protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "test", "version": "0"}}  # fmt: skip
+    init = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "0"},
+    }
     await proc.stdin.send(rpc(1, "initialize", init))
     await proc.stdin.send(rpc(None, "notifications/initialized", {}))
-    await proc.stdin.send(rpc(2, "tools/call", {"name": "orchestrate", "arguments":
-                          {"goal": "detached", "backend": brief}}))  # fmt: skip
-    await proc.stdin.send(rpc(3, "tools/call", {"name": "orchestrate", "arguments":
-                          {"goal": "blocking", "backend": slow, "detach": False}}))  # fmt: skip
+    await proc.stdin.send(
+        rpc(
+            2,
+            "tools/call",
+            {"name": "orchestrate", "arguments": {"goal": "detached", "backend": brief}},
+        )
+    )
+    await proc.stdin.send(
+        rpc(
+            3,
+            "tools/call",
+            {
+                "name": "orchestrate",
+                "arguments": {"goal": "blocking", "backend": slow, "detach": False},
+            },
+        )
+    )
     with anyio.fail_after(20):
         while len(store.index.list("running", 10)) < 2:
             await anyio.sleep(0.02)
