@@ -57,6 +57,19 @@ def wire_messages(messages: list[Message]) -> list[dict[str, Any]]:
     return out
 
 
+def cache_last(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mark the newest turn as a cache breakpoint, so each tool-loop step reads the
+    conversation so far from the prompt cache (system, tools and this: 3 of the 4 allowed)."""
+    if not messages:
+        return messages
+    last = messages[-1]
+    content = last["content"]
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+    if blocks:
+        blocks[-1] = {**blocks[-1], "cache_control": {"type": "ephemeral"}}
+    return [*messages[:-1], {**last, "content": blocks}]
+
+
 def wire_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
         {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
@@ -152,7 +165,7 @@ class AnthropicChat:
         kwargs: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.max_tokens,
-            "messages": wire_messages(messages),
+            "messages": cache_last(wire_messages(messages)),
         }
         if system:
             kwargs["system"] = [

@@ -181,6 +181,8 @@ async def test_a_worker_uses_tools_and_results_go_back_as_tool_results(tmp_path:
         "input": {"path": "a.txt", "search": "old", "replace": "new"},
     }
     assert results["content"][0]["tool_use_id"] == "tu_1" and not results["content"][0]["is_error"]
+    assert results["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in json.dumps(second["messages"][:2])
     assert second["tools"][-1]["cache_control"] == {"type": "ephemeral"}
     assert evs.of("worker_output")[0] == {"text": "Let me fix.", "first": True}
 
