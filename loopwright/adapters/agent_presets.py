@@ -157,14 +157,15 @@ def git_common_dir(start: str) -> Path | None:
     return None
 
 
-def exclude_aider_files(cwd: str) -> None:
-    """Keep aider's caches (``.aider.tags.cache.v4/``) out of checkpoint commits.
+def exclude_aider_files(cwd: str) -> bool:
+    """Keep aider's caches (``.aider.tags.cache.v4/``) out of checkpoint commits; False
+    when ``cwd`` is in no git repository.
 
     aider would add ``.aider*`` to .gitignore itself, which edits a tracked file; the
     repository's own ``info/exclude`` is the place for a tool's local files."""
     common = git_common_dir(cwd)
     if common is None:
-        return
+        return False
     exclude = common / "info" / "exclude"
     try:
         text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
@@ -174,10 +175,11 @@ def exclude_aider_files(cwd: str) -> None:
             exclude.write_text(f"{text}{sep}.aider*\n", encoding="utf-8")
     except OSError:
         pass  # a read-only repository: aider still works, its cache may show as untracked
+    return True
 
 
 def aider(request: AgentRequest, model: str, opts: Options, tmp: Path) -> Invocation:
-    exclude_aider_files(request.cwd)
+    in_git = exclude_aider_files(request.cwd)
     argv = [
         "aider", "--message-file", _write(tmp, "message.md", _joined(request)),
         "--yes-always", "--no-check-update", "--analytics-disable", "--no-show-model-warnings",
@@ -186,6 +188,8 @@ def aider(request: AgentRequest, model: str, opts: Options, tmp: Path) -> Invoca
         "--no-auto-commits", "--no-dirty-commits", "--no-gitignore",
         "--chat-history-file", str(tmp / "chat.md"), "--input-history-file", str(tmp / "input"),
     ]  # fmt: skip
+    if not in_git:  # else aider, told yes to everything, makes a repository here
+        argv.append("--no-git")
     if not _worker(request):
         argv += ["--chat-mode", "ask"]
     if model:

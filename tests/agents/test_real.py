@@ -179,7 +179,7 @@ def test_aider_edits_the_worktree(
     result, events = _run(store, repo, _AIDER)
     _assert_edited(repo, result, events)
     checkpoint = next(e["data"] for e in events if e["type"] == "checkpoint")
-    assert not [f for f in checkpoint["files"] if ".aider" in f["path"]]
+    assert checkpoint["files"] == [{"status": "A", "path": "hello.py"}]  # no .aider*, .gitignore
 
 
 def test_aider_with_a_rejected_key_fails_the_worker_though_it_exits_0(
