@@ -11,129 +11,11 @@ worker that prints a gigabyte costs no memory.
 
 from __future__ import annotations
 
-import re
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-from ..config import PREVIEW_CHARS
-from .base import Emit
-
-MAX_EVENTS = 400
-"""Events one call may add to the run's log (a flood gets one note, not a million lines)."""
-MAX_TEXT = 256 * 1024
-"""The final answer kept per call (planner and reviewer replies are far smaller)."""
-TAIL_LINES = 30
-
-
-@dataclass
-class Outcome:
-    ok: bool
-    text: str
-    error: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float | None = None
-    model: str | None = None
-    turns: int | None = None
-    edits: list[str] = field(default_factory=list)
-
-
-class Reporter:
-    """Adds ``worker_output`` events (kind: message, tool_use, file_edit, command, denied,
-    warning, output), at most ``MAX_EVENTS`` per call."""
-
-    def __init__(self, emit: Emit | None, limit: int = MAX_EVENTS) -> None:
-        self.emit = emit
-        self.left = limit
-        self.dropped = 0
-
-    def __call__(self, kind: str, text: str, **extra: Any) -> None:
-        if self.emit is None:
-            return
-        if self.left <= 0:
-            self.dropped += 1
-            return
-        self.left -= 1
-        if self.left == 0:
-            kind, text, extra = "note", "event limit reached; the output file has the rest", {}
-        self.emit("worker_output", {"kind": kind, "text": text[:PREVIEW_CHARS], **extra})
-
-
-class Capped:
-    """Text kept up to ``limit`` characters (the start: a final answer's head matters)."""
-
-    def __init__(self, limit: int = MAX_TEXT) -> None:
-        self.parts: list[str] = []
-        self.left = limit
-
-    def add(self, text: str) -> None:
-        if self.left > 0 and text:
-            self.parts.append(text[: self.left])
-            self.left -= len(text)
-
-    def reset(self) -> None:
-        self.parts, self.left = [], MAX_TEXT
-
-    def text(self) -> str:
-        return "".join(self.parts)
-
-
-class StreamReader:
-    """Base: JSON lines go to ``on_event``; other lines are kept as a short tail."""
-
-    name = "agent"
-
-    def __init__(self, report: Reporter) -> None:
-        self.report = report
-        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
-        self.answer = Capped()
-        self.edits: list[str] = []
-
-    def feed(self, line: str) -> None:
-        stripped = line.strip()
-        if stripped.startswith("{"):
-            try:
-                event = orjson.loads(stripped)
-            except orjson.JSONDecodeError:
-                event = None
-            if isinstance(event, dict):
-                self.on_event(event)
-                return
-        if stripped:
-            self.tail.append(stripped[:500])
-
-    def on_event(self, event: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def finish(self, exit_code: int | None) -> Outcome:
-        raise NotImplementedError
-
-    def edited(self, path: str, kind: str = "edit") -> None:
-        if len(self.edits) < 1000 and path not in self.edits:
-            self.edits.append(path)
-        self.report("file_edit", path, path=path, change=kind)
-
-    def stray(self) -> str:
-        """The last lines that were not events (stderr: warnings, stack traces)."""
-        return " | ".join(list(self.tail)[-5:])
-
-    def crashed(self, exit_code: int | None, what: str) -> str:
-        tail = self.stray()
-        said = f"; it said: {tail}" if tail else ""
-        return f"{self.name} exited {exit_code} without {what}{said}"
-
-
-def _short(value: Any, limit: int = 300) -> str:
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) else 0
-
+from .agent_stream_base import MAX_EVENTS as MAX_EVENTS
+from .agent_stream_base import MAX_TEXT, Outcome, Reporter, StreamReader, as_int, short
+from .agent_text_streams import AiderReader, TextReader
 
 # --- Claude Code stream-json -----------------------------------------------------------
 _CLAUDE_EDIT_TOOLS = {"Write", "Edit", "MultiEdit", "NotebookEdit"}
@@ -175,7 +57,7 @@ class ClaudeReader(StreamReader):
             if name == "Bash":
                 self.report("command", str(args.get("command", "")), tool=name)
             else:
-                self.report("tool_use", f"{name} {_short(args)}", tool=name)
+                self.report("tool_use", f"{name} {short(args)}", tool=name)
 
     def _tool_result(self, block: dict[str, Any]) -> None:
         name, args = self.pending.pop(str(block.get("tool_use_id")), ("", {}))
@@ -195,10 +77,10 @@ class ClaudeReader(StreamReader):
         out = Outcome(
             ok=True,
             text=text[:MAX_TEXT],
-            input_tokens=_int(usage.get("input_tokens"))
-            + _int(usage.get("cache_creation_input_tokens"))
-            + _int(usage.get("cache_read_input_tokens")),
-            output_tokens=_int(usage.get("output_tokens")),
+            input_tokens=as_int(usage.get("input_tokens"))
+            + as_int(usage.get("cache_creation_input_tokens"))
+            + as_int(usage.get("cache_read_input_tokens")),
+            output_tokens=as_int(usage.get("output_tokens")),
             cost_usd=float(r["total_cost_usd"]) if "total_cost_usd" in r else None,
             model=self.model,
             turns=r.get("num_turns"),
@@ -209,7 +91,7 @@ class ClaudeReader(StreamReader):
             out.ok, out.error = False, _claude_error(r, text, exit_code)
         elif denials:
             names = ", ".join(
-                f"{d.get('tool_name')}({_short(d.get('tool_input'), 80)})" for d in denials[:5]
+                f"{d.get('tool_name')}({short(d.get('tool_input'), 80)})" for d in denials[:5]
             )
             out.ok = False
             out.error = (
@@ -268,8 +150,8 @@ class CodexReader(StreamReader):
         elif kind == "turn.completed":
             self.completed = True
             usage = event.get("usage") or {}
-            self.inp += _int(usage.get("input_tokens"))
-            self.outp += _int(usage.get("output_tokens"))
+            self.inp += as_int(usage.get("input_tokens"))
+            self.outp += as_int(usage.get("output_tokens"))
         elif kind == "turn.failed":
             self.failure = str((event.get("error") or {}).get("message") or "turn failed")
         elif kind == "error":  # "Reconnecting... 2/5" and the like: the turn may still end well
@@ -346,9 +228,9 @@ class OpencodeReader(StreamReader):
             tokens = part.get("tokens") or {}
             cache = tokens.get("cache") or {}
             self.inp += (
-                _int(tokens.get("input")) + _int(cache.get("read")) + _int(cache.get("write"))
+                as_int(tokens.get("input")) + as_int(cache.get("read")) + as_int(cache.get("write"))
             )
-            self.outp += _int(tokens.get("output")) + _int(tokens.get("reasoning"))
+            self.outp += as_int(tokens.get("output")) + as_int(tokens.get("reasoning"))
             self.cost += float(part.get("cost") or 0.0)
         elif kind == "error":
             err = event.get("error") or {}
@@ -362,7 +244,7 @@ class OpencodeReader(StreamReader):
         if tool == "bash":
             self.report("command", str(args.get("command", "")), tool=tool)
         else:
-            self.report("tool_use", f"{tool} {_short(args)}", tool=tool)
+            self.report("tool_use", f"{tool} {short(args)}", tool=tool)
         if tool in ("write", "edit", "patch", "multiedit") and state.get("status") == "completed":
             path = args.get("filePath") or (state.get("metadata") or {}).get("filepath")
             if path:
@@ -417,7 +299,7 @@ class GeminiReader(StreamReader):
             if name == "run_shell_command":
                 self.report("command", str(args.get("command", "")), tool=name)
             else:
-                self.report("tool_use", f"{name} {_short(args)}", tool=name)
+                self.report("tool_use", f"{name} {short(args)}", tool=name)
         elif kind == "tool_result":
             name, args = self.pending.pop(str(event.get("tool_id")), ("", {}))
             ok = event.get("status") == "success"
@@ -431,7 +313,7 @@ class GeminiReader(StreamReader):
         if r is None:
             return Outcome(False, "", self.crashed(exit_code, "a result") + _gemini_exit(exit_code))
         stats = r.get("stats") or {}
-        inp, outp = _int(stats.get("input_tokens")), _int(stats.get("output_tokens"))
+        inp, outp = as_int(stats.get("input_tokens")), as_int(stats.get("output_tokens"))
         out = Outcome(True, self.answer.text(), None, inp, outp, None if inp + outp else 0.0)
         out.model, out.edits = self.model, self.edits
         if r.get("status") != "success" or exit_code not in (0, None):
@@ -456,100 +338,6 @@ def _gemini_error(message: str, exit_code: int | None) -> str:
             "`gemini` to log in"
         )
     return f"Gemini CLI failed (exit {exit_code}): {message}"
-
-
-# --- plain text: aider and custom CLIs ---------------------------------------------------
-_AIDER_ERROR = re.compile(
-    r"(litellm\.\w+Error|The API provider is not able to authenticate you|"
-    r"Unable to list files in git repo|No LLM model was specified|"
-    r"Model \S+ is not available|API key.*(?:missing|not set))"
-)
-_AIDER_EDIT = re.compile(r"^Applied edit to (.+)$")
-_AIDER_TOKENS = re.compile(r"Tokens: ([\d.]+)([kM]?) sent.*?([\d.]+)([kM]?) received\.")
-_AIDER_COST = re.compile(r"Cost: \$([\d.]+) message")
-_UNITS = {"": 1, "k": 1000, "M": 1_000_000}
-
-
-class TextReader(StreamReader):
-    """Any program's plain output: previews in chunks, success from the exit code."""
-
-    name = "cli"
-    CHUNK = 1500
-
-    def __init__(self, report: Reporter) -> None:
-        super().__init__(report)
-        self.text = Capped()
-        self.tail_text: deque[str] = deque(maxlen=200)
-        self.chunk: list[str] = []
-        self.chunk_len = 0
-
-    def feed(self, line: str) -> None:
-        self.on_line(line)
-        self.text.add(line + "\n")
-        self.tail_text.append(line[:2000])
-        if self.chunk_len < self.CHUNK:
-            self.chunk.append(line)
-        self.chunk_len += len(line) + 1
-        if self.chunk_len >= self.CHUNK:
-            self.flush()
-
-    def on_line(self, line: str) -> None:
-        pass
-
-    def flush(self) -> None:
-        if self.chunk:
-            self.report("output", "\n".join(self.chunk))
-        self.chunk, self.chunk_len = [], 0
-
-    def finish(self, exit_code: int | None) -> Outcome:
-        self.flush()
-        text = self.text.text() if self.text.left > 0 else "\n".join(self.tail_text)
-        if exit_code not in (0, None):
-            last = " | ".join(list(self.tail_text)[-5:])
-            return Outcome(False, text, f"{self.name} exited {exit_code}: {last}", edits=self.edits)
-        return Outcome(True, text, None, cost_usd=None, edits=self.edits)
-
-
-class AiderReader(TextReader):
-    name = "aider"
-
-    def __init__(self, report: Reporter) -> None:
-        super().__init__(report)
-        self.failure: str | None = None
-        self.inp = self.outp = 0
-        self.cost: float | None = None
-
-    def on_line(self, line: str) -> None:
-        m = _AIDER_EDIT.match(line)
-        if m:
-            self.edited(m.group(1).strip())
-        if self.failure is None and _AIDER_ERROR.search(line):
-            self.failure = line.strip()[:500]
-        t = _AIDER_TOKENS.search(line)
-        if t:
-            self.inp += int(float(t.group(1)) * _UNITS[t.group(2)])
-            self.outp += int(float(t.group(3)) * _UNITS[t.group(4)])
-        c = _AIDER_COST.search(line)
-        if c:
-            self.cost = (self.cost or 0.0) + float(c.group(1))
-
-    def finish(self, exit_code: int | None) -> Outcome:
-        out = super().finish(exit_code)
-        out.input_tokens, out.output_tokens = self.inp, self.outp
-        out.cost_usd = self.cost if self.cost is not None or self.inp + self.outp else 0.0
-        if self.failure:  # aider exits 0 after an API error: the error is only in its output
-            out.ok, out.error = False, _aider_error(self.failure)
-        return out
-
-
-def _aider_error(line: str) -> str:
-    if "authenticat" in line.lower() or "api key" in line.lower():
-        return (
-            f"aider's model provider rejected the key ({line}): set the key for the model's "
-            "provider (e.g. OPENAI_API_KEY, ANTHROPIC_API_KEY), or use a local model with "
-            "aider:ollama_chat/<model> and OLLAMA_API_BASE"
-        )
-    return f"aider failed: {line}"
 
 
 READERS: dict[str, type[StreamReader]] = {

@@ -25,7 +25,8 @@ from .agent_env import agent_env
 from .agent_presets import PRESETS, Invocation, Options, Preset, parse_options
 from .agent_status import infos as infos
 from .agent_status import preflight
-from .agent_streams import READERS, Outcome, Reporter
+from .agent_stream_base import Outcome, Reporter
+from .agent_streams import READERS
 from .agent_template import Template, load_template
 from .base import AgentRequest, AgentResponse, Usage
 from .registry import Spec
