@@ -17,10 +17,11 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ProcessError, UserError
-from ..process import run_process
+from ..process import ProcessResult, run_process
 from .agent_env import agent_env
 from .agent_presets import PRESETS, Invocation, Options, Preset, parse_options
 from .agent_status import infos as infos
@@ -35,6 +36,11 @@ __all__ = ["CliAgent", "check", "create", "infos"]
 
 PROCESS_CAP = 16 * 1024
 """What ``run_process`` keeps in memory: the readers see every line, the file gets it all."""
+_IDLE = (
+    "{} printed nothing for {:g} s and was stopped "
+    "(idle timeout; change it with the spec option idle_timeout=SECONDS)"
+)
+_SLOW = "{} did not finish within {:g} s and was stopped"
 
 
 class CliAgent:
@@ -78,13 +84,11 @@ class CliAgent:
         started = time.monotonic()
         out = request.output
         program = shutil.which(self.program)
-        if program is None:
-            return self._failed(_missing(self.program, self.preset), started, out)
-        blocked = preflight(self.name, os.environ)
-        if blocked:
-            return self._failed(blocked, started, out)
-        report = Reporter(request.emit)
-        reader = READERS[self.reader](report)
+        blocked = _missing(self.program, self.preset) if program is None else None
+        blocked = blocked or preflight(self.name, os.environ)
+        if program is None or blocked:
+            return self._failed(str(blocked), started, out)
+        reader = READERS[self.reader](Reporter(request.emit))
         if self.template is not None:
             reader.name = Path(self.program).name
 
@@ -93,36 +97,15 @@ class CliAgent:
                 out.write(line + "\n")
             reader.feed(line)
 
-        with tempfile.TemporaryDirectory(prefix="loopwright-agent-") as tmp:
-            invocation = self._invocation(request, Path(tmp))
-            argv = [program, *invocation.argv[1:]]
-            try:
-                result = await run_process(
-                    argv,
-                    cwd=request.cwd,
-                    timeout=request.timeout,
-                    env=self._env(invocation, Path(tmp)),
-                    stdin=invocation.stdin,
-                    on_line=on_line,
-                    cap=PROCESS_CAP,
-                    idle_timeout=self.idle_timeout,
-                )
-            except ProcessError as exc:
-                return self._failed(f"{self.name}: {exc}", started, out)
+        try:
+            result = await self._spawn(program, request, on_line)
+        except ProcessError as exc:
+            return self._failed(f"{self.name}: {exc}", started, out)
         outcome = reader.finish(None if result.timed_out else result.exit_code)
         if result.idle_timed_out:
-            outcome.ok, outcome.error = (
-                False,
-                (
-                    f"{self.name} printed nothing for {self.idle_timeout:g} s and was stopped "
-                    "(idle timeout; change it with the spec option idle_timeout=SECONDS)"
-                ),
-            )
+            outcome.ok, outcome.error = False, _IDLE.format(self.name, self.idle_timeout)
         elif result.timed_out:
-            outcome.ok, outcome.error = (
-                False,
-                (f"{self.name} did not finish within {request.timeout:g} s and was stopped"),
-            )
+            outcome.ok, outcome.error = False, _SLOW.format(self.name, request.timeout)
         duration = time.monotonic() - started
         self._model_call(request, outcome, duration)
         return AgentResponse(
@@ -133,6 +116,23 @@ class CliAgent:
             duration=duration,
             output_path=out.path if out is not None else None,
         )
+
+    async def _spawn(
+        self, program: str, request: AgentRequest, on_line: Callable[[str], None]
+    ) -> ProcessResult:
+        """Run the CLI in the request's cwd with a private temp dir, removed afterwards."""
+        with tempfile.TemporaryDirectory(prefix="loopwright-agent-") as tmp:
+            invocation = self._invocation(request, Path(tmp))
+            return await run_process(
+                [program, *invocation.argv[1:]],
+                cwd=request.cwd,
+                timeout=request.timeout,
+                env=self._env(invocation, Path(tmp)),
+                stdin=invocation.stdin,
+                on_line=on_line,
+                cap=PROCESS_CAP,
+                idle_timeout=self.idle_timeout,
+            )
 
     def _model_call(self, request: AgentRequest, outcome: Outcome, duration: float) -> None:
         if request.emit is None:
