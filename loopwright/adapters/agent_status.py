@@ -182,7 +182,7 @@ def preflight(preset: str, env: Mapping[str, str]) -> str | None:
 
 
 def _info(preset: Preset, path: str | None) -> BackendInfo:
-    kind = "coding-agent CLI"
+    kind = "agent CLI"
     if path is None:
         return BackendInfo(
             preset.name,
@@ -197,7 +197,7 @@ def _info(preset: Preset, path: str | None) -> BackendInfo:
     return BackendInfo(
         preset.name,
         kind,
-        True,
+        logged_in,  # installed but not logged in is not usable yet, like an API without a key
         reason=f"{found} at {path}; {how}",
         fix="" if logged_in else how.partition(": ")[2],
         spec_example=preset.model_example,
@@ -212,7 +212,7 @@ def infos() -> list[BackendInfo]:
     rows.append(
         BackendInfo(
             "cli",
-            "command template",
+            "template",
             True,
             reason="any program: the task by stdin, or {prompt_file}/{system_file} in the command",
             spec_example="cli:my-agent --task {prompt_file}",
