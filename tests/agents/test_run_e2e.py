@@ -6,14 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
 
 from loopwright.runs import runner
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
-from ..helpers import events_of
-from .fakes import install
+from ..helpers import events_of, wait_dead
+from .fakes import STREAMS, install
 
 VERIFY = [sys.executable, "-c", "import hello"]
 
@@ -76,3 +77,42 @@ def test_a_run_whose_claude_code_key_is_rejected_fails_the_worker_with_the_fix(
     for e in events:
         if e["type"] == "checkpoint":
             assert all(f["path"] != "hello.py" for f in e["data"]["files"])
+
+
+def test_the_runs_time_budget_stops_a_hung_cli_with_its_grandchildren(
+    store: RunStore, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = install(tmp_path, monkeypatch, "claude")["claude"]
+    fake.set(hang=True, grandchild=True)
+    request = build_request(
+        "Create hello.py",
+        workers=["claude_code:?idle_timeout=0"],
+        cwd=str(repo),
+        budget={"max_seconds": 2},
+    )
+    run = runner.start_thread(store, request)
+    result = run.wait(60)
+    assert result["state"] == "stopped", result
+    anyio.run(wait_dead, fake.grandchild())
+
+
+def test_a_key_the_cli_prints_reaches_neither_the_log_nor_the_output_file(
+    home: Path, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-ant-e2e-secret-value-0123"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", secret)
+    stream = (STREAMS / "claude-write.jsonl").read_text().replace("MOCK_DONE", f"key {secret}")
+    fake = install(tmp_path, monkeypatch, "claude")["claude"]
+    fake.set(text=stream)
+    store = RunStore(home)  # its redactor knows the key from the environment
+    try:
+        result, events = _run(store, repo, "claude_code")
+        run_dir = store.paths(str(result["run_id"])).events.parent
+        assert fake.record["env"]["ANTHROPIC_API_KEY"] == secret  # the CLI needs it
+        texts = [p.read_text() for p in run_dir.rglob("*") if p.is_file()]
+        assert texts and all(secret not in t for t in texts)
+        assert any("[redacted]" in t for t in texts)
+        assert any(e["data"].get("kind") == "message" for e in events)
+    finally:
+        if store._index is not None:
+            store._index.close()
