@@ -85,6 +85,8 @@ class StreamReader:
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.answer = Capped()
         self.edits: list[str] = []
+        self.denials_fail = True
+        """A worker denied a tool may not have done its job; a reviewer still gives a verdict."""
 
     def feed(self, line: str) -> None:
         stripped = line.strip()

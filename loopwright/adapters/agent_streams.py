@@ -89,7 +89,7 @@ class ClaudeReader(StreamReader):
         denials = r.get("permission_denials") or []
         if r.get("is_error") or exit_code not in (0, None):
             out.ok, out.error = False, _claude_error(r, text, exit_code)
-        elif denials:
+        elif denials and self.denials_fail:
             names = ", ".join(
                 f"{d.get('tool_name')}({short(d.get('tool_input'), 80)})" for d in denials[:5]
             )

@@ -89,6 +89,7 @@ class CliAgent:
         if program is None or blocked:
             return self._failed(str(blocked), started, out)
         reader = READERS[self.reader](Reporter(request.emit))
+        reader.denials_fail = request.role == "worker"
         if self.template is not None:
             reader.name = Path(self.program).name
 

@@ -214,3 +214,12 @@ async def test_claude_code_refusing_the_bypass_as_root_says_what_to_do(
     fake.set(text=said + " reasons", exit=1)
     r = (await call("claude_code:?skip_permissions=true", work)).response
     assert not r.ok and r.error and "IS_SANDBOX=1" in r.error and said in r.error
+
+
+async def test_a_reviewer_denied_a_tool_still_gives_its_answer(
+    tmp_path: Path, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(tmp_path, monkeypatch, "claude")["claude"].set("claude-denied.jsonl")
+    c = await call("claude_code", work, role="reviewer")
+    assert c.response.ok and c.response.text == "MOCK_DONE: denied"
+    assert c.kinds("denied") and "Bash" in c.kinds("denied")[0]["text"]
