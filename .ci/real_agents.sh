@@ -41,10 +41,17 @@ install_aider() {
   mkdir -p "$dir"
   # its own venv: aider's pins (mcp 1.x among them) clash with ours
   python3 -m venv "$dir/venv"
-  "$dir/venv/bin/pip" install -q --disable-pip-version-check "$aider_pin"
+  "$dir/venv/bin/pip" install -q --disable-pip-version-check "$aider_pin" \
+    2> >(grep -v "is ignored: it is neither" >&2)
   echo "$aider_pin" >"$dir/.stamp"
   echo "installed $aider_pin in $((SECONDS - t0)) s"
 }
+
+# one installer at a time per cache (two CI jobs on one machine share it)
+if command -v flock >/dev/null; then
+  exec 9>"$cache/.lock"
+  flock -w 1800 9
+fi
 
 pids=()
 for pin in "${npm_pins[@]}"; do
@@ -60,7 +67,6 @@ for pid in "${pids[@]}"; do
 done
 [ "$failed" -eq 0 ] || { echo "installing the agent CLIs failed" >&2; exit 1; }
 
-bins="$cache/aider/venv/bin"
 # only aider's own entry point, not its python: the venv's python must stay ours
 mkdir -p "$cache/bin"
 ln -sf "$cache/aider/venv/bin/aider" "$cache/bin/aider"
@@ -68,9 +74,8 @@ for pin in "${npm_pins[@]}"; do
   IFS='|' read -r name spec bin <<<"$pin"
   ln -sf "$cache/$name/node_modules/.bin/$bin" "$cache/bin/$bin"
 done
-unset bins
 [ "${1:-}" = "--install-only" ] && exit 0
 
-export PATH="$PATH:$cache/bin"
+export PATH="$cache/bin:$PATH"  # the pinned CLIs, not whatever else is installed
 export LOOPWRIGHT_REAL_AGENTS_REQUIRED="${CI:-}"
 python -m pytest -q -p no:cacheprovider -m real_clients tests/agents
