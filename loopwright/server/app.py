@@ -67,8 +67,11 @@ def build_server(
             if on_close is not None:
                 on_close()
 
+    from .tasks import TasksExtension
+
     server: MCPServer[ServerState] = MCPServer(
         "loopwright",
+        extensions=[TasksExtension()],
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,

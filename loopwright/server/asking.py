@@ -139,7 +139,7 @@ def question_round(run_id: str, questions: list[Question]) -> InputRequiredResul
 def answers_from_round(ctx: Context[Any, Any]) -> dict[str, str] | None:
     """The accepted answers of a question round; None when declined or cancelled."""
     answer = (ctx.input_responses or {}).get(ANSWERS)
-    return _accepted(answer) if isinstance(answer, ElicitResult) else None
+    return accepted(answer) if isinstance(answer, ElicitResult) else None
 
 
 async def elicit_answers(
@@ -152,11 +152,11 @@ async def elicit_answers(
             ElicitResult,
             metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
         )
-        return _accepted(result)
+        return accepted(result)
     return None
 
 
-def _accepted(result: ElicitResult) -> dict[str, str] | None:
+def accepted(result: ElicitResult) -> dict[str, str] | None:
     if result.action != "accept" or not result.content:
         return None
     return {str(k): str(v) for k, v in result.content.items() if v is not None}

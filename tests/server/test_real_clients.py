@@ -108,6 +108,28 @@ def test_inspector_lists_every_tool_and_calls_doctor_and_orchestrate(
     assert RunStore(home).read_result(reply["run_id"])["state"] == "completed"  # type: ignore[index]
 
 
+def test_inspector_on_2026_07_28_settles_a_detached_orchestrate_as_a_task(
+    client_env: dict[str, str], tmp_path: Path, home: Path
+) -> None:
+    """Inspector declares the tasks extension: the detached run comes back as a task it
+    polls with tasks/get until the run's result (a plain reply would say "running")."""
+    done = inspector(
+        client_env,
+        tmp_path,
+        "--protocol-era",
+        "modern",
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "orchestrate",
+        "--tool-arg",
+        "goal=write the file",
+    )
+    reply = done["structuredContent"]
+    assert not done["isError"] and reply["status"] == "completed"
+    assert RunStore(home).read_result(reply["run_id"])["state"] == "completed"  # type: ignore[index]
+
+
 def test_claude_code_adds_loopwright_and_lists_it_connected(
     client_env: dict[str, str], tmp_path: Path
 ) -> None:
