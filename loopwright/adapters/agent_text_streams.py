@@ -13,7 +13,7 @@ _AIDER_ERROR = re.compile(
     r"Unable to list files in git repo|No LLM model was specified|"
     r"Model \S+ is not available|API key.*(?:missing|not set))"
 )
-_AIDER_EDIT = re.compile(r"^Applied edit to (.+)$")
+_MAYBE_ERROR = re.compile(r"Error|API|Unable|No LLM|Model ")
 _AIDER_TOKENS = re.compile(r"Tokens: ([\d.]+)([kM]?) sent.*?([\d.]+)([kM]?) received\.")
 _AIDER_COST = re.compile(r"Cost: \$([\d.]+) message")
 _UNITS = {"": 1, "k": 1000, "M": 1_000_000}
@@ -69,18 +69,19 @@ class AiderReader(TextReader):
         self.cost: float | None = None
 
     def on_line(self, line: str) -> None:
-        m = _AIDER_EDIT.match(line)
-        if m:
-            self.edited(m.group(1).strip())
-        if self.failure is None and _AIDER_ERROR.search(line):
+        # cheap substring tests first: a worker may print a gigabyte of other lines
+        if line.startswith("Applied edit to "):
+            self.edited(line[16:].strip())
+        if self.failure is None and _MAYBE_ERROR.search(line) and _AIDER_ERROR.search(line):
             self.failure = line.strip()[:500]
-        t = _AIDER_TOKENS.search(line)
-        if t:
-            self.inp += int(float(t.group(1)) * _UNITS[t.group(2)])
-            self.outp += int(float(t.group(3)) * _UNITS[t.group(4)])
-        c = _AIDER_COST.search(line)
-        if c:
-            self.cost = (self.cost or 0.0) + float(c.group(1))
+        if "Tokens: " in line:
+            t = _AIDER_TOKENS.search(line)
+            if t:
+                self.inp += int(float(t.group(1)) * _UNITS[t.group(2)])
+                self.outp += int(float(t.group(3)) * _UNITS[t.group(4)])
+            c = _AIDER_COST.search(line)
+            if c:
+                self.cost = (self.cost or 0.0) + float(c.group(1))
 
     def finish(self, exit_code: int | None) -> Outcome:
         out = super().finish(exit_code)
