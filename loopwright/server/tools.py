@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import InputRequiredResult, ToolAnnotations
-from pydantic import Field
 
 from ..runs import runner
 from ..runs.eventlog import read_events
 from ..runs.request import build_request
 from . import asking, descriptions, runflow
+from . import params as P
 from .models import (
     BackendRow,
     BackendsReply,
@@ -29,71 +29,25 @@ from .state import LIVE, check_cwd_allowed, checked_id, next_step, questions_of,
 from .waiting import HEARTBEAT, not_live, wait_for_events, wait_until
 
 Ctx = Context[Any, Any]
-RunId = Annotated[str, Field(description="the run_id returned by orchestrate")]
-Detach = Annotated[
-    bool,
-    Field(
-        description="true: return at once and let the run go on in the "
-        "background; false: block until it ends, with progress"
-    ),
-]
-Specs = list[str] | None
-STATE_NAMES = Literal[
-    "queued", "running", "needs_input", "completed", "stopped", "failed", "cancelled", "interrupted"
-]
 
 
 async def orchestrate(
-    goal: Annotated[str, Field(description="what the loop should achieve, in plain words")],
+    goal: P.Goal,
     ctx: Ctx,
-    success_criteria: Annotated[
-        Specs,
-        Field(
-            description="checkable statements that mean done; drafted from the goal when omitted"
-        ),
-    ] = None,
-    backend: Annotated[
-        str | None,
-        Field(
-            description="backend spec for every role (see "
-            "list_backends), e.g. 'scripted'; default scripted"
-        ),
-    ] = None,
-    planner: Annotated[str | None, Field(description="backend spec of the planner")] = None,
-    workers: Annotated[Specs, Field(description="backend specs of the workers")] = None,
-    reviewers: Annotated[Specs, Field(description="backend specs of the reviewers")] = None,
-    review_quorum: Annotated[
-        Literal["all", "majority", "any"], Field(description="how many reviewers must say complete")
-    ] = "all",
-    cwd: Annotated[
-        str | None,
-        Field(
-            description="absolute path of the working dir, changed in "
-            "place; omit for a fresh scratch git repository"
-        ),
-    ] = None,
-    verify_commands: Annotated[
-        list[list[str]] | None,
-        Field(description="commands that must pass, each an argv list, e.g. [['pytest', '-q']]"),
-    ] = None,
-    max_iterations: Annotated[int | None, Field(ge=1, le=1000, description="default 5")] = None,
-    max_seconds: Annotated[
-        float | None, Field(gt=0, le=604800, description="wall clock, default 3600")
-    ] = None,
-    max_cost_usd: Annotated[float | None, Field(ge=0, description="default 20")] = None,
-    isolate: Annotated[
-        bool,
-        Field(
-            description="true: work in a git worktree on branch loopwright/<run_id> and leave "
-            "your checkout alone (the result's workspace names the branch); false: change cwd "
-            "in place"
-        ),
-    ] = True,
-    questions: Annotated[
-        Literal["auto", "ask"],
-        Field(description="auto: intake assumes defaults; ask: the run may stop to ask you first"),
-    ] = "auto",
-    detach: Detach = True,
+    success_criteria: P.Criteria = None,
+    backend: P.BackendSpec = None,
+    planner: P.Planner = None,
+    workers: P.Workers = None,
+    reviewers: P.Reviewers = None,
+    review_quorum: P.Quorum = "all",
+    cwd: P.Cwd = None,
+    verify_commands: P.Verify = None,
+    max_iterations: P.MaxIterations = None,
+    max_seconds: P.MaxSeconds = None,
+    max_cost_usd: P.MaxCost = None,
+    isolate: P.Isolate = True,
+    questions: P.Questions = "auto",
+    detach: P.Detach = True,
 ) -> RunReply | InputRequiredResult:
     earlier = asking.read_round(ctx)
     if earlier and earlier.step == asking.ANSWERS and earlier.run_id:
@@ -126,12 +80,7 @@ async def orchestrate(
 
 
 async def orchestrate_resume(
-    run_id: RunId,
-    ctx: Ctx,
-    answers: Annotated[
-        dict[str, str] | None, Field(description="question id -> answer, for a needs_input run")
-    ] = None,
-    detach: Detach = True,
+    run_id: P.RunId, ctx: Ctx, answers: P.Answers = None, detach: P.Detach = True
 ) -> RunReply | InputRequiredResult:
     earlier = asking.read_round(ctx)
     if earlier and earlier.step == asking.ANSWERS and earlier.run_id == run_id:
@@ -147,17 +96,11 @@ async def orchestrate_resume(
 
 
 async def orchestrate_tail(
-    run_id: RunId,
+    run_id: P.RunId,
     ctx: Ctx,
-    cursor: Annotated[
-        str | None,
-        Field(description="the cursor of the previous reply; omit to start at the first event"),
-    ] = None,
-    limit: Annotated[int, Field(ge=1, le=1000, description="events at most")] = 200,
-    wait: Annotated[
-        float,
-        Field(ge=0, le=60, description="seconds to wait for new events when there are none yet"),
-    ] = 0,
+    cursor: P.Cursor = None,
+    limit: P.Limit = 200,
+    wait: P.TailWait = 0,
 ) -> TailReply:
     store = runflow.server_state(ctx).store
     checked_id(run_id)
@@ -177,7 +120,7 @@ async def orchestrate_tail(
     )
 
 
-async def orchestrate_status(run_id: RunId, ctx: Ctx) -> StatusReply:
+async def orchestrate_status(run_id: P.RunId, ctx: Ctx) -> StatusReply:
     store = runflow.server_state(ctx).store
     checked_id(run_id)
     with tool_errors():
@@ -198,10 +141,7 @@ async def orchestrate_status(run_id: RunId, ctx: Ctx) -> StatusReply:
 
 
 async def orchestrate_result(
-    run_id: RunId,
-    ctx: Ctx,
-    wait: Annotated[bool, Field(description="wait for the run to end (or ask)")] = False,
-    timeout: Annotated[float, Field(gt=0, le=86400, description="seconds to wait at most")] = 600,
+    run_id: P.RunId, ctx: Ctx, wait: P.ResultWait = False, timeout: P.Timeout = 600
 ) -> ResultReply:
     store = runflow.server_state(ctx).store
     checked_id(run_id)
@@ -226,7 +166,7 @@ async def orchestrate_result(
     )
 
 
-async def orchestrate_cancel(run_id: RunId, ctx: Ctx) -> CancelReply:
+async def orchestrate_cancel(run_id: P.RunId, ctx: Ctx) -> CancelReply:
     store = runflow.server_state(ctx).store
     checked_id(run_id)
     with tool_errors():
@@ -237,9 +177,7 @@ async def orchestrate_cancel(run_id: RunId, ctx: Ctx) -> CancelReply:
 
 
 async def orchestrate_list(
-    ctx: Ctx,
-    state: Annotated[STATE_NAMES | None, Field(description="only runs in this state")] = None,
-    limit: Annotated[int, Field(ge=1, le=500, description="runs at most")] = 20,
+    ctx: Ctx, state: P.StateName = None, limit: P.ListLimit = 20
 ) -> ListReply:
     store = runflow.server_state(ctx).store
 
@@ -258,9 +196,7 @@ async def list_backends() -> BackendsReply:
     return BackendsReply(backends=[BackendRow.model_validate(b.as_dict()) for b in found])
 
 
-async def doctor(
-    cwd: Annotated[str | None, Field(description="a working dir to check (absolute)")] = None,
-) -> DoctorReply:
+async def doctor(cwd: P.DoctorCwd = None) -> DoctorReply:
     from .doctor import report
 
     return await report(cwd)

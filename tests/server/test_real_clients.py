@@ -154,53 +154,45 @@ def test_claude_code_adds_loopwright_and_lists_it_connected(
     assert "Connected" in line, listed
 
 
+def claude_headless(client_env: dict[str, str], tmp_path: Path, port: int) -> list[str]:
+    """``claude -p`` argv (and its env, updated in place) pointed at the scripted endpoint."""
+    config = tmp_path / "mcp.json"
+    server = {
+        "command": LOOPWRIGHT,
+        "args": ["serve"],
+        "env": {"LOOPWRIGHT_HOME": client_env["LOOPWRIGHT_HOME"]},
+    }
+    config.write_text(json.dumps({"mcpServers": {"loopwright": server}}))
+    client_env.update(
+        ANTHROPIC_BASE_URL=f"http://127.0.0.1:{port}",
+        ANTHROPIC_API_KEY="sk-ant-test",
+        CLAUDE_CODE_MAX_RETRIES="0",
+        ENABLE_TOOL_SEARCH="false",
+    )
+    tools = ",".join(f"mcp__loopwright__{t}" for t in ("orchestrate", "orchestrate_tail"))
+    return [
+        client_bin("claude", "claude"),
+        "-p",
+        "Run the loop.",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--mcp-config",
+        str(config),
+        "--strict-mcp-config",
+        "--allowedTools",
+        tools,
+    ]
+
+
 def test_claude_code_orchestrates_and_tails_a_run_to_completion(
     client_env: dict[str, str], tmp_path: Path, home: Path
 ) -> None:
-    claude = client_bin("claude", "claude")
     script = Script(goal="write the scripted file")
     httpd, port = serve(script)
-    config = tmp_path / "mcp.json"
-    config.write_text(
-        json.dumps(
-            {
-                "mcpServers": {
-                    "loopwright": {
-                        "command": LOOPWRIGHT,
-                        "args": ["serve"],
-                        "env": {"LOOPWRIGHT_HOME": client_env["LOOPWRIGHT_HOME"]},
-                    }
-                }
-            }
-        )
-    )
-    env = {
-        **client_env,
-        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "ANTHROPIC_API_KEY": "sk-ant-test",
-        "CLAUDE_CODE_MAX_RETRIES": "0",
-        "ENABLE_TOOL_SEARCH": "false",
-    }
-    tools = ",".join(f"mcp__loopwright__{t}" for t in ("orchestrate", "orchestrate_tail"))
     try:
-        out = run(
-            [
-                claude,
-                "-p",
-                "Run the loop.",
-                "--output-format",
-                "stream-json",
-                "--verbose",
-                "--mcp-config",
-                str(config),
-                "--strict-mcp-config",
-                "--allowedTools",
-                tools,
-            ],
-            env,
-            tmp_path,
-            timeout=180,
-        )
+        argv = claude_headless(client_env, tmp_path, port)
+        out = run(argv, client_env, tmp_path, timeout=180)
     finally:
         httpd.shutdown()
         httpd.server_close()

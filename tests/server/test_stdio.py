@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
+from anyio.abc import Process
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client as stdio_client_transport
 
@@ -118,18 +119,17 @@ def rpc(id: int | None, method: str, params: dict[str, Any]) -> bytes:
     return (json.dumps(msg) + "\n").encode()
 
 
-@pytest.mark.parametrize("how", ["eof_then_sigterm", "sigterm", "sigint"])
-async def test_shutdown_is_prompt_and_cancels_only_the_blocking_run(
-    home: Path, scenario: Any, how: str
-) -> None:
-    """Claude Code's exit closes stdin and sends SIGTERM ~0.1 s later; a terminal's Ctrl-C
-    or a kill leaves stdin open."""
+def orchestrate_rpc(id: int, **arguments: Any) -> bytes:
+    return rpc(id, "tools/call", {"name": "orchestrate", "arguments": arguments})
+
+
+async def serve_two_runs(home: Path, scenario: Any) -> tuple[Process, dict[str, str]]:
+    """A raw server (legacy handshake) with a detached run and a blocking call's run."""
     store = RunStore(home)
     slow, brief = scenario(SLOW, "slow.json"), scenario({"worker": [{"delay": 1.0}]}, "b.json")
-    proc = await anyio.open_process(
-        [LOOPWRIGHT, "serve"], env={**os.environ, **server_env(home)}, stderr=subprocess.DEVNULL
-    )
-    assert proc.stdin is not None and proc.stdout is not None
+    env = {**os.environ, **server_env(home)}
+    proc = await anyio.open_process([LOOPWRIGHT, "serve"], env=env, stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None
     init = {
         "protocolVersion": "2025-11-25",
         "capabilities": {},
@@ -137,27 +137,22 @@ async def test_shutdown_is_prompt_and_cancels_only_the_blocking_run(
     }
     await proc.stdin.send(rpc(1, "initialize", init))
     await proc.stdin.send(rpc(None, "notifications/initialized", {}))
-    await proc.stdin.send(
-        rpc(
-            2,
-            "tools/call",
-            {"name": "orchestrate", "arguments": {"goal": "detached", "backend": brief}},
-        )
-    )
-    await proc.stdin.send(
-        rpc(
-            3,
-            "tools/call",
-            {
-                "name": "orchestrate",
-                "arguments": {"goal": "blocking", "backend": slow, "detach": False},
-            },
-        )
-    )
+    await proc.stdin.send(orchestrate_rpc(2, goal="detached", backend=brief))
+    await proc.stdin.send(orchestrate_rpc(3, goal="blocking", backend=slow, detach=False))
     with anyio.fail_after(20):
         while len(store.index.list("running", 10)) < 2:
             await anyio.sleep(0.02)
-    runs = {r["goal"]: r["run_id"] for r in store.index.list(None, 10)}
+    return proc, {r["goal"]: r["run_id"] for r in store.index.list(None, 10)}
+
+
+@pytest.mark.parametrize("how", ["eof_then_sigterm", "sigterm", "sigint"])
+async def test_shutdown_is_prompt_and_cancels_only_the_blocking_run(
+    home: Path, scenario: Any, how: str
+) -> None:
+    """Claude Code's exit closes stdin and sends SIGTERM ~0.1 s later; a terminal's Ctrl-C
+    or a kill leaves stdin open."""
+    proc, runs = await serve_two_runs(home, scenario)
+    assert proc.stdin is not None and proc.stdout is not None
     if how == "eof_then_sigterm":
         await proc.stdin.aclose()
         await anyio.sleep(0.1)  # the client's own delay before its SIGTERM, not a settle
@@ -165,11 +160,10 @@ async def test_shutdown_is_prompt_and_cancels_only_the_blocking_run(
         proc.send_signal(signal.SIGINT if how == "sigint" else signal.SIGTERM)
     with anyio.fail_after(5):
         code = await proc.wait()
-    out = b""
-    async for chunk in proc.stdout:
-        out += chunk
+    out = b"".join([chunk async for chunk in proc.stdout])
     await proc.aclose()
     assert code == 0
     assert all(json.loads(line)["jsonrpc"] == "2.0" for line in out.splitlines() if line)
+    store = RunStore(home)
     assert await until_state(store, runs["blocking"], {"cancelled"}) == "cancelled"
     assert await until_state(store, runs["detached"], {"completed", "cancelled"}) == "completed"

@@ -114,6 +114,28 @@ async def test_a_blocking_run_reports_progress_per_phase_and_iteration(
     assert messages[-1].startswith("finished: completed")
 
 
+async def test_a_quiet_blocking_run_still_sends_progress_as_a_heartbeat(
+    server: MCPServer[ServerState], scenario: Any, monkeypatch: Any
+) -> None:
+    """Progress resets Claude Code's idle timeout: it must flow while a phase is long."""
+    monkeypatch.setattr("loopwright.server.waiting.HEARTBEAT", 0.2)
+    messages: list[str] = []
+
+    async def progress(p: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    quiet = scenario({"worker": [{"delay": 1.5, "text": "slow"}]})
+    async with Client(server) as c:
+        with anyio.fail_after(30):
+            r = await c.call_tool(
+                "orchestrate",
+                {"goal": "g", "backend": quiet, "detach": False},
+                progress_callback=progress,
+            )
+    assert not r.is_error
+    assert any("s elapsed" in m for m in messages), messages
+
+
 async def test_status_list_backends_and_doctor_answer(
     server: MCPServer[ServerState], mode: str, monkeypatch: Any
 ) -> None:

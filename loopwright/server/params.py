@@ -1,0 +1,86 @@
+"""Typed, described tool parameters (the input schemas the calling model reads)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+Specs = list[str] | None
+Goal = Annotated[str, Field(description="what the loop should achieve, in plain words")]
+Criteria = Annotated[
+    Specs,
+    Field(description="checkable statements that mean done; drafted from the goal if omitted"),
+]
+BackendSpec = Annotated[
+    str | None,
+    Field(description="backend spec for every role (see list_backends); default 'scripted'"),
+]
+Planner = Annotated[str | None, Field(description="backend spec of the planner")]
+Workers = Annotated[Specs, Field(description="backend specs of the workers")]
+Reviewers = Annotated[Specs, Field(description="backend specs of the reviewers")]
+Quorum = Annotated[
+    Literal["all", "majority", "any"], Field(description="how many reviewers must say complete")
+]
+Cwd = Annotated[
+    str | None,
+    Field(
+        description="absolute path of the repository (or a folder in it) to work on; omit "
+        "for a fresh scratch git repository"
+    ),
+]
+Verify = Annotated[
+    list[list[str]] | None,
+    Field(description="commands that must pass, each an argv list, e.g. [['pytest', '-q']]"),
+]
+MaxIterations = Annotated[int | None, Field(ge=1, le=1000, description="default 5")]
+MaxSeconds = Annotated[float | None, Field(gt=0, le=604800, description="wall clock, default 3600")]
+MaxCost = Annotated[float | None, Field(ge=0, description="default 20")]
+Isolate = Annotated[
+    bool,
+    Field(
+        description="true: work in a git worktree on branch loopwright/<run_id> and leave your "
+        "checkout alone (the result's workspace names the branch); false: change cwd in place"
+    ),
+]
+Questions = Annotated[
+    Literal["auto", "ask"],
+    Field(description="auto: intake assumes defaults; ask: the run may stop to ask you first"),
+]
+Detach = Annotated[
+    bool,
+    Field(
+        description="true: return at once and let the run go on in the background; false: "
+        "block until it ends, with progress"
+    ),
+]
+RunId = Annotated[str, Field(description="the run_id returned by orchestrate")]
+Answers = Annotated[
+    dict[str, str] | None, Field(description="question id -> answer, for a needs_input run")
+]
+Cursor = Annotated[
+    str | None,
+    Field(description="the cursor of the previous reply; omit to start at the first event"),
+]
+Limit = Annotated[int, Field(ge=1, le=1000, description="events at most")]
+TailWait = Annotated[
+    float, Field(ge=0, le=60, description="seconds to wait for new events when there are none yet")
+]
+ResultWait = Annotated[bool, Field(description="wait for the run to end (or ask)")]
+Timeout = Annotated[float, Field(gt=0, le=86400, description="seconds to wait at most")]
+StateName = Annotated[
+    Literal[
+        "queued",
+        "running",
+        "needs_input",
+        "completed",
+        "stopped",
+        "failed",
+        "cancelled",
+        "interrupted",
+    ]
+    | None,
+    Field(description="only runs in this state"),
+]
+ListLimit = Annotated[int, Field(ge=1, le=500, description="runs at most")]
+DoctorCwd = Annotated[str | None, Field(description="a working dir to check (absolute)")]
