@@ -22,6 +22,8 @@ import anyio
 from .errors import ProcessError
 
 DEFAULT_CAP = 256 * 1024
+MAX_LINE = 65536
+"""Past this many bytes without a newline, ``on_line`` gets the line in pieces."""
 KILL_GRACE = 2.0
 
 
@@ -92,8 +94,9 @@ async def _pump(
     buf: CappedText,
     on_line: LineCallback | None,
     seen: list[float] | None = None,
+    max_line: int = MAX_LINE,
 ) -> None:
-    pending = b""
+    pending = bytearray()
     while chunk := await stream.read(65536):
         if seen is not None:
             seen[0] = time.monotonic()
@@ -101,12 +104,14 @@ async def _pump(
         if on_line is None:
             continue
         pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            on_line(line.decode("utf-8", "replace"))
-        if len(pending) > 65536:  # a huge unterminated line: hand it over in pieces
+        if b"\n" in chunk:  # split only then: a long line costs no quadratic re-splitting
+            *lines, rest = pending.split(b"\n")
+            for line in lines:
+                on_line(line.decode("utf-8", "replace"))
+            pending = bytearray(rest)
+        if len(pending) > max_line:  # a huge unterminated line: hand it over in pieces
             on_line(pending.decode("utf-8", "replace"))
-            pending = b""
+            pending = bytearray()
     if pending and on_line is not None:
         on_line(pending.decode("utf-8", "replace"))
 
@@ -180,6 +185,7 @@ async def run_process(
     cap: int = DEFAULT_CAP,
     grace: float = KILL_GRACE,
     idle_timeout: float | None = None,
+    max_line: int = MAX_LINE,
 ) -> ProcessResult:
     """Run ``argv`` to completion with stdout+stderr merged, capped and streamed by line.
 
@@ -187,6 +193,7 @@ async def run_process(
     ``ProcessError`` when the program cannot be started. Cancellation kills the group.
     ``idle_timeout`` (off by default) stops the group when it prints nothing for that many
     seconds; the result then has ``timed_out`` and ``idle_timed_out`` set.
+    ``max_line`` bounds the bytes held for one line (a JSON event line can be long).
     """
     started = time.monotonic()
     try:
@@ -201,7 +208,7 @@ async def run_process(
     async def pump() -> None:
         assert proc.stdout is not None
         try:
-            await _pump(proc.stdout, buf, on_line, seen)
+            await _pump(proc.stdout, buf, on_line, seen, max_line)
         finally:
             pumped.set()
 

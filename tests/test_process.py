@@ -110,3 +110,23 @@ async def test_the_overall_timeout_is_not_reported_as_idle(tmp_path: Path) -> No
             [sys.executable, "-c", code], cwd=tmp_path, timeout=0.5, idle_timeout=5, grace=0.5
         )
     assert result.timed_out and not result.idle_timed_out
+
+
+async def test_a_long_line_reaches_on_line_whole_up_to_max_line(tmp_path: Path) -> None:
+    lines: list[str] = []
+    code = "import sys\nsys.stdout.write('a' * 300000 + '\\n' + 'b' * 5 + '\\n')\n"
+    with anyio.fail_after(20):
+        await run_process(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            timeout=20,
+            on_line=lines.append,
+            max_line=1024 * 1024,
+        )
+    assert [len(line) for line in lines] == [300000, 5]
+    pieces: list[str] = []
+    with anyio.fail_after(20):
+        await run_process(
+            [sys.executable, "-c", code], cwd=tmp_path, timeout=20, on_line=pieces.append
+        )
+    assert "".join(pieces[:-1]) == "a" * 300000 and len(pieces) > 2  # default: in pieces
