@@ -36,6 +36,8 @@ __all__ = ["CliAgent", "check", "create", "infos"]
 
 PROCESS_CAP = 16 * 1024
 """What ``run_process`` keeps in memory: the readers see every line, the file gets it all."""
+LINE_MAX = 4 * 1024 * 1024
+"""One stream-json event may be long (a tool result with a whole file); held whole up to this."""
 _IDLE = (
     "{} printed nothing for {:g} s and was stopped "
     "(idle timeout; change it with the spec option idle_timeout=SECONDS)"
@@ -133,6 +135,7 @@ class CliAgent:
                 on_line=on_line,
                 cap=PROCESS_CAP,
                 idle_timeout=self.idle_timeout,
+                max_line=LINE_MAX,
             )
 
     def _model_call(self, request: AgentRequest, outcome: Outcome, duration: float) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import call
-from .fakes import install
+from .fakes import STREAMS, install
 
 
 async def test_claude_code_edits_report_events_usage_and_cost(
@@ -223,3 +223,14 @@ async def test_a_reviewer_denied_a_tool_still_gives_its_answer(
     c = await call("claude_code", work, role="reviewer")
     assert c.response.ok and c.response.text == "MOCK_DONE: denied"
     assert c.kinds("denied") and "Bash" in c.kinds("denied")[0]["text"]
+
+
+async def test_a_long_result_line_is_read_whole(
+    tmp_path: Path, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = "y" * 200_000
+    stream = (STREAMS / "claude-write.jsonl").read_text()
+    stream = stream.replace('"result":"MOCK_DONE: created hello.py"', f'"result":"{answer}"')
+    install(tmp_path, monkeypatch, "claude")["claude"].set(text=stream)
+    r = (await call("claude_code", work)).response
+    assert r.ok and r.text == answer
