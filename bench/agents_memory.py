@@ -1,7 +1,8 @@
 """Memory while a coding-agent CLI worker prints 1 GB: RSS must stay flat.
 
-A fake CLI prints ``--mb`` MiB of 1 KiB lines: plain text through the ``aider`` reader, or
-stream-json lines through the ``claude_code`` reader (``--format claude``). The call goes
+A fake CLI prints ``--mb`` MiB of 1 KiB lines: plain text through the ``aider`` reader,
+stream-json lines through the ``claude_code`` reader (``--format claude``), or one line
+with no break at all (``--format oneline``, aider reader). The call goes
 through the registry's backend with a capped output file and an event sink, as in a run.
 RSS of this process is sampled every 50 ms; the report gives it before, at peak, after.
 """
@@ -38,10 +39,11 @@ def fake(bin_dir: Path, name: str, mb: int, fmt: str) -> None:
         end = '{"type":"result","is_error":false,"result":"done","usage":{},"total_cost_usd":0}'
     else:
         line, end = "x" * 1023, "Tokens: 1k sent, 1k received."
+    newline = "" if fmt == "oneline" else "\\n"  # oneline: 1 GB without a line break
     script = bin_dir / name
     script.write_text(
         "#!/usr/bin/env python3\nimport sys\n"
-        f"block = ({line!r} + '\\n').encode() * 1024\n"
+        f"block = ({line!r} + '{newline}').encode() * 1024\n"
         f"for _ in range({mb}):\n    sys.stdout.buffer.write(block)\n"
         f"print({end!r})\n"
     )
@@ -91,6 +93,6 @@ async def main(mb: int, fmt: str) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=1024)
-    ap.add_argument("--format", choices=["text", "claude"], default="text")
+    ap.add_argument("--format", choices=["text", "claude", "oneline"], default="text")
     args = ap.parse_args()
     asyncio.run(main(args.mb, args.format))
