@@ -190,6 +190,8 @@ def aider(request: AgentRequest, model: str, opts: Options, tmp: Path) -> Invoca
     ]  # fmt: skip
     if not in_git:  # else aider, told yes to everything, makes a repository here
         argv.append("--no-git")
+    if not opts.skip_permissions:  # --yes-always would run whatever command the model suggests
+        argv.append("--no-suggest-shell-commands")
     if not _worker(request):
         argv += ["--chat-mode", "ask"]
     if model:

@@ -192,6 +192,7 @@ async def test_aider_edits_and_token_counts_come_from_its_text(
     assert argv[argv.index("--model") + 1] == "ollama_chat/qwen2.5-coder"
     assert "--no-auto-commits" in argv and "--yes-always" in argv
     assert "--no-git" in argv  # not a repository: aider must not make one
+    assert "--no-suggest-shell-commands" in argv  # edits only, by default
     message = argv[argv.index("--message-file") + 1]
     assert rec["files"][message].endswith("Create hello.py")
     assert str(work) not in argv[argv.index("--chat-history-file") + 1]
