@@ -6,6 +6,11 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loopwright.cli import main
 
 from .test_stdio import LOOPWRIGHT
 
@@ -25,9 +30,16 @@ def test_doctor_reports_versions_and_credentials_without_their_values(tmp_path: 
     checks = {c["name"]: c["ok"] for c in report["checks"]}
     assert checks["cwd exists"] and not checks["cwd in a git repository"]
     assert done.returncode == 1  # a failed check is an exit code
-    text = run("doctor").stdout.decode()
+
+
+def test_doctor_prints_a_readable_report(
+    capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-do-not-print-me")
+    assert main(["doctor"]) in (0, 1)
+    text = capsys.readouterr().out
     assert "versions: python" in text and "client timeouts:" in text
-    assert "sk-do-not-print-me" not in text
+    assert "OPENAI_API_KEY set" in text and "sk-do-not-print-me" not in text
 
 
 def test_serve_writes_nothing_but_json_rpc_and_exits_when_stdin_closes() -> None:

@@ -50,7 +50,7 @@ async def until_state(store: RunStore, run_id: str, states: set[str], timeout: f
 
 
 async def test_a_run_over_stdio_is_tailed_to_its_completed_result(
-    home: Path, mode: str, scenario: Any
+    home: Path, scenario: Any
 ) -> None:
     noisy = scenario(
         {
@@ -62,7 +62,7 @@ async def test_a_run_over_stdio_is_tailed_to_its_completed_result(
             ]
         }
     )
-    async with stdio_client(home, mode) as c:
+    async with stdio_client(home) as c:
         started = await call(c, "orchestrate", goal="print things", backend=noisy)
         events = await tail_to_end(c, started["run_id"])
         result = await call(c, "orchestrate_result", run_id=started["run_id"], wait=True)
@@ -126,7 +126,7 @@ def orchestrate_rpc(id: int, **arguments: Any) -> bytes:
 async def serve_two_runs(home: Path, scenario: Any) -> tuple[Process, dict[str, str]]:
     """A raw server (legacy handshake) with a detached run and a blocking call's run."""
     store = RunStore(home)
-    slow, brief = scenario(SLOW, "slow.json"), scenario({"worker": [{"delay": 1.0}]}, "b.json")
+    slow, brief = scenario(SLOW, "slow.json"), scenario({"worker": [{"delay": 0.5}]}, "b.json")
     env = {**os.environ, **server_env(home)}
     proc = await anyio.open_process([LOOPWRIGHT, "serve"], env=env, stderr=subprocess.DEVNULL)
     assert proc.stdin is not None

@@ -118,13 +118,13 @@ async def test_a_quiet_blocking_run_still_sends_progress_as_a_heartbeat(
     server: MCPServer[ServerState], scenario: Any, monkeypatch: Any
 ) -> None:
     """Progress resets Claude Code's idle timeout: it must flow while a phase is long."""
-    monkeypatch.setattr("loopwright.server.waiting.HEARTBEAT", 0.2)
+    monkeypatch.setattr("loopwright.server.waiting.HEARTBEAT", 0.1)
     messages: list[str] = []
 
     async def progress(p: float, total: float | None, message: str | None) -> None:
         messages.append(message or "")
 
-    quiet = scenario({"worker": [{"delay": 1.5, "text": "slow"}]})
+    quiet = scenario({"worker": [{"delay": 0.6, "text": "slow"}]})
     async with Client(server) as c:
         with anyio.fail_after(30):
             r = await c.call_tool(
