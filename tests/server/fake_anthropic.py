@@ -81,8 +81,9 @@ def _last_tool_result(messages: list[dict[str, Any]]) -> tuple[str, Any] | None:
 class Script:
     """Decides the next reply; records what it saw for the test."""
 
-    def __init__(self, goal: str) -> None:
+    def __init__(self, goal: str, **orchestrate_args: Any) -> None:
         self.goal = goal
+        self.orchestrate_args = orchestrate_args
         self.calls: list[str] = []
         self.run_id: str | None = None
         self.errors: list[Any] = []
@@ -106,7 +107,7 @@ class Script:
             return self.text("ok")  # a side request (title, summary): no tools offered
         last = _last_tool_result(body.get("messages") or [])
         if last is None:
-            return self.tool("orchestrate", {"goal": self.goal})
+            return self.tool("orchestrate", {"goal": self.goal, **self.orchestrate_args})
         name, result = last
         if not isinstance(result, dict) or "run_id" not in result:
             self.errors.append(result)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from loopwright.runs.scratch import make_scratch_repo
 from loopwright.runs.store import RunStore
 
 from .fake_anthropic import Script, serve
@@ -185,10 +186,14 @@ def claude_headless(client_env: dict[str, str], tmp_path: Path, port: int) -> li
     ]
 
 
+@pytest.mark.parametrize("where", ["scratch", "project"])
 def test_claude_code_orchestrates_and_tails_a_run_to_completion(
-    client_env: dict[str, str], tmp_path: Path, home: Path
+    client_env: dict[str, str], tmp_path: Path, home: Path, where: str
 ) -> None:
-    script = Script(goal="write the scripted file")
+    """``project``: cwd is a repository inside Claude Code's root (its working dir), which
+    the server reads with a roots round on 2026-07-28."""
+    args = {"cwd": str(make_scratch_repo(tmp_path / "app"))} if where == "project" else {}
+    script = Script(goal="write the scripted file", **args)
     httpd, port = serve(script)
     try:
         argv = claude_headless(client_env, tmp_path, port)
@@ -204,6 +209,23 @@ def test_claude_code_orchestrates_and_tails_a_run_to_completion(
     result = RunStore(home).read_result(script.run_id)
     assert result is not None and result["state"] == "completed"
     assert f"DONE {script.run_id} completed" in final["result"]
+    if where == "project":
+        assert result["workspace"]["repo"] == args["cwd"]
+
+
+def test_claude_code_roots_refuse_a_sibling_dir_with_a_common_prefix(
+    client_env: dict[str, str], tmp_path: Path
+) -> None:
+    outside = make_scratch_repo(tmp_path.with_name(tmp_path.name + "-outside"))
+    script = Script(goal="write the scripted file", cwd=str(outside))
+    httpd, port = serve(script)
+    try:
+        run(claude_headless(client_env, tmp_path, port), client_env, tmp_path, timeout=180)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert script.calls == ["orchestrate"] and script.run_id is None
+    assert "outside the client's roots" in str(script.errors), script.errors
 
 
 def test_the_cache_dir_holds_pinned_versions() -> None:
