@@ -49,9 +49,10 @@ def raw_worktree_add(repo: Path, root: Path) -> float:
 
 
 def run_to_ready(store: RunStore, repo: Path, scenario: str) -> tuple[float, bool]:
-    run = runner.start_thread(store, build_request("bench", backend=scenario, cwd=str(repo)))
-    assert run.wait(600)["state"] == "completed"
-    events = [json.loads(x) for x in store.paths(run.run_id).events.read_text().splitlines()]
+    """A detached run, as runs normally go: run start to ``worktree_ready``."""
+    run_id = runner.start(store, build_request("bench", backend=scenario, cwd=str(repo)))
+    assert runner.wait(store, run_id, 600)["state"] == "completed"
+    events = [json.loads(x) for x in store.paths(run_id).events.read_text().splitlines()]
     started = next(e for e in events if e["type"] == "run_started")["ts"]
     ready = next(e for e in events if e["type"] == "worktree_ready")
     return ready["ts"] - started, bool(ready["data"]["pooled"])

@@ -110,3 +110,17 @@ def test_a_provider_whose_module_is_absent_is_named_as_not_built(
         registry.check_spec("futurebot:model")
     info = {b.name: b for b in registry.list_backends()}["futurebot"]
     assert not info.available and "not built" in info.reason
+
+
+def test_a_worker_output_file_marks_the_cut_even_when_the_cap_is_met_exactly(
+    tmp_path: Path,
+) -> None:
+    from loopwright.runs.recorder import CappedFile
+
+    f = CappedFile(str(tmp_path / "w.out"), Redactor([]), cap=10)
+    f.write("0123456789")  # exactly the cap
+    f.write("more")
+    f.write("and more")
+    f.close()
+    text = (tmp_path / "w.out").read_text()
+    assert text.startswith("0123456789") and text.count("output cut at the size cap") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from concurrent.futures import Future
 from typing import Any
 
 import anyio
@@ -36,6 +37,7 @@ async def drive(
     resume: bool = False,
     roles: Roles | None = None,
     recorder: RunRecorder | None = None,
+    prepared: Future[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) ``run_id`` to its end; returns what went into ``result.json``."""
     recorder = recorder or begin(store, run_id, resume)
@@ -44,7 +46,7 @@ async def drive(
     harness: Harness | None = None
     ws: Workspace | None = None
     try:
-        ws = await open_workspace(store, run_id, request, recorder, state)
+        ws = await open_workspace(store, run_id, request, recorder, state, prepared)
         harness = Harness(request.loop, roles or build_roles(request), recorder, state, ws)
         async with anyio.create_task_group() as tg:
             tg.start_soon(recorder.flusher)

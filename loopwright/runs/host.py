@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
+import time
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +68,37 @@ def _start_data(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _host(store: RunStore, run_id: str, resume: bool, recorder: RunRecorder) -> None:
+def prepare_workspace(store: RunStore, run_id: str, recorder: RunRecorder) -> Future[Any] | None:
+    """Start creating a new run's worktree on a thread now, while the loop's modules load:
+    on a big repository ``git worktree add`` is most of the start-up, and it needs none."""
+    request = store.read_request(run_id)
+    if recorder.status.get("workspace") or not request.get("isolate") or not request.get("repo"):
+        return None
+    from .worktree import create
+
+    future: Future[Any] = Future()
+    future.started = time.monotonic()  # type: ignore[attr-defined]
+
+    def work() -> None:
+        try:
+            future.set_result(create(
+                request["repo"], run_id, store.home, request.get("base_ref"),
+                bool(request.get("include_uncommitted")), recorder.emit,
+            ))  # fmt: skip
+        except BaseException as exc:  # handed to the loop, which reports it
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name=f"worktree-{run_id}", daemon=True).start()
+    return future
+
+
+async def _host(
+    store: RunStore,
+    run_id: str,
+    resume: bool,
+    recorder: RunRecorder,
+    prepared: Future[Any] | None,
+) -> None:
     import anyio
 
     from .drive import drive
@@ -84,7 +117,7 @@ async def _host(store: RunStore, run_id: str, resume: bool, recorder: RunRecorde
             await anyio.sleep(0)  # the receiver is installed now
             if _early_signal:
                 scope.cancel()
-            await drive(store, run_id, resume=resume, recorder=recorder)
+            await drive(store, run_id, resume=resume, recorder=recorder, prepared=prepared)
             tg.cancel_scope.cancel()
 
 
@@ -96,9 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # until anyio takes over
         signal.signal(sig, _note_signal)
     recorder = begin(store, run_dir.name, resume)
+    prepared = None if resume else prepare_workspace(store, run_dir.name, recorder)
     import anyio
 
-    anyio.run(_host, store, run_dir.name, resume, recorder)
+    anyio.run(_host, store, run_dir.name, resume, recorder, prepared)
     return 0
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..loop.types import UsageTotals
 
 STATUS_INTERVAL = 0.1
+CUT_MARKER = b"\n[loopwright: output cut at the size cap]\n"
 SYNC_INTERVAL = 1.0
 
 
@@ -34,14 +35,21 @@ class CappedFile:
         self.path: str | None = path
         self.redact = redact
         self.left = cap
+        self.cut = False
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     def write(self, text: str) -> None:
-        if self.left <= 0 or self._fd < 0:
+        if self._fd < 0:
+            return
+        if self.left <= 0:
+            if not self.cut:  # the cap was met exactly by earlier writes
+                os.write(self._fd, CUT_MARKER)
+                self.cut = True
             return
         data = self.redact(text).encode("utf-8")
         if len(data) > self.left:
-            data = data[: self.left] + b"\n[loopwright: output cut at the size cap]\n"
+            data = data[: self.left] + CUT_MARKER
+            self.cut = True
         self.left -= len(data)
         os.write(self._fd, data)
 

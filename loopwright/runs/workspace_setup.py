@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +23,27 @@ async def open_workspace(
     request: RunRequest,
     recorder: RunRecorder,
     state: LoopState | None,
+    prepared: Future[dict[str, Any]] | None = None,
 ) -> Workspace | None:
-    """The run's worktree (made on first start, reopened on resume); None when in place."""
+    """The run's worktree (made on first start, reopened on resume); None when in place.
+
+    ``prepared`` is a creation the run-host began before importing the loop."""
     if not request.isolate or request.repo is None:
         return None
     record: dict[str, Any] | None = recorder.status.get("workspace")
     if record is None:
         recorder.status["phase"] = "workspace"
         started = time.monotonic()
-        record = await anyio.to_thread.run_sync(
-            lambda: create(
-                str(request.repo), run_id, store.home, request.base_ref,
-                request.include_uncommitted, recorder.emit,
-            )
-        )  # fmt: skip
+        if prepared is not None:
+            started = getattr(prepared, "started", started)
+            record = await anyio.to_thread.run_sync(prepared.result)
+        else:
+            record = await anyio.to_thread.run_sync(
+                lambda: create(
+                    str(request.repo), run_id, store.home, request.base_ref,
+                    request.include_uncommitted, recorder.emit,
+                )
+            )  # fmt: skip
         recorder.status["workspace"] = record
         recorder.flush()
         recorder.emit(

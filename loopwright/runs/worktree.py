@@ -11,13 +11,15 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ProcessError
-from ..loop.types import Subgoal, TaskResult
 from . import pool
 from .gitcmd import agit, git, porcelain, repo_lock, resolve_commit, run_git
 from .gitlocks import remove_stale_index_lock
+
+if TYPE_CHECKING:
+    from ..loop.types import Subgoal, TaskResult
 
 Emit = Callable[[str, int, dict[str, Any]], None]
 
