@@ -17,13 +17,6 @@ from .models import Check, DoctorBackend, DoctorReply
 from .state import allowed_roots, inside
 
 VERSION_TIMEOUT = 5.0
-AGENT_CLIS = {
-    "claude_code": "claude",
-    "codex": "codex",
-    "aider": "aider",
-    "opencode": "opencode",
-    "gemini_cli": "gemini",
-}
 CREDENTIALS = (
     "ANTHROPIC_API_KEY",
     "OPENAI_API_KEY",
@@ -57,21 +50,22 @@ async def _version(argv: list[str]) -> str:
     return text.splitlines()[0][:120] if text else f"exit {done.returncode}"
 
 
-async def _agent_rows(rows: list[DoctorBackend]) -> None:
-    """Fill in each agent CLI's path and version (concurrently, each bounded)."""
+def _agent_binaries(rows: list[DoctorBackend]) -> None:
+    """Each agent CLI's path and version (the adapters' own lookup: npm package first,
+    then ``--version`` with a short timeout; cached per binary)."""
+    from ..adapters.agent_presets import PRESETS
+    from ..adapters.agent_status import version
 
-    async def one(row: DoctorBackend, exe: str) -> None:
-        row.binary = shutil.which(exe)
+    for row in rows:
+        preset = PRESETS.get(row.name)
+        if preset is None:
+            continue
+        row.binary = shutil.which(preset.program)
         row.binary_version = (
-            await _version([row.binary, "--version"])
+            version(row.binary, row.name) or "version unknown"
             if row.binary
-            else (f"`{exe}` not found on PATH")
+            else f"`{preset.program}` not found on PATH"
         )
-
-    async with anyio.create_task_group() as tg:
-        for row in rows:
-            if row.name in AGENT_CLIS:
-                tg.start_soon(one, row, AGENT_CLIS[row.name])
 
 
 def _cwd_checks(cwd: str) -> list[Check]:
@@ -107,8 +101,8 @@ async def report(cwd: str | None) -> DoctorReply:
 
     found = await anyio.to_thread.run_sync(list_backends)  # may import SDKs or probe
     rows = [DoctorBackend.model_validate(b.as_dict()) for b in found]
+    await anyio.to_thread.run_sync(_agent_binaries, rows)
     git = await _version(["git", "--version"]) if shutil.which("git") else "git not found"
-    await _agent_rows(rows)
     home = state_dir()
     checks = _state_checks(home) + (_cwd_checks(cwd) if cwd else [])
     checks.append(Check(name="git available", ok=shutil.which("git") is not None, detail=git))
