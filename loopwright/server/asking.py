@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlparse
 
 import anyio
 from mcp.server.mcpserver import Context
+from mcp.shared.exceptions import MCPError
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types import (
     ElicitRequest,
@@ -28,6 +29,7 @@ from mcp_types import (
 )
 from mcp_types.version import is_version_at_least
 
+from ..errors import UserError
 from .models import Question
 
 MODERN = "2026-07-28"
@@ -92,12 +94,17 @@ async def client_roots(
     if not declares_roots(ctx):
         return None
     if not is_modern(ctx):
-        with anyio.fail_after(30):
-            result = await ctx.session.send_request(
-                ListRootsRequest(),
-                ListRootsResult,
-                metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
-            )
+        try:
+            with anyio.fail_after(30):
+                result = await ctx.session.send_request(
+                    ListRootsRequest(),
+                    ListRootsResult,
+                    metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
+                )
+        except (MCPError, TimeoutError) as exc:
+            raise UserError(
+                f"cwd: the client declares roots but did not list them: {exc}", "cwd"
+            ) from exc
         return _paths(result)
     answer = (ctx.input_responses or {}).get(ROOTS) if earlier and earlier.step == ROOTS else None
     if isinstance(answer, ListRootsResult):

@@ -78,3 +78,14 @@ async def test_without_cwd_roots_do_not_apply_and_a_scratch_repo_is_made(
             reply = await call(c, "orchestrate", goal="g", detach=False)
     assert reply["scratch"] and Path(reply["cwd"]).is_relative_to(home / "scratch")
     assert (Path(reply["cwd"]) / ".git").is_dir()
+
+
+async def test_a_client_that_declares_roots_but_fails_to_list_them_gets_a_clear_error(
+    server: MCPServer[ServerState], layout: dict[str, Path]
+) -> None:
+    async def broken(ctx: Any) -> ListRootsResult:
+        raise RuntimeError("no roots today")
+
+    async with Client(server, mode="legacy", list_roots_callback=broken) as c:
+        text = await error(c, "orchestrate", goal="g", cwd=str(layout["inside"]))
+    assert "cwd: the client declares roots but did not list them" in text
