@@ -8,6 +8,7 @@ crash) is never returned and never consumed; a complete line that is not JSON is
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ class EventWriter:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self.seq = self._next_seq()
         self.unsynced = False
+        self._lock = threading.Lock()  # a run-host's start-up thread may append too
 
     def _next_seq(self) -> int:
         size = os.fstat(self._fd).st_size
@@ -50,6 +52,10 @@ class EventWriter:
         return 0
 
     def append(self, type: str, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            return self._append(type, iteration, data)
+
+    def _append(self, type: str, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
         event = {
             "seq": self.seq,
             "ts": round(time.time(), 3),

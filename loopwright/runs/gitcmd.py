@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import subprocess
 from collections.abc import Iterator
@@ -94,9 +95,15 @@ def toplevel(path: str | Path) -> Path | None:
     return Path(done.stdout.decode("utf-8", "surrogateescape").strip())
 
 
-def common_dir(repo: str | Path) -> Path:
+@functools.lru_cache(maxsize=64)
+def _common_dir(repo: str) -> Path:
     out = git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()
     return Path(out)
+
+
+def common_dir(repo: str | Path) -> Path:
+    """The repository's shared git dir (cached: it does not move while we run)."""
+    return _common_dir(str(repo))
 
 
 def resolve_commit(repo: str | Path, ref: str, field: str = "base_ref") -> str:

@@ -68,6 +68,12 @@ def _start_data(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def report_ready(recorder: RunRecorder, record: dict[str, Any], seconds: float) -> None:
+    data = {"path": record["path"], "branch": record["branch"], "base": record["base"],
+            "seconds": round(seconds, 3), "pooled": record.get("pooled", False)}  # fmt: skip
+    recorder.emit("worktree_ready", 0, data)
+
+
 def prepare_workspace(store: RunStore, run_id: str, recorder: RunRecorder) -> Future[Any] | None:
     """Start creating a new run's worktree on a thread now, while the loop's modules load:
     on a big repository ``git worktree add`` is most of the start-up, and it needs none."""
@@ -77,16 +83,19 @@ def prepare_workspace(store: RunStore, run_id: str, recorder: RunRecorder) -> Fu
     from .worktree import create
 
     future: Future[Any] = Future()
-    future.started = time.monotonic()  # type: ignore[attr-defined]
+    started = time.monotonic()
 
     def work() -> None:
         try:
-            future.set_result(create(
+            record = create(
                 request["repo"], run_id, store.home, request.get("base_ref"),
                 bool(request.get("include_uncommitted")), recorder.emit,
-            ))  # fmt: skip
+            )  # fmt: skip
         except BaseException as exc:  # handed to the loop, which reports it
             future.set_exception(exc)
+            return
+        report_ready(recorder, record, time.monotonic() - started)
+        future.set_result(record)
 
     threading.Thread(target=work, name=f"worktree-{run_id}", daemon=True).start()
     return future

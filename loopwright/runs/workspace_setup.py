@@ -11,6 +11,7 @@ import anyio
 
 from ..errors import ProcessError
 from ..loop.types import LoopState, RunResult
+from .host import report_ready
 from .recorder import RunRecorder
 from .request import RunRequest
 from .store import RunStore
@@ -33,30 +34,19 @@ async def open_workspace(
     record: dict[str, Any] | None = recorder.status.get("workspace")
     if record is None:
         recorder.status["phase"] = "workspace"
-        started = time.monotonic()
-        if prepared is not None:
-            started = getattr(prepared, "started", started)
+        if prepared is not None:  # the host began it and reported it ready
             record = await anyio.to_thread.run_sync(prepared.result)
         else:
+            started = time.monotonic()
             record = await anyio.to_thread.run_sync(
                 lambda: create(
                     str(request.repo), run_id, store.home, request.base_ref,
                     request.include_uncommitted, recorder.emit,
                 )
             )  # fmt: skip
+            report_ready(recorder, record, time.monotonic() - started)
         recorder.status["workspace"] = record
         recorder.flush()
-        recorder.emit(
-            "worktree_ready",
-            0,
-            {
-                "path": record["path"],
-                "branch": record["branch"],
-                "base": record["base"],
-                "seconds": round(time.monotonic() - started, 3),
-                "pooled": record.get("pooled", False),
-            },
-        )
     ws = Workspace(record, run_id, recorder.emit, recorder.flush, store.home)
     request.loop.cwd = str(Path(record["path"]) / request.subdir)
     if state is not None:

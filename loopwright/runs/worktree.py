@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,20 +69,12 @@ def create(
     path = home / "worktrees" / run_id
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     base = resolve_commit(repo, base_ref or "HEAD")
-    dirty = [p for _, p in porcelain(repo)]
-    if dirty and include_uncommitted:
-        base = snapshot_uncommitted(repo, base, home / "worktrees" / f".index-{run_id}")
-    elif dirty:
-        emit(
-            "warning",
-            0,
-            {
-                "message": f"{len(dirty)} uncommitted change(s) in {repo} were "
-                "left out: the run starts from the last commit (use "
-                "include_uncommitted to bring them)",
-                "paths": dirty[:50],
-            },
-        )
+    if include_uncommitted:
+        if porcelain(repo):
+            base = snapshot_uncommitted(repo, base, home / "worktrees" / f".index-{run_id}")
+        dirty_check = None
+    else:  # only for a warning: look while the worktree is being written
+        dirty_check = ThreadPoolExecutor(1).submit(porcelain, repo)
     with repo_lock(repo):
         git(repo, "worktree", "prune")
     pooled = pool.take(home, repo, path, branch_name(run_id), base)
@@ -89,6 +82,13 @@ def create(
         with repo_lock(repo):
             git(repo, "worktree", "add", "-q", "--no-track", "-b", branch_name(run_id), str(path),
                 base)  # fmt: skip
+    dirty = [p for _, p in dirty_check.result()] if dirty_check is not None else []
+    if dirty:
+        emit("warning", 0, {
+            "message": f"{len(dirty)} uncommitted change(s) in {repo} were left out: the run "
+            "starts from the last commit (use include_uncommitted to bring them)",
+            "paths": dirty[:50],
+        })  # fmt: skip
     return {
         "pooled": pooled,
         "mode": "worktree",
@@ -150,10 +150,9 @@ class Workspace:
     async def _commit(self, iteration: int, subject: str, verdict: str) -> None:
         # Plumbing (write-tree, commit-tree, update-ref) instead of ``git commit``, which
         # would stat the whole tree once more: on big repos ``git add -A`` is the only scan.
+        # Parent is the last checkpoint even if HEAD moved (merged subgoals, a worker's own
+        # commits): their content is in the tree, folded into this one commit.
         base = self.iteration_base
-        head = (await agit(self.path, "rev-parse", "HEAD")).strip()
-        if head != base:  # merged subgoals (or a worker's own commits): fold them in
-            await agit(self.path, "reset", "-q", "--soft", base)
         await agit(self.path, "add", "-A")
         staged = await agit(self.path, "diff-index", "--cached", "--name-status", "-M", "-z", base)
         if not staged:
@@ -166,7 +165,7 @@ class Workspace:
         )
         tree = (await agit(self.path, "write-tree")).strip()
         sha = (await agit(self.path, "commit-tree", tree, "-p", base, "-m", message)).strip()
-        await agit(self.path, "update-ref", "-m", "loopwright: checkpoint", "HEAD", sha, base)
+        await agit(self.path, "update-ref", "-m", "loopwright: checkpoint", "HEAD", sha)
         self.iteration_base = sha
         self.record.update(head=sha, commits=int(self.record.get("commits", 0)) + 1)
         self.save()
