@@ -56,7 +56,8 @@ def _sse(blocks: list[dict[str, Any]], stop: str) -> bytes:
 
 
 def _last_tool_result(messages: list[dict[str, Any]]) -> tuple[str, Any] | None:
-    """(tool name, parsed result) of the newest tool_result, found via its tool_use id."""
+    """(tool name, parsed result) of the newest tool_result in the conversation, found via
+    its tool_use id (a client may add other user content after it)."""
     names = {
         b["id"]: b["name"]
         for m in messages
@@ -64,18 +65,21 @@ def _last_tool_result(messages: list[dict[str, Any]]) -> tuple[str, Any] | None:
         for b in m["content"]
         if isinstance(b, dict) and b.get("type") == "tool_use"
     }
-    last = messages[-1]["content"] if messages else []
-    for block in reversed(last if isinstance(last, list) else []):
-        if isinstance(block, dict) and block.get("type") == "tool_result":
-            content = block.get("content")
-            if isinstance(content, list):
-                content = "".join(c.get("text", "") for c in content if isinstance(c, dict))
-            try:
-                parsed = json.loads(content or "null")
-            except ValueError:
-                parsed = content
-            return names.get(block["tool_use_id"], ""), parsed
+    for message in reversed(messages):
+        content = message["content"] if message["role"] == "user" else None
+        for block in reversed(content if isinstance(content, list) else []):
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                return names.get(block["tool_use_id"], ""), _parse(block.get("content"))
     return None
+
+
+def _parse(content: Any) -> Any:
+    if isinstance(content, list):
+        content = "".join(c.get("text", "") for c in content if isinstance(c, dict))
+    try:
+        return json.loads(content or "null")
+    except ValueError:
+        return content
 
 
 class Script:
@@ -113,7 +117,10 @@ class Script:
             self.errors.append(result)
             return self.text(f"ERROR {result}")
         self.run_id = result["run_id"]
-        if name == PREFIX + "orchestrate" or result.get("running") or result.get("more"):
+        if result.get("status") == "needs_input":
+            answers = {q["id"]: "scripted answer" for q in result.get("questions") or []}
+            return self.tool("orchestrate_resume", {"run_id": self.run_id, "answers": answers})
+        if name != PREFIX + "orchestrate_tail" or result.get("running") or result.get("more"):
             args = {"run_id": self.run_id, "wait": 30}
             if name == PREFIX + "orchestrate_tail":
                 args["cursor"] = result["cursor"]

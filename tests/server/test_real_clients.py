@@ -20,6 +20,8 @@ import pytest
 from loopwright.runs.scratch import make_scratch_repo
 from loopwright.runs.store import RunStore
 
+from ..helpers import write_scenario
+from .conftest import ASKING
 from .fake_anthropic import Script, serve
 from .test_stdio import LOOPWRIGHT
 from .test_tools import TOOLS
@@ -170,7 +172,8 @@ def claude_headless(client_env: dict[str, str], tmp_path: Path, port: int) -> li
         CLAUDE_CODE_MAX_RETRIES="0",
         ENABLE_TOOL_SEARCH="false",
     )
-    tools = ",".join(f"mcp__loopwright__{t}" for t in ("orchestrate", "orchestrate_tail"))
+    names = ("orchestrate", "orchestrate_tail", "orchestrate_resume")
+    tools = ",".join(f"mcp__loopwright__{t}" for t in names)
     return [
         client_bin("claude", "claude"),
         "-p",
@@ -211,6 +214,24 @@ def test_claude_code_orchestrates_and_tails_a_run_to_completion(
     assert f"DONE {script.run_id} completed" in final["result"]
     if where == "project":
         assert result["workspace"]["repo"] == args["cwd"]
+
+
+def test_headless_claude_code_cancels_the_question_form_and_resumes_the_same_run(
+    client_env: dict[str, str], tmp_path: Path, home: Path
+) -> None:
+    backend = write_scenario(tmp_path / "asking.json", ASKING)
+    script = Script(goal="write the scripted file", questions="ask", backend=backend)
+    httpd, port = serve(script)
+    try:
+        run(claude_headless(client_env, tmp_path, port), client_env, tmp_path, timeout=180)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert script.calls[:2] == ["orchestrate", "orchestrate_resume"], script.calls
+    assert script.run_id and not script.errors
+    result = RunStore(home).read_result(script.run_id)
+    assert result is not None and result["state"] == "completed"
+    assert len(list((home / "runs").iterdir())) == 1
 
 
 def test_claude_code_roots_refuse_a_sibling_dir_with_a_common_prefix(
