@@ -117,10 +117,14 @@ def inside(path: Path, roots: list[Path]) -> bool:
     return any(path == r or path.is_relative_to(r) for r in roots)
 
 
-def check_cwd_allowed(cwd: str, client_roots: list[Path] | None) -> None:
-    """Raise ``UserError`` unless ``cwd`` resolves inside every configured set of roots."""
+def check_cwd_absolute(cwd: str) -> None:
     if not os.path.isabs(cwd):
         raise UserError(f"cwd {cwd!r} must be an absolute path", "cwd")
+
+
+def check_cwd_allowed(cwd: str, client_roots: list[Path] | None) -> None:
+    """Raise ``UserError`` unless ``cwd`` resolves inside every configured set of roots."""
+    check_cwd_absolute(cwd)
     path = Path(cwd).resolve()
     env_roots = allowed_roots()
     if env_roots and not inside(path, env_roots):

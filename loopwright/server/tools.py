@@ -25,7 +25,15 @@ from .models import (
     StatusReply,
     TailReply,
 )
-from .state import LIVE, check_cwd_allowed, checked_id, next_step, questions_of, tool_errors
+from .state import (
+    LIVE,
+    check_cwd_absolute,
+    check_cwd_allowed,
+    checked_id,
+    next_step,
+    questions_of,
+    tool_errors,
+)
 from .waiting import HEARTBEAT, not_live, wait_for_events, wait_until
 
 Ctx = Context[Any, Any]
@@ -53,6 +61,12 @@ async def orchestrate(
     if earlier and earlier.step == asking.ANSWERS and earlier.run_id:
         return await runflow.answered_round(ctx, earlier.run_id, detach)
     with tool_errors():
+        if cwd:  # before anything looks at the path: a dir outside the roots stays unprobed
+            check_cwd_absolute(cwd)
+            roots = await asking.client_roots(ctx, earlier)
+            if isinstance(roots, InputRequiredResult):
+                return roots
+            check_cwd_allowed(cwd, roots)
         request = build_request(
             goal,
             criteria=success_criteria,
@@ -71,11 +85,6 @@ async def orchestrate(
                 "max_cost_usd": max_cost_usd,
             },
         )
-        if cwd:
-            roots = await asking.client_roots(ctx, earlier)
-            if isinstance(roots, InputRequiredResult):
-                return roots
-            check_cwd_allowed(request.loop.cwd, roots)
     return await runflow.start(ctx, request, detach)
 
 
