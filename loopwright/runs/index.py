@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,19 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_state ON runs (state, run_id);
 """
 COLUMNS = ("run_id", "state", "created_at", "updated_at", "goal", "cwd", "backend")
+
+
+def _set_wal(db: sqlite3.Connection, tries: int = 100) -> None:
+    """Switching to WAL takes an exclusive lock without waiting on the busy timeout: while
+    another process sets up a new index it fails with "database is locked"; retry briefly."""
+    for attempt in range(tries):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.02)
 
 
 class RunIndex:
@@ -32,7 +46,7 @@ class RunIndex:
             db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
             if fresh:
                 self.path.chmod(0o600)
-            db.execute("PRAGMA journal_mode=WAL")
+            _set_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
             self._local.db = db
