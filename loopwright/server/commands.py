@@ -26,6 +26,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     out(f"state dir: {rep.state_dir}")
     for c in rep.checks:
         out(f"  [{'ok' if c.ok else 'NO'}] {c.name}" + (f": {c.detail}" if c.detail else ""))
+    for c in rep.ollama_hosts:
+        out(f"  [{'ok' if c.ok else '--'}] {c.name}: {c.detail}")
     out("backends:")
     for b in rep.backends:
         where = (

@@ -96,6 +96,17 @@ def _state_checks(home: Path) -> list[Check]:
     return [Check(name="state dir writable", ok=ok, detail=str(home))]
 
 
+async def _ollama_hosts() -> list[Check]:
+    """Informational (a machine without Ollama is fine): each host's answer, bounded."""
+    from ..adapters.discovery import ollama_health
+
+    try:
+        rows = await ollama_health(timeout=2.0)
+    except Exception as exc:  # a probe must never break doctor
+        return [Check(name="ollama hosts", ok=False, detail=f"{type(exc).__name__}: {exc}")]
+    return [Check(name=str(r["name"]), ok=bool(r["ok"]), detail=str(r["detail"])) for r in rows]
+
+
 async def report(cwd: str | None) -> DoctorReply:
     from ..adapters.registry import list_backends
 
@@ -107,6 +118,7 @@ async def report(cwd: str | None) -> DoctorReply:
     checks = _state_checks(home) + (_cwd_checks(cwd) if cwd else [])
     checks.append(Check(name="git available", ok=shutil.which("git") is not None, detail=git))
     return DoctorReply(
+        ollama_hosts=await _ollama_hosts(),
         versions={
             "python": sys.version.split()[0],
             "loopwright": __version__,

@@ -117,5 +117,8 @@ class DoctorReply(BaseModel):
         description="whether each credential is set (never its value)"
     )
     checks: list[Check]
+    ollama_hosts: list[Check] = Field(
+        default_factory=list, description="each configured Ollama host: reachable, its models"
+    )
     allowed_roots: list[str]
     advice: list[str]
