@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from ..errors import ProcessError
 from . import pool
 from .gitcmd import agit, git, porcelain, repo_lock, resolve_commit, run_git
@@ -120,10 +122,13 @@ class Workspace:
         self.save = save  # persists the record (status.json)
         self.path = record["path"]
         self.iteration_base = record.get("head") or record["base"]
+        self.base_tree: str | None = None  # the tree of iteration_base, once looked up
 
     # --- LoopWorkspace -----------------------------------------------------------------
     async def begin_iteration(self, iteration: int) -> None:
-        self.iteration_base = (await agit(self.path, "rev-parse", "HEAD")).strip()
+        head = (await agit(self.path, "rev-parse", "HEAD")).strip()
+        if head != self.iteration_base:
+            self.iteration_base, self.base_tree = head, None
 
     async def subgoal_dirs(self, iteration: int, subgoals: list[Subgoal]) -> dict[str, str]:
         if len(subgoals) < 2:
@@ -149,13 +154,15 @@ class Workspace:
     # --- commits -----------------------------------------------------------------------
     async def _commit(self, iteration: int, subject: str, verdict: str) -> None:
         # Plumbing (write-tree, commit-tree, update-ref) instead of ``git commit``, which
-        # would stat the whole tree once more: on big repos ``git add -A`` is the only scan.
-        # Parent is the last checkpoint even if HEAD moved (merged subgoals, a worker's own
+        # would stat the whole tree once more: ``git add -A`` is the only scan. The parent
+        # is the last checkpoint even if HEAD moved (merged subgoals, a worker's own
         # commits): their content is in the tree, folded into this one commit.
         base = self.iteration_base
+        if self.base_tree is None:
+            self.base_tree = (await agit(self.path, "rev-parse", f"{base}^{{tree}}")).strip()
         await agit(self.path, "add", "-A")
-        staged = await agit(self.path, "diff-index", "--cached", "--name-status", "-M", "-z", base)
-        if not staged:
+        tree = (await agit(self.path, "write-tree")).strip()
+        if tree == self.base_tree:
             return  # an empty iteration makes no commit
         line = " ".join(subject.split())[:120]
         message = (
@@ -163,13 +170,19 @@ class Workspace:
             f"Loopwright-Run: {self.run_id}\nLoopwright-Iteration: {iteration}\n"
             f"Loopwright-Verdict: {verdict}\n"
         )
-        tree = (await agit(self.path, "write-tree")).strip()
-        sha = (await agit(self.path, "commit-tree", tree, "-p", base, "-m", message)).strip()
-        await agit(self.path, "update-ref", "-m", "loopwright: checkpoint", "HEAD", sha)
-        self.iteration_base = sha
+        files: list[dict[str, str]] = []
+
+        async def changed() -> None:  # read beside the commit: both only read the index
+            raw = await agit(self.path, "diff-index", "--cached", "--name-status", "-M", "-z", base)
+            files.extend(parse_name_status(raw))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(changed)
+            sha = (await agit(self.path, "commit-tree", tree, "-p", base, "-m", message)).strip()
+            await agit(self.path, "update-ref", "-m", "loopwright: checkpoint", "HEAD", sha)
+        self.iteration_base, self.base_tree = sha, tree
         self.record.update(head=sha, commits=int(self.record.get("commits", 0)) + 1)
         self.save()
-        files = parse_name_status(staged)
         self.emit(
             "checkpoint",
             iteration,
@@ -182,6 +195,7 @@ class Workspace:
         if removed:
             self.emit("warning", iteration, {"message": f"removed stale git lock {removed}"})
         self.iteration_base = (await agit(self.path, "rev-parse", "HEAD")).strip()
+        self.base_tree = None
         await self.checkpoint(iteration, "work in progress before the interruption", "wip")
 
     async def summary(self) -> dict[str, Any]:
