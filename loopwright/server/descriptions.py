@@ -61,3 +61,15 @@ DOCTOR = """Check this installation: versions (python, loopwright, mcp, git), ea
 CLI's path and version, whether API credentials are set (never their values), the state dir, \
 the cwd you pass (absolute, exists, writable, git repository, inside the allowed roots) and \
 advice on client timeouts. Use it when a run fails to start."""
+
+DIFF = """What a run changed, from its base commit to its branch loopwright/<run_id>: the \
+files (status A/M/D/R with old_path for renames), insertion and deletion counts, and the \
+patch, cut at max_bytes (truncated=true when cut). Works for runs that used a git worktree \
+(isolate=true, the default); a run that committed nothing has no files."""
+
+MERGE = """Bring a finished run's work into the user's branch: into (default: the branch \
+checked out in the repository), as a merge commit or with squash=true as one commit. It \
+refuses, changing nothing, when the run is still live, when the merge would conflict \
+(listing the paths), or when the checkout has uncommitted changes in the files the run \
+touched; a branch that is not checked out is updated without touching any checkout. Ask \
+the user before merging."""

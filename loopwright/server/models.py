@@ -71,6 +71,31 @@ class CancelReply(BaseModel):
     message: str
 
 
+class DiffReply(BaseModel):
+    """Reply of ``orchestrate_diff``."""
+
+    run_id: str
+    repo: str
+    branch: str
+    base: str
+    files: list[dict[str, str]] = Field(description="[{status, path, old_path?}] base..branch")
+    insertions: int
+    deletions: int
+    patch: str = Field(description="the unified diff, cut at max_bytes")
+    truncated: bool = Field(description="true when the patch was cut")
+
+
+class MergeReply(BaseModel):
+    """Reply of ``orchestrate_merge``."""
+
+    run_id: str
+    merged: bool
+    into: str = Field(description="the branch that received the work")
+    commit: str = Field(description="the merge (or squash) commit")
+    squash: bool
+    files: list[str]
+
+
 class RunRow(BaseModel):
     run_id: str
     state: str

@@ -84,3 +84,12 @@ StateName = Annotated[
 ]
 ListLimit = Annotated[int, Field(ge=1, le=500, description="runs at most")]
 DoctorCwd = Annotated[str | None, Field(description="a working dir to check (absolute)")]
+
+MaxBytes = Annotated[
+    int, Field(ge=1000, le=10_000_000, description="cap on the patch's size in bytes")
+]
+Squash = Annotated[bool, Field(description="one squashed commit instead of a merge commit")]
+Into = Annotated[
+    str | None,
+    Field(description="branch to merge into (default: the branch checked out in the repo)"),
+]

@@ -17,8 +17,10 @@ from .models import (
     BackendRow,
     BackendsReply,
     CancelReply,
+    DiffReply,
     DoctorReply,
     ListReply,
+    MergeReply,
     ResultReply,
     RunReply,
     RunRow,
@@ -198,6 +200,28 @@ async def orchestrate_list(
     return ListReply(runs=[RunRow.model_validate(r) for r in found])
 
 
+async def orchestrate_diff(run_id: P.RunId, ctx: Ctx, max_bytes: P.MaxBytes = 200_000) -> DiffReply:
+    from ..runs.merge import diff
+
+    store = runflow.server_state(ctx).store
+    checked_id(run_id)
+    with tool_errors():
+        d = await anyio.to_thread.run_sync(lambda: diff(store, run_id, max_bytes))
+    return DiffReply.model_validate(d)
+
+
+async def orchestrate_merge(
+    run_id: P.RunId, ctx: Ctx, squash: P.Squash = False, into: P.Into = None
+) -> MergeReply:
+    from ..runs.merge import merge
+
+    store = runflow.server_state(ctx).store
+    checked_id(run_id)
+    with tool_errors():
+        m = await anyio.to_thread.run_sync(lambda: merge(store, run_id, squash, into))
+    return MergeReply.model_validate(m)
+
+
 async def list_backends() -> BackendsReply:
     from ..adapters.registry import list_backends as infos
 
@@ -220,6 +244,8 @@ TOOLS: list[tuple[Any, str, ToolAnnotations | None]] = [
     (orchestrate_result, descriptions.RESULT, READ_ONLY),
     (orchestrate_cancel, descriptions.CANCEL, ToolAnnotations(destructiveHint=True)),
     (orchestrate_list, descriptions.LIST, READ_ONLY),
+    (orchestrate_diff, descriptions.DIFF, READ_ONLY),
+    (orchestrate_merge, descriptions.MERGE, ToolAnnotations(destructiveHint=True)),
     (list_backends, descriptions.BACKENDS, READ_ONLY),
     (doctor, descriptions.DOCTOR, READ_ONLY),
 ]

@@ -23,6 +23,8 @@ TOOLS = {
     "orchestrate_result",
     "orchestrate_cancel",
     "orchestrate_list",
+    "orchestrate_diff",
+    "orchestrate_merge",
     "list_backends",
     "doctor",
 }
