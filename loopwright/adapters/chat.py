@@ -170,6 +170,14 @@ class Meter:
         }
         self.request.emit("model_call", data)
 
+    def left_cost(self) -> float | None:
+        """USD the run may still spend, less this call's known cost so far (None: no limit
+        given, or this call's price is unknown)."""
+        limit = self.request.meta.get("cost_left")
+        if not isinstance(limit, int | float) or self.usage.cost_usd is None:
+            return None
+        return float(limit) - self.usage.cost_usd
+
     def left_tokens(self) -> int | None:
         limit = self.request.meta.get("tokens_left")
         if not isinstance(limit, int):

@@ -70,9 +70,14 @@ def _log(meter: Meter, call: ToolCall, result: ToolResult) -> None:
         )
 
 
-def _budget_left(meter: Meter) -> bool:
-    left = meter.left_tokens()
-    return left is None or left > 0
+def _budget_out(meter: Meter) -> str | None:
+    """Why the loop must stop for the run's budget, or None while it may go on."""
+    tokens, cost = meter.left_tokens(), meter.left_cost()
+    if tokens is not None and tokens <= 0:
+        return "token budget ran out during the tool loop"
+    if cost is not None and cost <= 0:
+        return "cost budget ran out during the tool loop"
+    return None
 
 
 async def _native(chat: Chat, meter: Meter, ws: Workspace, steps: int) -> Outcome:
@@ -81,8 +86,8 @@ async def _native(chat: Chat, meter: Meter, ws: Workspace, steps: int) -> Outcom
     messages = [Message("user", request.prompt)]
     texts: list[str] = []
     for _ in range(steps):
-        if not _budget_left(meter):
-            return _summary(texts, ws), False, "token budget ran out during the tool loop"
+        if (out := _budget_out(meter)) is not None:
+            return _summary(texts, ws), False, out
         turn = await call_turn(chat, meter, system, messages, TOOL_SPECS)
         messages.append(Message("assistant", turn.text, turn.tool_calls))
         if turn.text.strip():

@@ -238,7 +238,12 @@ class Harness:
             timeout=timeout,
             emit=lambda type, data: self._emit(type, data, iteration),
             output=output,
-            meta={"iteration": iteration, "tokens_left": self._tokens_left(), **(meta or {})},
+            meta={
+                "iteration": iteration,
+                "tokens_left": self._tokens_left(),
+                "cost_left": self.config.budget.max_cost_usd - self.state.usage.cost_usd,
+                **(meta or {}),
+            },
         )
         started = time.monotonic()
         try:

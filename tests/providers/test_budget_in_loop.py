@@ -1,0 +1,27 @@
+"""The tool loop keeps inside the run's token and cost budgets (passed in request.meta)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loopwright.adapters.base import AgentRequest, Usage
+from loopwright.adapters.chat import Meter
+from loopwright.adapters.toolloop import _budget_out
+
+
+def meter(meta: dict[str, Any], usage: Usage) -> Meter:
+    request = AgentRequest(role="worker", system="", prompt="", cwd="/", timeout=1, meta=meta)
+    return Meter(chat=None, request=request, usage=usage)  # type: ignore[arg-type]
+
+
+def test_the_cost_budget_stops_the_loop_once_spent() -> None:
+    assert _budget_out(meter({"cost_left": 0.05}, Usage(10, 10, 0.01))) is None
+    out = _budget_out(meter({"cost_left": 0.05}, Usage(10, 10, 0.05)))
+    assert out == "cost budget ran out during the tool loop"
+
+
+def test_an_unknown_price_does_not_count_as_free_or_as_spent() -> None:
+    # Unknown cost cannot be checked against USD: only the token budget applies then.
+    assert _budget_out(meter({"cost_left": 0.0, "tokens_left": 100}, Usage(10, 10, None))) is None
+    out = _budget_out(meter({"cost_left": 1.0, "tokens_left": 15}, Usage(10, 10, None)))
+    assert out == "token budget ran out during the tool loop"
