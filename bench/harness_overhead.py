@@ -32,8 +32,12 @@ def main() -> None:
     n = ap.parse_args().iterations
     home = Path(tempfile.mkdtemp(prefix="lw-bench-"))
     store = RunStore(home)
+    work = home / "work"
+    work.mkdir()
     request = build_request(
         "benchmark",
+        cwd=str(work),
+        isolate=False,  # the harness alone: git checkpoints are measured by bench/worktrees.py
         criteria=["never"],
         budget={"max_iterations": n, "max_agent_calls": 100_000},
         options={"retry_backoff": 0},
