@@ -164,3 +164,29 @@ def test_version_and_help_work() -> None:
     assert cli("--version").stdout.startswith("loopwright ")
     assert "run" in cli("--help").stdout
     assert os.environ["LOOPWRIGHT_HOME"]
+
+
+def test_diff_merge_and_gc_from_the_command_line(repo: Path, tmp_path: Path) -> None:
+    edit = {"worker": [{"text": "x", "edits": [{"path": "feature.txt", "write": "done\n"}]}]}
+    spec = write_scenario(tmp_path / "s.json", edit)
+    run = json.loads(cli("run", "add a feature", "--cwd", str(repo), "--backend", spec,
+                         "--json").stdout)  # fmt: skip
+    assert run["state"] == "completed" and run["workspace"]["commits"] == 1
+    shown = cli("diff", run["run_id"])
+    assert shown.returncode == 0 and "A feature.txt" in shown.stdout and "+done" in shown.stdout
+    merged = cli("merge", run["run_id"], "--squash", "--json")
+    assert merged.returncode == 0, merged.stderr
+    assert json.loads(merged.stdout)["into"] == "main"
+    assert (repo / "feature.txt").read_text() == "done\n"
+    again = cli("merge", run["run_id"])  # already merged: nothing to do, said plainly
+    assert again.returncode == 2 and "nothing to merge" in again.stderr
+    assert cli("gc", "--json").returncode == 0
+
+
+def test_no_isolate_changes_the_directory_in_place(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    refused = cli("run", "x", "--cwd", str(plain))
+    assert refused.returncode == 2 and "not inside a git repository" in refused.stderr
+    done = cli("run", "x", "--cwd", str(plain), "--no-isolate", "--json")
+    assert done.returncode == 0 and (plain / "loopwright-scripted.md").exists()

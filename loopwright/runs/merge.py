@@ -68,6 +68,8 @@ def merge(
         raise UserError(f"no branch {target!r} in {repo}", "into")
     with repo_lock(repo):
         tree = _merge_tree(repo, target, branch)
+        if tree == git(repo, "rev-parse", f"{target}^{{tree}}").strip():
+            raise InvalidState(f"{target} already has the work of run {run_id}: nothing to merge")
         files = _touched(repo, target, branch)
         message = _message(store, run_id, branch, squash)
         if target == current:
