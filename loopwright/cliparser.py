@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from .loop.states import ALL_STATES
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -118,19 +120,7 @@ def build_parser(commands: dict[str, Command], version: str) -> argparse.Argumen
     p.add_argument("--timeout", type=float, default=3600, help="seconds to wait (default 3600)")
     _output_options(p, detach=False)
     p = add("list", "recent runs, newest first")
-    p.add_argument(
-        "--state",
-        choices=[
-            "queued",
-            "running",
-            "needs_input",
-            "completed",
-            "stopped",
-            "failed",
-            "cancelled",
-            "interrupted",
-        ],
-    )
+    p.add_argument("--state", choices=ALL_STATES)
     p.add_argument("--limit", type=int, default=20)
     _output_options(p, detach=False)
     p = add("resume", "answer a run's questions, or continue an interrupted run")

@@ -4,3 +4,8 @@ from __future__ import annotations
 
 TERMINAL_STATES: frozenset[str] = frozenset({"completed", "stopped", "failed", "cancelled"})
 LIVE_STATES: tuple[str, ...] = ("queued", "running")
+ALL_STATES: tuple[str, ...] = (
+    "queued", "running", "needs_input", "completed", "stopped", "failed", "cancelled",
+    "interrupted",
+)  # fmt: skip
+"""Every run state, in lifecycle order (``types.RunState`` spells the same for the checker)."""
