@@ -154,3 +154,17 @@ async def _until_phase(store: RunStore, run_id: str, phase: str) -> None:
     with anyio.fail_after(20):
         while store.read_status(run_id).get("phase") != phase:
             await anyio.sleep(0.01)
+
+
+def test_cancelling_a_run_that_waits_for_answers_writes_a_full_result(
+    store: RunStore, tmp_path: Path
+) -> None:
+    spec = write_scenario(tmp_path / "s.json", {"clarifier": [QUESTION]})
+    run_id = runner.start(store, build_request("build it", backend=spec, questions="ask"))
+    assert runner.wait(store, run_id, timeout=30)["state"] == "needs_input"
+    assert runner.cancel(store, run_id)["state"] == "cancelled"
+    result = store.read_result(run_id)
+    assert result is not None and result["state"] == "cancelled" and result["run_id"] == run_id
+    assert result["summary"] == "cancelled after 0 iteration(s)"
+    assert result["workspace"]["branch"] == f"loopwright/{run_id}"  # its work is findable
+    assert "cancelled" in [e["type"] for e in events_of(store.paths(run_id).events)]

@@ -314,7 +314,7 @@ class Harness:
             stop_reason=reason,
             iterations=self.state.iterations,
             criteria=self.criteria,
-            summary=_summary(state, reason, self.state.iterations),
+            summary=summary_line(state, reason, self.state.iterations),
             last_results=last.results if last else [],
             verify=last.verify if last else [],
             verdicts=last.verdicts if last else [],
@@ -357,5 +357,6 @@ def _iteration_event(record: IterationRecord, reasons: list[str]) -> dict[str, A
     return {"passed": record.passed, "reasons": reasons, "record": dumped}
 
 
-def _summary(state: str, reason: str, iterations: int) -> str:
+def summary_line(state: str, reason: str, iterations: int) -> str:
+    """The one-line summary of a run's end (also used for ends outside the harness)."""
     return f"{state} after {iterations} iteration(s): {reason}"

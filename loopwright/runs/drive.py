@@ -10,7 +10,7 @@ import anyio
 
 from ..adapters.registry import create_backend
 from ..errors import LoopwrightError
-from ..loop.harness import Harness, Roles
+from ..loop.harness import Harness, Roles, summary_line
 from ..loop.types import RunResult
 from .host import begin
 from .recorder import RunRecorder
@@ -87,7 +87,7 @@ def _ended(
         stop_reason=reason,
         iterations=iterations,
         error=error,
-        summary=f"{state} after {iterations} iteration(s): {reason}",
+        summary=summary_line(state, reason, iterations),
         cwd=request.loop.cwd,
     )
     if harness is not None:

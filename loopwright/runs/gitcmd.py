@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import functools
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,6 +124,13 @@ def repo_lock(repo: str | Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def remove_worktree_dir(repo: str | Path, path: str | Path) -> None:
+    """``git worktree remove --force``, else delete the folder (a prune then drops its
+    record). The caller holds ``repo_lock``."""
+    if run_git(repo, "worktree", "remove", "--force", str(path)).returncode != 0:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def porcelain(repo: str | Path) -> list[tuple[str, str]]:

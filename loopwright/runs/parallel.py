@@ -9,7 +9,7 @@ import anyio
 
 from ..errors import ProcessError
 from ..loop.types import Subgoal, TaskResult
-from .gitcmd import agit, repo_lock, run_git
+from .gitcmd import agit, remove_worktree_dir, repo_lock, run_git
 
 if TYPE_CHECKING:
     from .worktree import Workspace
@@ -33,7 +33,7 @@ async def make_subgoal_worktrees(
             for s in subgoals:
                 branch, path = _sub(ws, iteration, s.id)
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                run_git(repo, "worktree", "remove", "--force", str(path))
+                remove_worktree_dir(repo, path)  # a leftover of an interrupted iteration
                 run_git(repo, "branch", "-D", branch)
                 done = run_git(
                     repo, "worktree", "add", "-q", "--no-track", "-b", branch, str(path), base
@@ -104,7 +104,7 @@ def _remove_subgoal_trees(ws: Workspace, iteration: int, results: list[TaskResul
     with repo_lock(repo):
         for r in results:
             branch, path = _sub(ws, iteration, r.subgoal_id)
-            run_git(repo, "worktree", "remove", "--force", str(path))
+            remove_worktree_dir(repo, path)
             merged = run_git(ws.path, "merge-base", "--is-ancestor", branch, "HEAD")
             if merged.returncode == 0:  # a conflicting branch is kept for inspection
                 run_git(repo, "branch", "-D", branch)

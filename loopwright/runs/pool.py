@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .gitcmd import common_dir, git, repo_lock, run_git
+from .gitcmd import common_dir, git, remove_worktree_dir, repo_lock, run_git
 
 POOL_SIZE = int(os.environ.get("LOOPWRIGHT_POOL_SIZE", "2"))
 """Parked checkouts kept per repository (0 turns the pool off)."""
@@ -37,7 +37,7 @@ def take(home: Path, repo: str, dest: Path, branch: str, base: str) -> bool:
         for slot in _slots(d):
             if run_git(repo, "worktree", "move", str(slot), str(dest)).returncode == 0:
                 break
-            _discard(repo, slot)
+            remove_worktree_dir(repo, slot)
         else:
             return False
         git(str(dest), "switch", "-q", "--discard-changes", "--no-track", "-C", branch, base)
@@ -60,11 +60,6 @@ def park(home: Path, repo: str, path: str) -> bool:
     return True
 
 
-def _discard(repo: str, slot: Path) -> None:
-    if run_git(repo, "worktree", "remove", "--force", str(slot)).returncode != 0:
-        shutil.rmtree(slot, ignore_errors=True)
-
-
 def gc(home: Path, keep: int = 0) -> dict[str, Any]:
     """Trim every repository's pool to ``keep`` checkouts and prune stale worktree records."""
     removed, repos = 0, 0
@@ -81,7 +76,7 @@ def gc(home: Path, keep: int = 0) -> dict[str, Any]:
             continue
         with repo_lock(repo):
             for slot in _slots(d)[keep:]:
-                _discard(repo, slot)
+                remove_worktree_dir(repo, slot)
                 removed += 1
             run_git(repo, "worktree", "prune")
     return {"repositories": repos, "removed": removed, "kept_per_repo": keep}

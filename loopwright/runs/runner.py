@@ -176,24 +176,22 @@ def cancel(store: RunStore, run_id: str, timeout: float = 10.0) -> dict[str, Any
 
 
 def _cancelled_result(store: RunStore, run_id: str, status: dict[str, Any]) -> dict[str, Any]:
-    request = store.read_request(run_id)
-    return {
-        "run_id": run_id,
-        "state": "cancelled",
-        "stop_reason": "cancelled",
-        "iterations": status.get("iteration", 0),
-        "summary": "cancelled",
-        "usage": status.get("usage") or {},
-        "cwd": request["loop"]["cwd"],
-        "criteria": [],
-        "last_results": [],
-        "verify": [],
-        "verdicts": [],
-        "questions": [],
-        "duration": status.get("elapsed", 0.0),
-        "error": None,
-        "extra": {},
-    }
+    """The result of a run whose host could not record its own cancellation."""
+    from ..loop.types import RunResult, UsageTotals  # only on this path: keeps the CLI light
+
+    iterations = int(status.get("iteration") or 0)
+    result = RunResult(
+        run_id=run_id,
+        state="cancelled",
+        stop_reason="cancelled",
+        iterations=iterations,
+        summary=f"cancelled after {iterations} iteration(s)",
+        usage=UsageTotals.from_dict(status.get("usage") or {}),
+        cwd=store.read_request(run_id)["loop"]["cwd"],
+        duration=float(status.get("elapsed") or 0.0),
+        workspace=status.get("workspace") or {},
+    )
+    return result.model_dump()
 
 
 def wait(

@@ -7,8 +7,6 @@ ever read (into a snapshot commit, through a private index) when asked for.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +16,15 @@ import anyio
 
 from ..errors import ProcessError
 from . import pool
-from .gitcmd import agit, git, porcelain, repo_lock, resolve_commit, run_git
+from .gitcmd import (
+    agit,
+    git,
+    porcelain,
+    remove_worktree_dir,
+    repo_lock,
+    resolve_commit,
+    run_git,
+)
 from .gitlocks import remove_stale_index_lock
 
 if TYPE_CHECKING:
@@ -225,7 +231,5 @@ class Workspace:
 
 def remove_worktree(repo: str, path: str) -> None:
     with repo_lock(repo):
-        done = run_git(repo, "worktree", "remove", "--force", path)
-        if done.returncode != 0 and os.path.isdir(path):
-            shutil.rmtree(path, ignore_errors=True)
+        remove_worktree_dir(repo, path)
         run_git(repo, "worktree", "prune")
