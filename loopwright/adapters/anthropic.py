@@ -27,6 +27,7 @@ from .http_common import retry_after
 from .prices import price
 from .registry import BackendInfo, Spec
 from .settings import load_file, tool_steps
+from .usage_limits import spend_limit, spend_note
 
 if TYPE_CHECKING:
     import anthropic as sdk
@@ -110,6 +111,9 @@ def map_error(exc: Exception) -> ProviderError:
             "`loopwright models anthropic`",
             status=404,
         )
+    if spend_limit(message):
+        note = spend_note(message)
+        return ProviderError(f"Anthropic usage limit ({status}): {message}; {note}", status=status)
     retryable = status in (408, 409, 429) or status >= 500 or kind in RETRYABLE_TYPES
     label = "rate limit" if status == 429 else "overloaded" if kind == "overloaded_error" else ""
     return ProviderError(

@@ -43,6 +43,16 @@ class AgentRequest:
 
 
 @dataclass
+class UsageLimit:
+    """A provider's usage limit that resets at a known time: the same call may work then."""
+
+    message: str
+    """The provider's own words."""
+    resume_at: float
+    """Epoch seconds when the limit resets."""
+
+
+@dataclass
 class AgentResponse:
     text: str
     ok: bool = True
@@ -50,6 +60,9 @@ class AgentResponse:
     usage: Usage = field(default_factory=Usage)
     duration: float = 0.0
     output_path: str | None = None
+    usage_limit: UsageLimit | None = None
+    """On a failed response: a subscription usage limit with its reset time. The harness
+    pauses the run until ``resume_at`` and repeats the call."""
 
 
 @runtime_checkable

@@ -20,6 +20,7 @@ import httpx
 from ..config import PREVIEW_CHARS
 from ..errors import RunError
 from .base import AgentRequest, AgentResponse, Emit, Usage
+from .usage_limits import reset_note
 
 OnText = Callable[[str], None]
 FLUSH_CHARS = 2_000
@@ -212,6 +213,8 @@ async def call_turn(
         except ProviderError as exc:
             if not exc.retryable:
                 raise
+            if exc.retry_after is not None and exc.retry_after > policy.cap:
+                raise beyond_cap(exc, policy.cap) from exc
             if attempt == policy.attempts:
                 raise ProviderError(f"{exc} (gave up after {attempt} attempts)") from exc
             delay = policy.wait(attempt, exc)
@@ -224,6 +227,16 @@ async def call_turn(
         meter.record(turn, started, forward.first)
         return turn
     raise AssertionError("unreachable")
+
+
+def beyond_cap(exc: ProviderError, cap: float) -> ProviderError:
+    """A wait longer than the retry cap is a usage or spend limit: final for this call."""
+    at = time.time() + (exc.retry_after or 0.0)
+    return ProviderError(
+        f"{exc}; {reset_note(at)}; not retried: the provider asks for a wait longer than "
+        f"the {cap:g} s retry cap (a usage or spend limit)",
+        status=exc.status,
+    )
 
 
 def httpx_client(timeout: float) -> httpx.AsyncClient:

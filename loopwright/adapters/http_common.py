@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from .chat import ProviderError
+from .usage_limits import spend_limit, spend_note
 
 ERROR_CHARS = 300
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504, 529}
@@ -53,6 +54,10 @@ def status_error(
 ) -> ProviderError:
     """An HTTP error status as a ``ProviderError`` that says how to fix it."""
     msg = error_text(body)
+    raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if spend_limit(raw):
+        text = f"{provider} usage limit ({status}): {msg}; {spend_note(msg)}"
+        return ProviderError(text, status=status)
     if status == 401:
         text = f"{provider} rejected the credentials (401): {msg}; check {key_hint}"
     elif status == 403:

@@ -31,6 +31,7 @@ from .http_common import sse_data, status_error, transport_error
 from .prices import price
 from .registry import BackendInfo, Spec
 from .settings import OPENAI_URL, OPENROUTER_URL, Endpoint, endpoints, tool_steps
+from .usage_limits import spend_limit, spend_note
 
 
 def wire_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
@@ -179,6 +180,9 @@ class OpenAIChat:
     def _midstream(self, error: Any) -> ProviderError:
         msg = error.get("message", error) if isinstance(error, dict) else error
         code = error.get("code") if isinstance(error, dict) else None
+        if spend_limit(str(error)):
+            note = spend_note(str(msg))
+            return ProviderError(f"{self.provider} usage limit mid-stream: {msg}; {note}")
         retryable = code in (429, 500, 502, 503, 529) or "overload" in str(msg).lower()
         return ProviderError(f"{self.provider} error mid-stream: {msg}", retryable=retryable)
 
