@@ -9,7 +9,15 @@
         ├── BudgetExceeded        a budget limit is reached (a stop, not a crash)
         ├── PlanError             the planner's reply could not be used, even after repair
         ├── NeedsInput            intake has questions and the policy is "ask"
-        └── ProcessError          a subprocess could not be started or misbehaved
+        ├── ProcessError          a subprocess could not be started or misbehaved
+        ├── CheckpointFailed      a checkpoint commit failed even after repair: the run
+        │                         is not completed and its worktree is kept
+        └── WorkAtRisk            a reset, clean or delete was refused: the worktree or
+                                  branch holds uncommitted or unmerged work
+
+Task groups wrap what their tasks raise in an ``ExceptionGroup``; ``unwrapped()`` turns
+that back into the one exception a caller classifies (a budget stop before any other
+loopwright error, then any error), so a group never hides a ``BudgetExceeded``.
 
 Backends never raise for ordinary model failures: they return a failed response. They
 raise only ``UserError`` subclasses for caller mistakes.
@@ -17,6 +25,8 @@ raise only ``UserError`` subclasses for caller mistakes.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -73,3 +83,45 @@ class ProcessError(RunError):
         super().__init__(message)
         self.exit_code = exit_code
         self.stderr = stderr
+
+
+class CheckpointFailed(RunError):
+    """The iteration's work could not be committed, even after one repair and retry.
+
+    ``path`` is the worktree that keeps the uncommitted work; ``cause`` git's reason."""
+
+    def __init__(self, message: str, path: str, cause: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.cause = cause
+
+
+class WorkAtRisk(RunError):
+    """A destructive git operation was refused because it would lose work."""
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The exception of a group that a caller should see: a ``BudgetExceeded`` first,
+    then any other ``LoopwrightError``, then any ``Exception``, then the first of all."""
+    leaves = _leaves(group)
+    for kind in (BudgetExceeded, LoopwrightError, Exception):
+        for exc in leaves:
+            if isinstance(exc, kind):
+                return exc
+    return leaves[0] if leaves else group
+
+
+@contextlib.contextmanager
+def unwrapped() -> Iterator[None]:
+    """Re-raise a task group's ``ExceptionGroup`` as the one exception callers classify."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        raise first_error(group) from None

@@ -381,16 +381,3 @@ def test_gc_trims_the_pool(store: RunStore, repo: Path, tmp_path: Path) -> None:
     assert gc(store.home)["removed"] == 1
     assert not list((store.home / "pool").glob("*/slot-*"))
     assert git(repo, "worktree", "list").count("\n") == 1
-
-
-def test_a_failed_checkpoint_is_an_error_event_and_in_the_result(
-    store: RunStore, repo: Path, tmp_path: Path
-) -> None:
-    # The worker leaves git's index locked, so the checkpoint commit cannot be made.
-    lock = ["sh", "-c", 'echo x > f.txt; touch "$(git rev-parse --git-dir)/index.lock"']
-    spec = edits_scenario(tmp_path, {"text": "x", "run": lock})
-    result = run_thread(store, backend=spec, cwd=str(repo), budget={"max_iterations": 1})
-    errors = result["workspace"]["errors"]
-    assert errors and "checkpoint of iteration 1 failed" in errors[0]
-    events = events_of(store.paths(result["run_id"]).events)
-    assert any(e["type"] == "error" and e["data"].get("kind") == "checkpoint" for e in events)

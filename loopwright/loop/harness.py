@@ -16,7 +16,7 @@ import anyio
 
 from ..adapters.base import AgentRequest, AgentResponse, Backend, Role
 from ..config import PREVIEW_CHARS
-from ..errors import BudgetExceeded, LoopwrightError, PlanError, UserError
+from ..errors import BudgetExceeded, LoopwrightError, PlanError, UserError, unwrapped
 from . import roles as R
 from .budget import BudgetTracker
 from .events import EventSink
@@ -203,9 +203,9 @@ class Harness:
             except PlanError as exc:
                 verdicts[n] = Verdict(complete=False, issues=[str(exc)], reviewer=backend.spec)
 
-        if len(self.roles.reviewers) == 1:
-            await one(0, self.roles.reviewers[0])
-        else:
+        # Always a task group, even for one reviewer: a budget stop raised inside comes
+        # out of ``unwrapped()`` as itself whatever the number of reviewers.
+        with unwrapped():
             async with anyio.create_task_group() as tg:
                 for n, backend in enumerate(self.roles.reviewers):
                     tg.start_soon(one, n, backend)

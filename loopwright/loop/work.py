@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from ..config import PREVIEW_CHARS
-from ..errors import BudgetExceeded, LoopwrightError
+from ..errors import BudgetExceeded, LoopwrightError, unwrapped
 from . import roles as R
 from .types import Subgoal, TaskResult
 
@@ -50,9 +50,10 @@ async def run_subgoals(
     else:
         # asyncio's TaskGroup costs a third of anyio's per spawn, and anyio cancel scopes
         # (budget timeouts, cancel) still reach these tasks through the awaiting parent.
-        async with asyncio.TaskGroup() as tg:
-            for n, subgoal in enumerate(subgoals):
-                tg.create_task(one(n, subgoal))
+        with unwrapped():
+            async with asyncio.TaskGroup() as tg:
+                for n, subgoal in enumerate(subgoals):
+                    tg.create_task(one(n, subgoal))
     if budget_errors:
         raise budget_errors[0]
     return [results[s.id] for s in subgoals]

@@ -6,7 +6,6 @@ import contextlib
 import fcntl
 import functools
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,10 +37,12 @@ def run_git(
     timeout: float = TIMEOUT,
     env: dict[str, str] | None = None,
     identity: bool = True,
+    input: bytes | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run git; returns the completed process (bytes) whatever its exit code.
 
-    ``identity`` commits as loopwright; False leaves the user's own identity in charge."""
+    ``identity`` commits as loopwright; False leaves the user's own identity in charge.
+    ``input`` is fed on stdin (otherwise stdin is /dev/null)."""
     full_env = {
         **os.environ,
         "GIT_TERMINAL_PROMPT": "0",
@@ -53,7 +54,8 @@ def run_git(
         return subprocess.run(
             ["git", *SAFE, *args],
             cwd=cwd,
-            stdin=subprocess.DEVNULL,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
             capture_output=True,
             timeout=timeout,
             env=full_env,
@@ -70,9 +72,10 @@ def git(
     timeout: float = TIMEOUT,
     env: dict[str, str] | None = None,
     identity: bool = True,
+    input: bytes | None = None,
 ) -> str:
     """Run git and return its stdout; a non-zero exit raises ``ProcessError`` with stderr."""
-    done = run_git(cwd, *args, timeout=timeout, env=env, identity=identity)
+    done = run_git(cwd, *args, timeout=timeout, env=env, identity=identity, input=input)
     if done.returncode != 0:
         err = done.stderr.decode("utf-8", "replace").strip()
         raise ProcessError(f"git {args[0]} failed: {err}", done.returncode, err)
@@ -124,13 +127,6 @@ def repo_lock(repo: str | Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
-
-
-def remove_worktree_dir(repo: str | Path, path: str | Path) -> None:
-    """``git worktree remove --force``, else delete the folder (a prune then drops its
-    record). The caller holds ``repo_lock``."""
-    if run_git(repo, "worktree", "remove", "--force", str(path)).returncode != 0:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def porcelain(repo: str | Path) -> list[tuple[str, str]]:

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ..errors import ProcessError
+from ..errors import ProcessError, WorkAtRisk
 from ..loop.types import Subgoal, TaskResult
-from .gitcmd import agit, remove_worktree_dir, repo_lock, run_git
+from .gitcmd import agit, repo_lock, run_git
+from .safety import remove_worktree_dir
 
 if TYPE_CHECKING:
     from .worktree import Workspace
@@ -104,7 +105,10 @@ def _remove_subgoal_trees(ws: Workspace, iteration: int, results: list[TaskResul
     with repo_lock(repo):
         for r in results:
             branch, path = _sub(ws, iteration, r.subgoal_id)
-            remove_worktree_dir(repo, path)
+            try:
+                remove_worktree_dir(repo, path)
+            except WorkAtRisk as exc:
+                ws.emit("warning", iteration, {"message": f"subgoal worktree kept: {exc}"})
             merged = run_git(ws.path, "merge-base", "--is-ancestor", branch, "HEAD")
             if merged.returncode == 0:  # a conflicting branch is kept for inspection
                 run_git(repo, "branch", "-D", branch)

@@ -15,7 +15,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .gitcmd import common_dir, git, remove_worktree_dir, repo_lock, run_git
+from ..errors import WorkAtRisk
+from .gitcmd import common_dir, git, repo_lock, run_git
+from .safety import assert_disposable, remove_worktree_dir
 
 POOL_SIZE = int(os.environ.get("LOOPWRIGHT_POOL_SIZE", "2"))
 """Parked checkouts kept per repository (0 turns the pool off)."""
@@ -35,6 +37,10 @@ def take(home: Path, repo: str, dest: Path, branch: str, base: str) -> bool:
     d = pool_dir(home, repo)
     with repo_lock(repo):
         for slot in _slots(d):
+            try:  # a slot someone worked in is left alone, never switched or cleaned
+                assert_disposable(slot)
+            except WorkAtRisk:
+                continue
             if run_git(repo, "worktree", "move", str(slot), str(dest)).returncode == 0:
                 break
             remove_worktree_dir(repo, slot)
@@ -45,11 +51,15 @@ def take(home: Path, repo: str, dest: Path, branch: str, base: str) -> bool:
     return True
 
 
-def park(home: Path, repo: str, path: str) -> bool:
-    """Clean ``path`` and keep it in the pool (detached); False when the pool is full."""
+def park(home: Path, repo: str, path: str, base: str) -> bool:
+    """Clean ``path`` and keep it in the pool (detached); False when the pool is full.
+
+    Raises ``WorkAtRisk`` (and touches nothing) when ``path`` holds uncommitted changes or
+    commits that ``base`` does not reach."""
     d = pool_dir(home, repo)
     if POOL_SIZE <= 0 or len(_slots(d)) >= POOL_SIZE:
         return False
+    assert_disposable(path, base)
     d.mkdir(mode=0o700, parents=True, exist_ok=True)
     (d / "repo").write_text(repo)
     git(path, "reset", "-q", "--hard")
@@ -76,7 +86,10 @@ def gc(home: Path, keep: int = 0) -> dict[str, Any]:
             continue
         with repo_lock(repo):
             for slot in _slots(d)[keep:]:
-                remove_worktree_dir(repo, slot)
+                try:
+                    remove_worktree_dir(repo, slot)
+                except WorkAtRisk:
+                    continue  # kept: someone worked in it
                 removed += 1
             run_git(repo, "worktree", "prune")
     return {"repositories": repos, "removed": removed, "kept_per_repo": keep}

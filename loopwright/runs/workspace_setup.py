@@ -9,7 +9,8 @@ from typing import Any
 
 import anyio
 
-from ..errors import ProcessError
+from ..errors import CheckpointFailed, ProcessError, WorkAtRisk
+from ..loop.harness import summary_line
 from ..loop.types import LoopState, RunResult
 from .host import report_ready
 from .recorder import RunRecorder
@@ -58,10 +59,17 @@ async def close_workspace(ws: Workspace, result: RunResult, policy: str) -> dict
     """Commit what a stopped run left, summarise the branch, and clean up at the end.
 
     Never raises: a git failure here is recorded in the summary's ``errors`` and the
-    worktree is kept, so nothing is lost."""
-    if result.state not in ("completed", "needs_input"):
+    worktree is kept, so nothing is lost. A final checkpoint that fails turns the run
+    ``failed`` (``checkpoint_failed``) unless it was cancelled, which stays cancelled."""
+    if result.state not in ("completed", "needs_input") and not ws.record.get("checkpoint_failed"):
         label = "partial work" if result.state != "failed" else "work before the failure"
-        await ws.checkpoint(result.iterations + 1, f"{result.state}: {label}", result.state)
+        # Cancelled: the caller waits for us, so a held git lock gets a short wait only.
+        wait = 2.0 if result.state == "cancelled" else None
+        try:
+            await ws.checkpoint(result.iterations + 1, f"{result.state}: {label}",
+                                result.state, lock_wait=wait)  # fmt: skip
+        except CheckpointFailed as exc:
+            _mark_failed(result, str(exc))
     try:
         summary = await ws.summary()
     except ProcessError as exc:
@@ -69,8 +77,16 @@ async def close_workspace(ws: Workspace, result: RunResult, policy: str) -> dict
     if result.state in ("completed", "stopped", "failed", "cancelled"):
         try:
             await anyio.to_thread.run_sync(ws.cleanup, policy)
-        except ProcessError as exc:
+        except (ProcessError, WorkAtRisk) as exc:
             ws.record["kept"] = True
-            summary["errors"] = [*summary.get("errors", []), f"cleanup failed: {exc}"]
+            summary["errors"] = [*summary.get("errors", []), f"cleanup refused or failed: {exc}"]
         summary.update(kept=ws.record.get("kept"), path_removed=ws.record.get("path_removed"))
     return summary
+
+
+def _mark_failed(result: RunResult, message: str) -> None:
+    if result.state != "cancelled":
+        result.state = "failed"
+        result.stop_reason = message
+        result.summary = summary_line("failed", message, result.iterations)
+    result.error = message

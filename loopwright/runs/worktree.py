@@ -14,18 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..errors import ProcessError
+from ..errors import CheckpointFailed, ProcessError
 from . import pool
-from .gitcmd import (
-    agit,
-    git,
-    porcelain,
-    remove_worktree_dir,
-    repo_lock,
-    resolve_commit,
-    run_git,
-)
+from .gitcmd import agit, git, porcelain, repo_lock, resolve_commit, run_git
 from .gitlocks import remove_stale_index_lock
+from .safety import assert_branch_disposable, remove_worktree_dir
+from .staging import Warn, clear_index_lock, nested_repos, stage
 
 if TYPE_CHECKING:
     from ..loop.types import Subgoal, TaskResult
@@ -148,17 +142,54 @@ class Workspace:
 
         return await merge_subgoal_worktrees(self, iteration, results)
 
-    async def checkpoint(self, iteration: int, subject: str, verdict: str) -> None:
+    async def checkpoint(
+        self, iteration: int, subject: str, verdict: str, lock_wait: float | None = None
+    ) -> None:
+        """Commit the iteration's work; on failure repair (stale lock, nested repositories)
+        and retry once. Still failing: record it, keep the worktree, raise ``CheckpointFailed``.
+        """
         try:
-            await self._commit(iteration, subject, verdict)
+            await self._commit(iteration, subject, verdict, [])
+            return
         except ProcessError as exc:
-            message = f"checkpoint of iteration {iteration} failed: {exc}"
-            self.record["errors"].append(message)
-            self.emit("error", iteration, {"message": message, "kind": "checkpoint"})
-            self.save()
+            self.emit("warning", iteration, {
+                "message": f"checkpoint of iteration {iteration} failed, repairing and "
+                f"retrying once: {exc}", "kind": "checkpoint",
+            })  # fmt: skip
+
+        def warn(message: str, data: dict[str, object]) -> None:
+            self.emit("warning", iteration, {"message": message, "kind": "checkpoint", **data})
+
+        try:
+            await clear_index_lock(self.path, warn, lock_wait)
+            nested = await anyio.to_thread.run_sync(nested_repos, self.path)
+            await self._commit(iteration, subject, verdict, nested, warn)
+        except ProcessError as exc:
+            self._failed(iteration, str(exc))
+
+    def _failed(self, iteration: int, cause: str) -> None:
+        message = (
+            f"checkpoint_failed: the work of iteration {iteration} could not be committed "
+            f"after a repair and retry ({cause}); it is kept uncommitted in {self.path}"
+        )
+        self.record["errors"].append(message)
+        self.record["checkpoint_failed"] = {"iteration": iteration, "cause": cause,
+                                            "path": self.path}  # fmt: skip
+        self.record["kept"] = True
+        self.emit("error", iteration, {"message": message, "kind": "checkpoint_failed",
+                                       "cause": cause, "path": self.path})  # fmt: skip
+        self.save()
+        raise CheckpointFailed(message, self.path, cause)
 
     # --- commits -----------------------------------------------------------------------
-    async def _commit(self, iteration: int, subject: str, verdict: str) -> None:
+    async def _commit(
+        self,
+        iteration: int,
+        subject: str,
+        verdict: str,
+        nested: list[str],
+        warn: Warn | None = None,
+    ) -> None:
         # Plumbing (write-tree, commit-tree, update-ref) instead of ``git commit``, which
         # would stat the whole tree once more: ``git add -A`` is the only scan. The parent
         # is the last checkpoint even if HEAD moved (merged subgoals, a worker's own
@@ -166,9 +197,14 @@ class Workspace:
         base = self.iteration_base
         if self.base_tree is None:
             self.base_tree = (await agit(self.path, "rev-parse", f"{base}^{{tree}}")).strip()
-        await agit(self.path, "add", "-A")
-        tree = (await agit(self.path, "write-tree")).strip()
-        if tree == self.base_tree:
+        if warn is None:
+
+            def warn(message: str, data: dict[str, object]) -> None:
+                self.emit("warning", iteration, {"message": message, "kind": "checkpoint",
+                                                 **data})  # fmt: skip
+
+        staged = await stage(self.path, base, nested, warn)
+        if staged.tree == self.base_tree:
             return  # an empty iteration makes no commit
         line = " ".join(subject.split())[:120]
         message = (
@@ -176,23 +212,20 @@ class Workspace:
             f"Loopwright-Run: {self.run_id}\nLoopwright-Iteration: {iteration}\n"
             f"Loopwright-Verdict: {verdict}\n"
         )
-        files: list[dict[str, str]] = []
-
-        async def changed() -> None:  # read beside the commit: both only read the index
-            raw = await agit(self.path, "diff-index", "--cached", "--name-status", "-M", "-z", base)
-            files.extend(parse_name_status(raw))
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(changed)
-            sha = (await agit(self.path, "commit-tree", tree, "-p", base, "-m", message)).strip()
-            await agit(self.path, "update-ref", "-m", "loopwright: checkpoint", "HEAD", sha)
-        self.iteration_base, self.base_tree = sha, tree
+        sha = (await agit(self.path, "commit-tree", staged.tree, "-p", base, "-m", message)).strip()
+        await agit(self.path, "update-ref", "-m", "loopwright: checkpoint", "HEAD", sha)
+        self.iteration_base, self.base_tree = sha, staged.tree
         self.record.update(head=sha, commits=int(self.record.get("commits", 0)) + 1)
         self.save()
         self.emit(
             "checkpoint",
             iteration,
-            {"sha": sha, "files": files, "verdict": verdict, "branch": self.record["branch"]},
+            {
+                "sha": sha,
+                "files": staged.files,
+                "verdict": verdict,
+                "branch": self.record["branch"],
+            },
         )
 
     async def recover(self, iteration: int) -> None:
@@ -213,23 +246,27 @@ class Workspace:
 
     def cleanup(self, policy: str) -> None:
         """``auto``: keep worktree and branch iff the run committed; ``always``: remove the
-        worktree (the branch stays if it holds commits); ``never``: keep both."""
+        worktree (the branch stays if it holds commits); ``never``: keep both. A worktree
+        whose checkpoint failed is always kept, and the pool and removal refuse, on their
+        own, anything that holds uncommitted or unreachable work (``WorkAtRisk``)."""
         committed = int(self.record.get("commits", 0)) > 0
-        if policy == "never" or (policy == "auto" and committed):
+        failed = bool(self.record.get("checkpoint_failed"))
+        if policy == "never" or (policy == "auto" and committed) or failed:
             self.record["kept"] = True
             return
-        repo = self.record["repo"]
-        if committed or not pool.park(self.home, repo, self.path):
-            remove_worktree(repo, self.path)
+        repo, head = self.record["repo"], self.record.get("head") or self.record["base"]
+        if committed or not pool.park(self.home, repo, self.path, head):
+            remove_worktree(repo, self.path, head)
         if not committed:
             with repo_lock(repo):
+                assert_branch_disposable(repo, self.record["branch"], self.record["base"])
                 run_git(repo, "branch", "-D", self.record["branch"])
         self.record["kept"] = False
         self.record["path_removed"] = True
         self.save()
 
 
-def remove_worktree(repo: str, path: str) -> None:
+def remove_worktree(repo: str, path: str, base: str | None = None) -> None:
     with repo_lock(repo):
-        remove_worktree_dir(repo, path)
+        remove_worktree_dir(repo, path, base)
         run_git(repo, "worktree", "prune")
