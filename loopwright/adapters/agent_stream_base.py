@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from ..config import PREVIEW_CHARS
-from .base import Emit
+from .base import Emit, UsageLimit
 
 MAX_EVENTS = 400
 """Events one call may add to the run's log (a flood gets one note, not a million lines)."""
@@ -33,6 +33,8 @@ class Outcome:
     model: str | None = None
     turns: int | None = None
     edits: list[str] = field(default_factory=list)
+    usage_limit: UsageLimit | None = None
+    """A subscription usage limit with its reset time (the run pauses until then)."""
 
 
 class Reporter:

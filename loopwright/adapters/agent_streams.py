@@ -11,11 +11,13 @@ worker that prints a gigabyte costs no memory.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .agent_stream_base import MAX_EVENTS as MAX_EVENTS
 from .agent_stream_base import MAX_TEXT, Outcome, Reporter, StreamReader, as_int, short
 from .agent_text_streams import AiderReader, TextReader
+from .usage_limits import claude_limit, codex_limit, gemini_limit
 
 # --- Claude Code stream-json -----------------------------------------------------------
 _CLAUDE_EDIT_TOOLS = {"Write", "Edit", "MultiEdit", "NotebookEdit"}
@@ -29,11 +31,16 @@ class ClaudeReader(StreamReader):
         self.result: dict[str, Any] | None = None
         self.model: str | None = None
         self.pending: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.rejected_until: float | None = None
 
     def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "system" and event.get("subtype") == "init":
             self.model = event.get("model")
+        elif kind == "rate_limit_event":  # "rejected": the plan's limit is spent until resetsAt
+            info = event.get("rate_limit_info") or {}
+            if info.get("status") == "rejected" and isinstance(info.get("resetsAt"), int | float):
+                self.rejected_until = float(info["resetsAt"])
         elif kind == "system" and event.get("subtype") == "permission_denied":
             self.report("denied", f"{event.get('tool_name')}: {event.get('message', '')}")
         elif kind == "assistant":
@@ -89,6 +96,7 @@ class ClaudeReader(StreamReader):
         denials = r.get("permission_denials") or []
         if r.get("is_error") or exit_code not in (0, None):
             out.ok, out.error = False, _claude_error(r, text, exit_code)
+            out.usage_limit = claude_limit(text, self.rejected_until, time.time())
         elif denials and self.denials_fail:
             names = ", ".join(
                 f"{d.get('tool_name')}({short(d.get('tool_input'), 80)})" for d in denials[:5]
@@ -186,7 +194,9 @@ class CodexReader(StreamReader):
         if self.failure or not self.completed or exit_code not in (0, None):
             out.ok = False
             if self.failure or self.last_error:
-                out.error = _codex_error(str(self.failure or self.last_error))
+                message = str(self.failure or self.last_error)
+                out.error = _codex_error(message)
+                out.usage_limit = codex_limit(message, time.time())
             else:
                 out.error = self.crashed(exit_code, "completing its turn")
         return out
@@ -311,7 +321,9 @@ class GeminiReader(StreamReader):
     def finish(self, exit_code: int | None) -> Outcome:
         r = self.result
         if r is None:
-            return Outcome(False, "", self.crashed(exit_code, "a result") + _gemini_exit(exit_code))
+            out = Outcome(False, "", self.crashed(exit_code, "a result") + _gemini_exit(exit_code))
+            out.usage_limit = gemini_limit(self.stray(), time.time())
+            return out
         stats = r.get("stats") or {}
         inp, outp = as_int(stats.get("input_tokens")), as_int(stats.get("output_tokens"))
         out = Outcome(True, self.answer.text(), None, inp, outp, None if inp + outp else 0.0)
@@ -319,6 +331,7 @@ class GeminiReader(StreamReader):
         if r.get("status") != "success" or exit_code not in (0, None):
             message = str((r.get("error") or {}).get("message") or r.get("status"))
             out.ok, out.error = False, _gemini_error(message, exit_code)
+            out.usage_limit = gemini_limit(f"{message} {self.stray()}", time.time())
         return out
 
 

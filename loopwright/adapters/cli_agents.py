@@ -26,11 +26,12 @@ from .agent_env import agent_env
 from .agent_presets import PRESETS, Invocation, Options, Preset, parse_options
 from .agent_status import infos as infos
 from .agent_status import preflight
-from .agent_stream_base import Outcome, Reporter
+from .agent_stream_base import Outcome, Reporter, StreamReader
 from .agent_streams import READERS
 from .agent_template import Template, load_template
 from .base import AgentRequest, AgentResponse, Usage
 from .registry import Spec
+from .usage_limits import reset_note
 
 __all__ = ["CliAgent", "check", "create", "infos"]
 
@@ -104,11 +105,7 @@ class CliAgent:
             result = await self._spawn(program, request, on_line)
         except ProcessError as exc:
             return self._failed(f"{self.name}: {exc}", started, out)
-        outcome = reader.finish(None if result.timed_out else result.exit_code)
-        if result.idle_timed_out:
-            outcome.ok, outcome.error = False, _IDLE.format(self.name, self.idle_timeout)
-        elif result.timed_out:
-            outcome.ok, outcome.error = False, _SLOW.format(self.name, request.timeout)
+        outcome = self._judged(reader, result, request.timeout)
         duration = time.monotonic() - started
         self._model_call(request, outcome, duration)
         return AgentResponse(
@@ -118,7 +115,23 @@ class CliAgent:
             usage=Usage(outcome.input_tokens, outcome.output_tokens, outcome.cost_usd),
             duration=duration,
             output_path=out.path if out is not None else None,
+            usage_limit=None if outcome.ok else outcome.usage_limit,
         )
+
+    def _judged(self, reader: StreamReader, result: ProcessResult, timeout: float) -> Outcome:
+        """A CLI we stopped failed whatever it printed; a usage limit says when it resets."""
+        outcome = reader.finish(None if result.timed_out else result.exit_code)
+        if result.idle_timed_out or result.timed_out:
+            outcome.ok, outcome.usage_limit = False, None
+        if result.idle_timed_out:
+            outcome.error = _IDLE.format(self.name, self.idle_timeout)
+        elif result.timed_out:
+            outcome.error = _SLOW.format(self.name, timeout)
+        elif outcome.usage_limit is not None:
+            limit = outcome.usage_limit
+            when = reset_note(limit.resume_at)
+            outcome.error = f"{self.name} usage limit, {when}: {limit.message}"
+        return outcome
 
     async def _spawn(
         self, program: str, request: AgentRequest, on_line: Callable[[str], None]

@@ -88,11 +88,13 @@ def claude_limit(text: str, rejected_until: float | None, now: float) -> UsageLi
     limited = bool(_CLAUDE_LIMIT.search(text))
     if not limited and rejected_until is None:
         return None
-    epoch = _CLAUDE_EPOCH.search(text)
-    at = _epoch(float(epoch.group(1))) if epoch else rejected_until
-    if at is None and limited:
-        when = _CLAUDE_WHEN.search(text)
-        at = _clock(when, now) if when else None
+    at: float | None = None
+    if epoch := _CLAUDE_EPOCH.search(text):
+        at = _epoch(float(epoch.group(1)))
+    elif rejected_until is not None:
+        at = _epoch(rejected_until)
+    elif when := _CLAUDE_WHEN.search(text):
+        at = _clock(when, now)
     return None if at is None else _limit(text or "Claude usage limit reached", at, now)
 
 
