@@ -100,6 +100,15 @@ def format_status(status: dict[str, Any]) -> str:
     )
 
 
+def _cleaned(ws: dict[str, Any]) -> str:
+    """What cleanup did, from the record: a removed worktree's commits stay on the branch."""
+    if ws.get("kept", True):
+        return ""
+    if int(ws.get("commits") or 0) > 0:
+        return " (worktree removed; the branch keeps the checkpoints)"
+    return " (nothing committed; worktree removed)"
+
+
 def format_result(result: dict[str, Any]) -> str:
     lines = [f"{result.get('state', '?').upper()}: {result.get('summary')}"]
     for r in result.get("last_results", []):
@@ -113,8 +122,7 @@ def format_result(result: dict[str, Any]) -> str:
         files = ws.get("changed_files") or []
         lines.append(
             f"  branch {ws['branch']} in {ws.get('repo')}: {ws.get('commits', 0)} checkpoint(s), "
-            f"{len(files)} file(s) changed"
-            + ("" if ws.get("kept", True) else " (nothing committed; worktree removed)")
+            f"{len(files)} file(s) changed{_cleaned(ws)}"
         )
         for f in files[:20]:
             lines.append(f"    {f['status']} {f['path']}")
@@ -133,12 +141,11 @@ def format_result(result: dict[str, Any]) -> str:
 
 
 class Progress:
-    """A one-line live summary for a terminal: phase, iteration, workers running."""
+    """A one-line live summary for a terminal: phase, iteration, workers, time so far."""
 
     def __init__(self) -> None:
         self.running = 0
         self.done = 0
-        self.started = time.monotonic()
 
     def see(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -154,5 +161,5 @@ class Progress:
         return (
             f"… {status.get('state')} · iteration {status.get('iteration')} · "
             f"phase {status.get('phase')} · workers: {self.running} running, {self.done} done · "
-            f"{time.monotonic() - self.started:.0f}s"
+            f"{float(status.get('elapsed') or 0):.0f}s"
         )

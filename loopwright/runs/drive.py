@@ -17,6 +17,7 @@ from .recorder import RunRecorder
 from .replay import replay
 from .request import RunRequest
 from .store import RunStore
+from .tally import as_it_ran
 from .workspace_setup import close_workspace, open_workspace
 from .worktree import Workspace
 
@@ -105,6 +106,7 @@ async def _finish(
     result.run_id = run_id
     if ws is not None:
         result.workspace = await close_workspace(ws, result, request.cleanup)
+    as_it_ran(result, recorder.status)  # after the last checkpoint, numbered by finished ones
     data = result.model_dump()
     usage = data["usage"]
     if result.state == "needs_input":

@@ -26,6 +26,7 @@ from .eventlog import EventWriter
 from .ids import new_run_id
 from .scratch import make_scratch_repo
 from .store import RunStore, goal_row
+from .tally import elapsed_now, with_elapsed_now
 
 if TYPE_CHECKING:
     from ..loop.harness import Roles
@@ -111,10 +112,11 @@ def _append(store: RunStore, run_id: str, type: str, data: dict[str, Any]) -> No
 
 
 def refresh(store: RunStore, run_id: str) -> dict[str, Any]:
-    """The run's status; a live state whose host is gone becomes ``interrupted``."""
+    """The run's status, ``elapsed`` as of now; a live state whose host is gone becomes
+    ``interrupted``."""
     status = store.read_status(run_id)
     if status["state"] not in LIVE_STATES or _host_alive(status):
-        return status
+        return with_elapsed_now(status)
     with run_lock(store, run_id):
         status = store.read_status(run_id)
         if status["state"] in LIVE_STATES and not _host_alive(status):
@@ -170,6 +172,7 @@ def cancel(store: RunStore, run_id: str, timeout: float = 10.0) -> dict[str, Any
         status = store.read_status(run_id)
         if status["state"] not in TERMINAL_STATES:
             _append(store, run_id, "cancelled", {"by": "caller", "previous_state": status["state"]})
+            status["elapsed"] = elapsed_now(status)  # the host wrote it last at its last phase
             store.set_state(run_id, status, "cancelled")
             store.write_result(run_id, _cancelled_result(store, run_id, status))
     return status
