@@ -8,6 +8,7 @@ Retries are ours (``RetryPolicy``, honouring Retry-After), so the SDK's are off.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
@@ -137,13 +138,20 @@ def _message(exc: Any) -> str:
     return str(text or exc.message)[:300]
 
 
-def _deprecation(model: str) -> list[str]:
-    try:
-        from anthropic.resources.messages.messages import DEPRECATED_MODELS
-    except ImportError:
-        return []
-    end = DEPRECATED_MODELS.get(model)
-    return [f"model {model} is deprecated (end of life {end}); pick a newer one"] if end else []
+def _open_stream(messages: Any, kwargs: dict[str, Any]) -> tuple[Any, list[str]]:
+    """``messages.stream(**kwargs)`` and the SDK's deprecation notice for the model, if any.
+
+    The SDK warns synchronously while building the stream (no await in between), so
+    catching the warning here touches no other task's warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        manager = messages.stream(**kwargs)
+    notes = [
+        " ".join(str(w.message).split())[:300]
+        for w in caught
+        if issubclass(w.category, DeprecationWarning) and kwargs["model"] in str(w.message)
+    ]
+    return manager, notes
 
 
 class AnthropicChat:
@@ -161,7 +169,7 @@ class AnthropicChat:
         self.retry = retry or RetryPolicy()
         self.max_tokens = max_tokens
         self.supports_tools = True
-        self.notes = _deprecation(model)
+        self.notes: list[str] = []
 
     async def turn(
         self, system: str, messages: list[Message], tools: list[ToolSpec], on_text: OnText
@@ -179,7 +187,9 @@ class AnthropicChat:
             kwargs["tools"] = wire_tools(tools)
         a = _sdk()
         try:
-            async with self.client.messages.stream(**kwargs) as stream:
+            manager, deprecated = _open_stream(self.client.messages, kwargs)
+            self.notes.extend(n for n in deprecated if n not in self.notes)
+            async with manager as stream:
                 async for event in stream:
                     if event.type == "text":
                         on_text(event.text)

@@ -261,3 +261,20 @@ def test_the_spec_needs_a_model_and_the_key(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     with pytest.raises(UserError, match="ANTHROPIC_API_KEY is not set"):
         create(parse_spec(f"anthropic:{MODEL}"))
+
+
+async def test_a_deprecated_model_is_reported_once_as_a_warning_event() -> None:
+    # The SDK's own DeprecationWarning (no private SDK names read): claude-sonnet-4-5 is on
+    # its list of deprecated models in the pinned anthropic 2.x.
+    old = "claude-sonnet-4-5"
+    rec = Recorder([events(start(), *text_block(0, "ok"), *end())])
+    policy = RetryPolicy(sleep=Sleeps())
+    chat = ChatBackend(
+        f"anthropic:{old}",
+        lambda c, e: AnthropicChat(make_client(c), old, retry=policy),
+        client=httpx.AsyncClient(transport=httpx.MockTransport(rec)),
+    )
+    req, evs, _ = request()
+    assert (await chat.run(req)).ok
+    notes = [w["message"] for w in evs.of("warning")]
+    assert len(notes) == 1 and "deprecated" in notes[0] and old in notes[0]
