@@ -120,6 +120,10 @@ def request_from_args(args: argparse.Namespace, goal: str) -> RunRequest:
 
 def cmd_run(args: argparse.Namespace) -> int:
     request = request_from_args(args, _read_goal(args))
+    if args.preflight:  # before anything is created: a refused run leaves nothing behind
+        from .runs.preflight import check_ready
+
+        check_ready(request, "--no-preflight")
     store = _store()
     run_id = runner.start(store, request)
     return _after_start(store, run_id, args)

@@ -74,6 +74,12 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         help="at the end: keep the worktree iff the run committed (auto), remove it, keep it",
     )
     p.add_argument(
+        "--no-preflight",
+        dest="preflight",
+        action="store_false",
+        help="start without checking that the verify programs and the backends can work",
+    )
+    p.add_argument(
         "--questions",
         default="auto",
         choices=["auto", "ask", "console"],

@@ -54,6 +54,13 @@ Detach = Annotated[
         "block until it ends, with progress"
     ),
 ]
+Preflight = Annotated[
+    bool,
+    Field(
+        description="true: refuse at once, creating no run, when a verify program is not found "
+        "or a backend cannot work (Ollama host down, agent CLI not logged in); false: skip that"
+    ),
+]
 RunId = Annotated[str, Field(description="the run_id returned by orchestrate")]
 Answers = Annotated[
     dict[str, str] | None, Field(description="question id -> answer, for a needs_input run")

@@ -10,6 +10,7 @@ from mcp_types import InputRequiredResult, ToolAnnotations
 
 from ..runs import runner
 from ..runs.eventlog import read_events
+from ..runs.preflight import preflight as check_ready
 from ..runs.request import build_request
 from . import asking, descriptions, runflow
 from . import params as P
@@ -58,6 +59,7 @@ async def orchestrate(
     isolate: P.Isolate = True,
     questions: P.Questions = "auto",
     detach: P.Detach = True,
+    preflight: P.Preflight = True,
 ) -> RunReply | InputRequiredResult:
     earlier = asking.read_round(ctx)
     if earlier and earlier.step == asking.ANSWERS and earlier.run_id:
@@ -87,6 +89,8 @@ async def orchestrate(
                 "max_cost_usd": max_cost_usd,
             },
         )
+        if preflight:
+            await check_ready(request, "preflight=false")
     return await runflow.start(ctx, request, detach)
 
 
