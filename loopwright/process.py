@@ -3,7 +3,9 @@
 Every child gets its own process group (inside our session, so the workers of a run-host
 that died can still be found by the host's session id), stdin from /dev/null unless we own
 a pipe for it, and captured output. On timeout, cancellation or after the leader exits,
-the whole group gets SIGTERM, then SIGKILL after a grace period, so grandchildren die too.
+the command's whole tree gets SIGTERM, then SIGKILL after a grace period: its group and
+also the descendants that left the group or the session (see ``process_tree``; a process
+that runs commands here becomes a child subreaper for that).
 """
 
 from __future__ import annotations
@@ -18,13 +20,43 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 
 from .errors import ProcessError
+from .process_tree import (
+    TAG_VAR,
+    ProcessTree,
+    become_subreaper,
+    kill_session,
+    new_tag,
+    pid_alive,
+    proc_start_time,
+    session_members,
+    signal_group,
+)
+
+__all__ = [
+    "DEFAULT_CAP",
+    "KILL_GRACE",
+    "MAX_LINE",
+    "CappedText",
+    "LineCallback",
+    "ProcessResult",
+    "become_subreaper",
+    "kill_session",
+    "pid_alive",
+    "proc_start_time",
+    "run_process",
+    "session_members",
+    "signal_group",
+]
 
 DEFAULT_CAP = 256 * 1024
 MAX_LINE = 65536
 """Past this many bytes without a newline, ``on_line`` gets the line in pieces."""
 KILL_GRACE = 2.0
+TREE_SCAN_EVERY = 2.0
+"""How often a running command's process tree is walked and remembered."""
 
 
 class CappedText:
@@ -78,15 +110,6 @@ class ProcessResult:
 
 
 LineCallback = Callable[[str], None]
-
-
-def signal_group(pgid: int, sig: int) -> bool:
-    """Send ``sig`` to a process group; False when the group no longer exists."""
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
 
 
 async def _pump(
@@ -146,7 +169,7 @@ class _Proc:
 
 
 async def _spawn(
-    argv: Sequence[str], cwd: str | Path, env: Mapping[str, str] | None, pipe_stdin: bool
+    argv: Sequence[str], cwd: str | Path, env: Mapping[str, str], pipe_stdin: bool
 ) -> _Proc:
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.subprocess_exec(
@@ -156,7 +179,7 @@ async def _spawn(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         cwd=str(cwd),
-        env=dict(env) if env is not None else None,
+        env=dict(env),
         process_group=0,
     )
     proc = asyncio.subprocess.Process(transport, protocol, loop)
@@ -164,14 +187,46 @@ async def _spawn(
     return _Proc(proc.pid, proc.stdout, proc.stdin, protocol.exited, transport)
 
 
-async def _stop_group(proc: _Proc, grace: float) -> None:
+async def _start(
+    argv: Sequence[str], cwd: str | Path, env: Mapping[str, str] | None, pipe_stdin: bool
+) -> tuple[_Proc, ProcessTree]:
+    await anyio.lowlevel.checkpoint()  # cancelled already: start nothing
+    become_subreaper()
+    tag = new_tag()
+    child_env = {**(os.environ if env is None else env), TAG_VAR: tag}
+    # Shielded: a cancel landing between the fork and the caller's cleanup being in place
+    # would kill the leader alone (asyncio's own cleanup) and leave its children running.
+    with anyio.CancelScope(shield=True):
+        try:
+            proc = await _spawn(argv, cwd, child_env, pipe_stdin)
+        except OSError as exc:
+            raise ProcessError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
+    return proc, ProcessTree(proc.pid, tag)
+
+
+async def _stop(proc: _Proc, tree: ProcessTree, grace: float) -> None:
+    """SIGTERM and a grace period if the leader still runs; then SIGKILL for the whole tree
+    until none of it is left (or ``grace`` passes), its adopted zombies reaped."""
     if proc.returncode is None:
-        signal_group(proc.pid, signal.SIGTERM)
+        tree.signal(signal.SIGTERM)  # also the moment its tree is still joined up
         with anyio.move_on_after(grace):
             await proc.wait()
-    signal_group(proc.pid, signal.SIGKILL)
+    delay = 0.005
     with anyio.move_on_after(grace):
+        while tree.signal(signal.SIGKILL):
+            # Killing is asynchronous, and the orphans of a killed process reach us only
+            # as it dies: look again until a pass finds nothing to kill or reap.
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.1)
         await proc.wait()
+
+
+async def _remember_tree(tree: ProcessTree, every: float) -> None:
+    """Notes who belongs to the command while its tree is joined up, so that a process
+    that escapes it and scrubs its environment is still known as ours later."""
+    while True:
+        await anyio.sleep(every)
+        tree.reap(tree.scan())
 
 
 async def run_process(
@@ -196,10 +251,7 @@ async def run_process(
     ``max_line`` bounds the bytes held for one line (a JSON event line can be long).
     """
     started = time.monotonic()
-    try:
-        proc = await _spawn(argv, cwd, env, stdin is not None)
-    except OSError as exc:
-        raise ProcessError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
+    proc, tree = await _start(argv, cwd, env, stdin is not None)
     buf = CappedText(cap)
     pumped = anyio.Event()
     seen = [started] if idle_timeout is not None else None
@@ -231,22 +283,21 @@ async def run_process(
                     tg.start_soon(_feed, proc, stdin)
                 if idle_timeout is not None:
                     tg.start_soon(watch_idle, idle_timeout, scope)
+                tg.start_soon(_remember_tree, tree, TREE_SCAN_EVERY)
                 await proc.wait()
                 if not pumped.is_set():
                     # The leader is gone but something it left behind holds the pipe.
-                    signal_group(proc.pid, signal.SIGTERM)
+                    tree.signal(signal.SIGTERM)
                     with anyio.move_on_after(grace):
                         await pumped.wait()
-                    signal_group(proc.pid, signal.SIGKILL)
+                    tree.signal(signal.SIGKILL)
                     with anyio.move_on_after(grace):
                         await pumped.wait()
-                    tg.cancel_scope.cancel()
-                if idle_timeout is not None:
-                    tg.cancel_scope.cancel()  # stop the idle watcher
+                tg.cancel_scope.cancel()  # stop the watchers
         timed_out = scope.cancelled_caught
     finally:
         with anyio.CancelScope(shield=True):
-            await _stop_group(proc, grace)
+            await _stop(proc, tree, grace)
             proc.transport.close()
     return ProcessResult(
         argv=list(argv),
@@ -268,63 +319,3 @@ async def _feed(proc: _Proc, data: bytes) -> None:
         pass
     finally:
         proc.stdin.close()
-
-
-def proc_start_time(pid: int) -> int | None:
-    """The kernel's start time of ``pid`` (clock ticks since boot), None if unknown or gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return None
-    fields = raw[raw.rfind(b")") + 2 :].split()
-    return int(fields[19])
-
-
-def pid_alive(pid: int, start_time: int | None) -> bool:
-    """True when ``pid`` runs and, if a start time is given, is the same process."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return start_time is None  # no /proc here: trust the pid alone
-    fields = raw[raw.rfind(b")") + 2 :].split()
-    if fields[0] == b"Z":  # a zombie has finished; only its parent has not reaped it
-        return False
-    return start_time is None or int(fields[19]) == start_time
-
-
-def session_members(sid: int) -> list[int]:
-    """Pids whose session id is ``sid`` (Linux /proc; empty elsewhere)."""
-    found = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{name}/stat").read_bytes()
-        except OSError:
-            continue
-        fields = raw[raw.rfind(b")") + 2 :].split()
-        if int(fields[3]) == sid:
-            found.append(int(name))
-    return found
-
-
-def kill_session(sid: int) -> int:
-    """SIGKILL every process of session ``sid`` (a host and all its workers' groups)."""
-    killed = 0
-    for pid in session_members(sid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-            killed += 1
-        except (ProcessLookupError, PermissionError):
-            pass
-    return killed

@@ -1,15 +1,67 @@
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 
+from loopwright import process
 from loopwright.errors import ProcessError
-from loopwright.process import CappedText, run_process
+from loopwright.process import CappedText, pid_alive, proc_start_time, run_process
 
 from .helpers import alive, wait_dead, wait_for_file
+
+ESCAPE = """
+import os, sys, time
+pid_file, how = sys.argv[1], sys.argv[2:]
+r, w = os.pipe()
+if os.fork() == 0:
+    os.setsid()  # a new session and group: out of reach of killpg
+    if "double" in how and os.fork():
+        os._exit(0)  # the first child goes: the second is an orphan at once
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.write(w, str(os.getpid()).encode())
+    time.sleep(60)
+    os._exit(0)
+if "double" in how:
+    os.wait()
+with open(pid_file + ".tmp", "wb") as f:
+    f.write(os.read(r, 32))
+os.rename(pid_file + ".tmp", pid_file)
+if "stay" in how:
+    time.sleep(60)
+"""
+"""Starts a process that leaves the session (pid written to argv[1]); "double": it is
+orphaned at once, "stay": the command itself keeps running."""
+
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="needs /proc and PR_SET_CHILD_SUBREAPER"
+)
+
+
+@pytest.fixture
+def strays() -> Iterator[list[tuple[int, int | None]]]:
+    """(pid, start time) of processes a failing test would leave behind: killed after it."""
+    found: list[tuple[int, int | None]] = []
+    yield found
+    for pid, start in found:
+        if pid_alive(pid, start):
+            os.kill(pid, signal.SIGKILL)
+
+
+def escaped(pid_file: Path, strays: list[tuple[int, int | None]]) -> int:
+    pid = int(pid_file.read_text())
+    strays.append((pid, proc_start_time(pid)))
+    return pid
 
 
 async def test_a_timed_out_command_is_killed_with_its_grandchildren(tmp_path: Path) -> None:
@@ -28,6 +80,83 @@ async def test_cancelling_a_command_kills_its_whole_process_group(tmp_path: Path
         assert alive(grandchild)
         tg.cancel_scope.cancel()
     await wait_dead(grandchild)
+
+
+async def test_a_command_cancelled_while_it_is_being_started_is_killed_with_its_whole_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strays: list[tuple[int, int | None]]
+) -> None:
+    # Forces the race: asyncio connects the child's pipes after the fork, and the cancel
+    # lands while it does, when the command has already started its own children.
+    gc_pid = tmp_path / "gc.pid"
+    script = f"sleep 60 & echo $! > {gc_pid}; exec sleep 60"
+    cancelled = anyio.Event()
+    loop = asyncio.get_running_loop()
+    connect = loop.connect_read_pipe
+
+    async def connect_after_the_cancel(*args: Any, **kwargs: Any) -> Any:
+        await cancelled.wait()
+        return await connect(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "connect_read_pipe", connect_after_the_cancel)
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: run_process(["sh", "-c", script], cwd=tmp_path, timeout=60))
+            await wait_for_file(gc_pid)
+            grandchild = escaped(gc_pid, strays)
+            tg.cancel_scope.cancel()
+            cancelled.set()
+    await wait_dead(grandchild)
+
+
+@linux_only
+async def test_a_grandchild_that_calls_setsid_is_killed_when_the_command_times_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strays: list[tuple[int, int | None]]
+) -> None:
+    pid_file = tmp_path / "escaped.pid"
+    spawn = process._spawn
+
+    async def spawn_and_wait_for_the_escape(*args: Any) -> Any:
+        started = await spawn(*args)
+        await wait_for_file(pid_file)  # the timeout starts once the grandchild has left
+        return started
+
+    monkeypatch.setattr(process, "_spawn", spawn_and_wait_for_the_escape)
+    argv = [sys.executable, "-c", ESCAPE, str(pid_file), "stay"]
+    with anyio.fail_after(30):
+        result = await run_process(argv, cwd=tmp_path, timeout=0.1, grace=0.5)
+    assert result.timed_out
+    assert not alive(escaped(pid_file, strays))
+
+
+@linux_only
+async def test_a_daemon_that_left_the_session_is_killed_and_reaped_when_the_command_ends(
+    tmp_path: Path, strays: list[tuple[int, int | None]]
+) -> None:
+    pid_file = tmp_path / "daemon.pid"
+    argv = [sys.executable, "-c", ESCAPE, str(pid_file), "double"]
+    with anyio.fail_after(30):
+        result = await run_process(argv, cwd=tmp_path, timeout=30)
+    assert result.exit_code == 0
+    daemon = escaped(pid_file, strays)
+    assert not alive(daemon)
+    assert not Path(f"/proc/{daemon}").exists()  # reaped: no zombie left with us
+
+
+@linux_only
+async def test_a_command_that_ends_leaves_the_escaped_processes_of_another_alone(
+    tmp_path: Path, strays: list[tuple[int, int | None]]
+) -> None:
+    pid_file = tmp_path / "daemon.pid"
+    argv = [sys.executable, "-c", ESCAPE, str(pid_file), "double", "stay"]
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: run_process(argv, cwd=tmp_path, timeout=60))
+        await wait_for_file(pid_file)
+        daemon = escaped(pid_file, strays)
+        with anyio.fail_after(20):
+            other = await run_process(["sh", "-c", "true"], cwd=tmp_path, timeout=20)
+        assert other.ok and alive(daemon)
+        tg.cancel_scope.cancel()
+    await wait_dead(daemon)
 
 
 async def test_a_leader_that_exits_does_not_leave_its_background_children(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from ..process import proc_start_time
+from ..process import become_subreaper, proc_start_time
 from .recorder import RunRecorder
 from .store import RunStore
 
@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = Path(args[0])
     resume = "--resume" in args
     store = RunStore(run_dir.parent.parent)
+    become_subreaper()  # workers' descendants that leave their session still come back to us
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # until anyio takes over
         signal.signal(sig, _note_signal)
     recorder = begin(store, run_dir.name, resume)
