@@ -1,7 +1,7 @@
 """The ``loopwright`` command line: the same calls the MCP server makes, for people.
 
 Exit codes: 0 completed, 1 stopped without meeting the criteria (or interrupted),
-2 error or bad usage, 3 needs input, 4 still running (``result`` without ``--wait``),
+2 error or bad usage, 3 needs input, 4 still running or paused (``result`` without ``--wait``),
 130 cancelled.
 """
 
@@ -37,6 +37,7 @@ EXIT = {
     "cancelled": 130,
     "running": 4,
     "queued": 4,
+    "paused": 4,
 }
 FOLLOW_POLL = 0.1
 
@@ -317,7 +318,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
         answers[key.strip()] = value
     store = _store()
     run_id = check_run_id(args.run_id)
+    paused = runner.refresh(store, run_id)["state"] == "paused"
     runner.resume(store, run_id, answers)
+    if paused and args.detach and not args.json:  # woken in its own process, not restarted
+        out(f"run {run_id} was paused for a usage limit; it goes on now")
+        return 0
     return _after_start(store, run_id, args)
 
 

@@ -129,7 +129,7 @@ def build_parser(commands: dict[str, Command], version: str) -> argparse.Argumen
     p.add_argument("--state", choices=ALL_STATES)
     p.add_argument("--limit", type=int, default=20)
     _output_options(p, detach=False)
-    p = add("resume", "answer a run's questions, or continue an interrupted run")
+    p = add("resume", "answer a run's questions, continue an interrupted run or wake a paused one")
     p.add_argument("run_id")
     p.add_argument("--answer", action="append", metavar="ID=TEXT", help="repeatable")
     _output_options(p)

@@ -48,9 +48,23 @@ def _iteration(d: dict[str, Any]) -> str:
     return "iteration did not pass: " + _clip("; ".join(d.get("reasons", [])), 160)
 
 
+def _paused(d: dict[str, Any]) -> str:
+    return (
+        f"paused: {d.get('backend')} hit its usage limit; goes on at {_clock(d.get('resume_at'))} "
+        f"(in {d.get('in')}) or with `loopwright resume`: {_clip(d.get('message'), 100)}"
+    )
+
+
+def _resumed(d: dict[str, Any]) -> str:
+    if "early" not in d:  # a new host took the run over
+        return "run resumed"
+    return "usage limit pause over" + (": woken early" if d["early"] else "")
+
+
 _FORMATS: dict[str, Any] = {
     "run_started": lambda d: f"run started: {_clip(d.get('goal'), 120)}",
-    "resumed": lambda d: "run resumed",
+    "resumed": _resumed,
+    "paused": _paused,
     "intake": lambda d: "criteria: " + _clip("; ".join(d.get("criteria", [])), 160),
     "questions": lambda d: f"{len(d.get('questions', []))} question(s) for you",
     "answers": lambda d: "answers " + ("assumed" if d.get("assumed") else "received"),
@@ -91,10 +105,15 @@ def format_event(event: dict[str, Any]) -> str:
     return f"{ts} it{event.get('iteration', 0)} {body}"
 
 
+def _clock(epoch: Any) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(epoch or 0)))
+
+
 def format_status(status: dict[str, Any]) -> str:
     usage = status.get("usage") or {}
+    until = f" until {_clock(status['resume_at'])}" if status.get("resume_at") else ""
     return (
-        f"{status.get('run_id')}: {status.get('state')} · phase {status.get('phase')} · "
+        f"{status.get('run_id')}: {status.get('state')}{until} · phase {status.get('phase')} · "
         f"iteration {status.get('iteration')} · {usage.get('agent_calls', 0)} calls · "
         f"{float(status.get('elapsed') or 0):.1f}s"
     )

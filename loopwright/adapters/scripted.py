@@ -10,6 +10,8 @@ A reply is a string (the text) or an object with any of:
   {"path": P, "delete": true}]`` applied for real in the working dir (paths stay inside)
 - ``run``: an argv run in the working dir (its process group killed on cancel)
 - ``delay`` (seconds), ``usage`` (``input_tokens``, ``output_tokens``, ``cost_usd``)
+- ``usage_limit``: ``{"message": TEXT, "resets_in": SECONDS}``: a failed response for a
+  usage limit that resets that long after the call (the run pauses until then)
 - ``match`` (worker only): used for the subgoal whose title contains this text
 - ``auto`` (reviewer only): complete iff verify passed and no subgoal failed
 
@@ -31,7 +33,7 @@ import anyio
 
 from ..errors import UserError
 from ..process import run_process
-from .base import AgentRequest, AgentResponse, Usage
+from .base import AgentRequest, AgentResponse, Usage, UsageLimit
 
 ROLES = ("clarifier", "planner", "worker", "reviewer")
 Reply = dict[str, Any]
@@ -96,13 +98,23 @@ class ScriptedBackend:
         if request.output is not None:
             request.output.write(text)
         usage = Usage(**reply["usage"]) if "usage" in reply else Usage()
+        limit = _usage_limit(reply)
         return AgentResponse(
             text=text,
-            ok=ok,
-            error=None if ok else error or "scripted failure",
+            ok=ok and limit is None,
+            error=limit.message if limit else None if ok else error or "scripted failure",
             usage=usage,
             duration=time.monotonic() - started,
+            usage_limit=limit,
         )
+
+
+def _usage_limit(reply: Reply) -> UsageLimit | None:
+    spec = reply.get("usage_limit")
+    if not isinstance(spec, dict):
+        return None
+    message = str(spec.get("message") or "scripted usage limit reached")
+    return UsageLimit(message, time.time() + float(spec.get("resets_in", 60)))
 
 
 def _text(reply: Reply, request: AgentRequest) -> str:

@@ -27,6 +27,7 @@ EVENT_TYPES = (
     "warning",
     "cancelled",
     "interrupted",
+    "paused",
     "resumed",
     "error",
     "run_finished",
@@ -44,6 +45,10 @@ class EventSink(Protocol):
 
     def open_output(self, name: str) -> OutputWriter | None:
         """A writer for a worker's full output named ``name``, or None to keep none."""
+
+    def paused(self, resume_at: float | None) -> None:
+        """The run waits for a usage limit that resets at ``resume_at`` (epoch seconds);
+        None: it runs again."""
 
 
 class MemoryOutput:
@@ -65,6 +70,7 @@ class MemorySink:
         self.events: list[dict[str, Any]] = []
         self.phases: list[tuple[str, int]] = []
         self.outputs: dict[str, MemoryOutput] = {}
+        self.pauses: list[float | None] = []
 
     def emit(self, type: str, iteration: int, data: dict[str, Any]) -> None:
         self.events.append(
@@ -83,6 +89,9 @@ class MemorySink:
     def open_output(self, name: str) -> OutputWriter | None:
         out = self.outputs[name] = MemoryOutput()
         return out
+
+    def paused(self, resume_at: float | None) -> None:
+        self.pauses.append(resume_at)
 
     def of_type(self, type: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["type"] == type]

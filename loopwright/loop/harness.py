@@ -20,6 +20,7 @@ from ..errors import BudgetExceeded, LoopwrightError, PlanError, UserError, unwr
 from . import roles as R
 from .budget import BudgetTracker
 from .events import EventSink
+from .pause import PAUSES_PER_CALL, PauseGate
 from .review import gate
 from .types import (
     KEEP_HISTORY,
@@ -58,6 +59,7 @@ class Harness:
         sink: EventSink,
         state: LoopState | None = None,
         workspace: LoopWorkspace | None = None,
+        pauses: PauseGate | None = None,
     ) -> None:
         if not roles.workers or not roles.reviewers:
             raise UserError("at least one worker and one reviewer backend are needed", "roles")
@@ -67,6 +69,7 @@ class Harness:
         self.state = state or LoopState()
         self.workspace = workspace
         self.budget = BudgetTracker(config.budget, self.state.usage, self.state.elapsed)
+        self.pauses = pauses or PauseGate(sink)
 
     @property
     def criteria(self) -> list[str]:
@@ -247,8 +250,8 @@ class Harness:
         )
         started = time.monotonic()
         try:
-            response = await backend.run(request)
-        except UserError:
+            response = await self._through_limits(backend, request, iteration)
+        except (UserError, BudgetExceeded):
             raise
         except Exception as exc:  # a backend bug must not crash the loop
             response = AgentResponse(text="", ok=False, error=f"{type(exc).__name__}: {exc}")
@@ -260,6 +263,21 @@ class Harness:
             response.output_path = output.path
         self.budget.record(response.usage)
         return response
+
+    async def _through_limits(
+        self, backend: Backend, request: AgentRequest, iteration: int
+    ) -> AgentResponse:
+        """The backend's answer; a usage limit with a reset time pauses the run until then
+        (``PauseGate``), then the same call runs again."""
+        for _ in range(PAUSES_PER_CALL):
+            response = await backend.run(request)
+            if response.ok or response.usage_limit is None:
+                return response
+            self.budget.record(response.usage)
+            left = self.budget.remaining_seconds()
+            await self.pauses.wait_out(response.usage_limit, iteration, left, backend.spec)
+            request.timeout = max(0.001, min(request.timeout, self.budget.remaining_seconds()))
+        return await backend.run(request)
 
     def _tokens_left(self) -> int:
         """For backends that loop inside one call (API tool loops) to stay in budget."""

@@ -14,6 +14,7 @@ Quorum = Literal["all", "majority", "any"]
 RunState = Literal[
     "queued",
     "running",
+    "paused",
     "needs_input",
     "completed",
     "stopped",

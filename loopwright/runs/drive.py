@@ -18,6 +18,7 @@ from .replay import replay
 from .request import RunRequest
 from .store import RunStore
 from .tally import as_it_ran
+from .wake import registered
 from .workspace_setup import close_workspace, open_workspace
 from .worktree import Workspace
 
@@ -49,10 +50,11 @@ async def drive(
     try:
         ws = await open_workspace(store, run_id, request, recorder, state, prepared)
         harness = Harness(request.loop, roles or build_roles(request), recorder, state, ws)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(recorder.flusher)
-            result = await harness.run()
-            tg.cancel_scope.cancel()
+        with registered(run_id, harness.pauses.wake):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(recorder.flusher)
+                result = await harness.run()
+                tg.cancel_scope.cancel()
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
             result = _ended(harness, request, "cancelled", "cancelled", None)

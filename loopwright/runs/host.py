@@ -20,6 +20,7 @@ from typing import Any
 from ..process import become_subreaper, proc_start_time
 from .recorder import RunRecorder
 from .store import RunStore
+from .wake import WAKE_SIGNAL, wake_here
 
 _early_signal = False
 
@@ -46,6 +47,7 @@ def begin(store: RunStore, run_id: str, resume: bool) -> RunRecorder:
         phase="starting",
         questions=None,
         error=None,
+        wake_signal=None,  # set once this host listens for it (a thread run never does)
     )
     recorder.emit(
         "resumed" if resume else "run_started",
@@ -122,8 +124,15 @@ async def _host(
                         scope.cancel()
                         return
 
+            async def on_wake() -> None:  # `loopwright resume`: a paused run goes on now
+                with anyio.open_signal_receiver(WAKE_SIGNAL) as received:
+                    recorder.status["wake_signal"] = WAKE_SIGNAL.name
+                    async for _ in received:
+                        wake_here(run_id)
+
             tg.start_soon(on_signals)
-            await anyio.sleep(0)  # the receiver is installed now
+            tg.start_soon(on_wake)
+            await anyio.sleep(0)  # the receivers are installed now
             if _early_signal:
                 scope.cancel()
             await drive(store, run_id, resume=resume, recorder=recorder, prepared=prepared)
@@ -138,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     become_subreaper()  # workers' descendants that leave their session still come back to us
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # until anyio takes over
         signal.signal(sig, _note_signal)
+    signal.signal(WAKE_SIGNAL, signal.SIG_IGN)  # its default would kill the host
     recorder = begin(store, run_dir.name, resume)
     prepared = None if resume else prepare_workspace(store, run_dir.name, recorder)
     import anyio

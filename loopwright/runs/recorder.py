@@ -92,6 +92,12 @@ class RunRecorder:
     def open_output(self, name: str) -> OutputWriter | None:
         return CappedFile(f"{self._workers}/{name}.out", self.store.redact)
 
+    def paused(self, resume_at: float | None) -> None:
+        if resume_at is None:
+            self.set_state("running")
+        else:
+            self.set_state("paused", resume_at=resume_at)
+
     # writing ------------------------------------------------------------------------
     def flush(self) -> None:
         now = time.monotonic()
@@ -116,6 +122,8 @@ class RunRecorder:
                 self.flush()
 
     def set_state(self, state: str, **fields: Any) -> None:
+        if state != "paused":
+            self.status.pop("resume_at", None)
         self.status.update(fields, elapsed=round(time.monotonic() - self._t0, 3))
         self.writer.sync()
         self.store.set_state(self.run_id, self.status, state)

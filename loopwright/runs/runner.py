@@ -20,13 +20,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidState, UserError
-from ..loop.states import LIVE_STATES, TERMINAL_STATES
+from ..loop.states import ALL_STATES, LIVE_STATES, TERMINAL_STATES
 from ..process import kill_session, pid_alive, proc_start_time
 from .eventlog import EventWriter
 from .ids import new_run_id
 from .scratch import make_scratch_repo
 from .store import RunStore, goal_row
 from .tally import elapsed_now, with_elapsed_now
+from .wake import WAKE_SIGNAL, driven_here, wake_here
 
 if TYPE_CHECKING:
     from ..loop.harness import Roles
@@ -46,6 +47,8 @@ __all__ = [
     "wait",
 ]
 POLL_MIN, POLL_MAX = 0.02, 0.25
+WAKE_TIMEOUT = 10.0
+"""Seconds ``resume`` waits for a woken run to leave ``paused``."""
 
 
 def create_run(store: RunStore, request: RunRequest) -> str:
@@ -215,14 +218,18 @@ def wait(
 def resume(
     store: RunStore, run_id: str, answers: dict[str, str] | None = None, spawn: bool = True
 ) -> dict[str, Any]:
-    """Continue a run that asked questions, or one that was interrupted."""
+    """Continue a run that asked questions, one that was interrupted, or (before its usage
+    limit resets) one that is paused."""
+    if refresh(store, run_id)["state"] == "paused":
+        return _wake(store, run_id)
     with run_lock(store, run_id):
         status = store.read_status(run_id)
         if status["state"] in LIVE_STATES and not _host_alive(status):
             status["state"] = "interrupted"
         if status["state"] not in ("needs_input", "interrupted"):
             raise InvalidState(
-                f"run {run_id} is {status['state']}; only needs_input or interrupted runs resume",
+                f"run {run_id} is {status['state']}; only needs_input, interrupted or paused "
+                "runs resume",
                 "run_id",
             )
         if status["state"] == "needs_input":
@@ -236,6 +243,24 @@ def resume(
     if spawn:
         spawn_host(store, run_id, resume=True)
     return store.read_status(run_id)
+
+
+def _wake(store: RunStore, run_id: str) -> dict[str, Any]:
+    """A paused run goes on now: through its waker if this process drives it, else by
+    signalling its host (pid checked as for cancel); returns the status once it runs."""
+    status = store.read_status(run_id)
+    if driven_here(run_id):
+        wake_here(run_id)
+    elif status.get("wake_signal") == WAKE_SIGNAL.name and _host_alive(status):
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile: status says how
+            os.kill(int(status["pid"]), WAKE_SIGNAL)
+    else:
+        raise InvalidState(
+            f"run {run_id} is paused in a process that cannot be woken from here; it goes "
+            "on by itself when its usage limit resets (resume_at)",
+            "run_id",
+        )
+    return wait(store, run_id, WAKE_TIMEOUT, states=frozenset(ALL_STATES) - {"paused"})
 
 
 class ThreadRun:

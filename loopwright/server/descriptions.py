@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 STATES = (
-    "States: queued/running (live), needs_input (answer with orchestrate_resume), "
-    "completed (criteria met), stopped (budget or criteria not met), failed, cancelled, "
-    "interrupted (its process died; orchestrate_resume continues it)."
+    "States: queued/running (live), paused (live: a usage limit resets at resume_at, then it "
+    "goes on by itself; orchestrate_resume wakes it now), needs_input (answer with "
+    "orchestrate_resume), completed (criteria met), stopped (budget or criteria not met), "
+    "failed, cancelled, interrupted (its process died; orchestrate_resume continues it)."
 )
 
 ORCHESTRATE = f"""Start a coding loop: a planner splits the goal into subgoals, workers change \
@@ -27,9 +28,10 @@ first ask clarifying questions: you get them as a form if the client supports el
 otherwise status "needs_input" with questions: answer with orchestrate_resume. {STATES}"""
 
 RESUME = f"""Continue a run that is needs_input (give answers: question id -> answer; every \
-question must be answered) or interrupted (answers not needed; it continues from its last \
-completed iteration). detach=true returns at once with status "running"; detach=false blocks \
-until the run ends, with progress. {STATES}"""
+question must be answered), interrupted (answers not needed; it continues from its last \
+completed iteration) or paused (it goes on now instead of at resume_at). detach=true \
+returns at once with status "running"; detach=false blocks until the run ends, with \
+progress. {STATES}"""
 
 TAIL = """Events of a run since cursor (omit it for the first call), oldest first, with the \
 cursor to pass next time, whether the run is still running, its state, and more=true when \
@@ -37,7 +39,8 @@ more events are already waiting. wait (seconds, up to 60) long-polls: the call r
 soon as there are new events or the run ends, so loop on orchestrate_tail(run_id, cursor, \
 wait=30) until running is false. Event types: run_started, intake, questions, answers, plan, \
 worker_started, worker_finished, verify_started, verify_finished, review, checkpoint, \
-iteration_finished, budget_exhausted, cancelled, interrupted, resumed, error, run_finished."""
+iteration_finished, budget_exhausted, cancelled, interrupted, paused, resumed, error, \
+run_finished."""
 
 STATUS = f"""A run's state, phase, iteration, usage (agent calls, tokens, cost) and elapsed \
 seconds; cheap, never waits. A run whose process died is reported interrupted. {STATES}"""

@@ -36,7 +36,10 @@ class RunReply(BaseModel):
 class StatusReply(BaseModel):
     run_id: str
     state: str
-    running: bool = Field(description="true while the state is queued or running")
+    running: bool = Field(description="true while the state is queued, running or paused")
+    resume_at: float | None = Field(
+        None, description="while paused: when the usage limit resets (epoch seconds)"
+    )
     phase: str = ""
     iteration: int = 0
     goal: str = ""

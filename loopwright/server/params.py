@@ -79,6 +79,7 @@ StateName = Annotated[
     Literal[
         "queued",
         "running",
+        "paused",
         "needs_input",
         "completed",
         "stopped",

@@ -15,6 +15,7 @@ from typing import Any
 from mcp.server.mcpserver.exceptions import ToolError
 
 from ..errors import LoopwrightError, UserError
+from ..loop.states import LIVE_STATES
 from ..loop.types import TERMINAL_STATES
 from ..process import pid_alive
 from ..runs.ids import check_run_id
@@ -22,7 +23,7 @@ from ..runs.store import RunStore
 from .models import Question, RunReply
 
 log = logging.getLogger("loopwright.server")
-LIVE = ("queued", "running")
+LIVE = LIVE_STATES
 
 
 @dataclass

@@ -144,6 +144,7 @@ async def orchestrate_status(run_id: P.RunId, ctx: Ctx) -> StatusReply:
         run_id=run_id,
         state=s["state"],
         running=s["state"] in LIVE,
+        resume_at=s.get("resume_at"),
         phase=s.get("phase") or "",
         iteration=int(s.get("iteration") or 0),
         goal=s.get("goal") or "",

@@ -5,6 +5,7 @@ own: Claude Code's result and ``rate_limit_event``, Codex's ``UsageLimitReachedE
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,11 @@ from loopwright.adapters.usage_limits import (
     codex_limit,
     gemini_limit,
 )
+from loopwright.runs import runner
+from loopwright.runs.request import build_request
+from loopwright.runs.store import RunStore
 
+from ..helpers import events_of
 from .conftest import call
 from .fakes import STREAMS, install
 
@@ -175,3 +180,49 @@ def test_a_reset_time_already_past_waits_a_minute_rather_than_spinning() -> None
     now = time.time()
     limit = claude_limit(f"Claude AI usage limit reached|{int(now) - 600}", None, now)
     assert limit is not None and limit.resume_at == now + PAST_RESET_WAIT
+
+
+def test_a_run_whose_claude_code_worker_hits_its_limit_pauses_and_goes_on_by_itself(
+    store: RunStore, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first call meets the limit (reset in 1-2 s), the second one does the work."""
+    bin_dir, count = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    limited = tmp_path / "limited.jsonl"
+    stream = (STREAMS / "claude-usage-limit.jsonl").read_text()
+    limited.write_text(stream.replace("{resets_at}", str(int(time.time()) + 2)))
+    fake = bin_dir / "claude"
+    write = STREAMS / "claude-write.jsonl"
+    script = _SWITCHING.format(python=sys.executable, count=count, limited=limited, write=write)
+    fake.write_text(script)
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    request = build_request(
+        "Create hello.py that prints hello",
+        workers=["claude_code:sonnet"],
+        cwd=str(repo),
+        verify=[[sys.executable, "-c", "import hello"]],
+        budget={"max_iterations": 1},
+        options={"worker_retries": 0},
+    )
+    run = runner.start_thread(store, request)
+    assert run.wait(60)["state"] == "completed"
+    assert count.read_text() == "2"
+    events = events_of(store.paths(run.run_id).events)
+    paused = next(e["data"] for e in events if e["type"] == "paused")
+    assert paused["backend"] == "claude_code:sonnet" and "hit your limit" in paused["message"]
+    finished = [e["data"] for e in events if e["type"] == "worker_finished"]
+    assert [f["status"] for f in finished] == ["ok"]  # one worker attempt, its call repeated
+
+
+_SWITCHING = """#!{python}
+import os, sys
+sys.stdin.read()
+n = int(open("{count}").read()) if os.path.exists("{count}") else 0
+open("{count}", "w").write(str(n + 1))
+if n == 0:
+    sys.stdout.write(open("{limited}").read().replace("{{cwd}}", os.getcwd()))
+    sys.exit(1)
+open("hello.py", "w").write("print('hello')\\n")
+sys.stdout.write(open("{write}").read().replace("{{cwd}}", os.getcwd()))
+"""

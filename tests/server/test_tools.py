@@ -251,7 +251,7 @@ async def test_bad_inputs_are_tool_errors_naming_the_argument(
         run_id = (await call(c, "orchestrate", goal="g", detach=False))["run_id"]
         assert "cursor" in await error(c, "orchestrate_tail", run_id=run_id, cursor="x")
         assert "cursor" in await error(c, "orchestrate_tail", run_id=run_id, cursor="99999999")
-        assert "only needs_input or interrupted" in await error(
+        assert "only needs_input, interrupted or paused" in await error(
             c, "orchestrate_resume", run_id=run_id
         )
     assert not (home / "runs" / "..").joinpath("x").exists()
