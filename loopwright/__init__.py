@@ -20,8 +20,9 @@ _EXPORTS = {
     "Usage": "adapters.base", "create_backend": "adapters.registry",
     "list_backends": "adapters.registry", "register_function": "adapters.registry",
     "FunctionBackend": "adapters.scripted", "ScriptedBackend": "adapters.scripted",
-    "BudgetExceeded": "errors", "InvalidState": "errors", "LoopwrightError": "errors",
-    "NeedsInput": "errors", "PlanError": "errors", "ProcessError": "errors", "RunError": "errors",
+    "BudgetExceeded": "errors", "DiskFull": "errors", "InvalidState": "errors",
+    "LoopwrightError": "errors", "NeedsInput": "errors", "PlanError": "errors",
+    "ProcessError": "errors", "RunError": "errors",
     "RunNotFound": "errors", "UnknownBackend": "errors", "UserError": "errors",
     "EventSink": "loop.events", "MemorySink": "loop.events", "Harness": "loop.harness",
     "Roles": "loop.harness", "Budget": "loop.types", "LoopConfig": "loop.types",
@@ -35,6 +36,7 @@ __all__ = [
     "Backend",
     "Budget",
     "BudgetExceeded",
+    "DiskFull",
     "EventSink",
     "FunctionBackend",
     "Harness",
@@ -79,6 +81,7 @@ if TYPE_CHECKING:
     from .adapters.scripted import FunctionBackend, ScriptedBackend
     from .errors import (
         BudgetExceeded,
+        DiskFull,
         InvalidState,
         LoopwrightError,
         NeedsInput,

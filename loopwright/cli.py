@@ -20,6 +20,7 @@ from . import __version__
 from .config import state_dir
 from .errors import LoopwrightError, UserError
 from .runs import runner
+from .runs.diskspace import find_disk_full
 from .runs.eventlog import read_events, read_last
 from .runs.ids import check_run_id
 from .runs.store import RunStore
@@ -461,4 +462,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a full disk is said as such; anything else is a bug
+        disk = find_disk_full(exc)
+        if disk is None:
+            raise
+        print(f"loopwright: error: {disk}", file=sys.stderr)
+        return 2
     return code

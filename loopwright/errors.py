@@ -15,17 +15,26 @@
         └── WorkAtRisk            a reset, clean or delete was refused: the worktree or
                                   branch holds uncommitted or unmerged work
 
+    OSError
+    └── DiskFull                  loopwright's own files could not be written: disk or quota full
+
 Task groups wrap what their tasks raise in an ``ExceptionGroup``; ``unwrapped()`` turns
 that back into the one exception a caller classifies (a budget stop before any other
 loopwright error, then any error), so a group never hides a ``BudgetExceeded``.
 
 Backends never raise for ordinary model failures: they return a failed response. They
 raise only ``UserError`` subclasses for caller mistakes.
+
+``DiskFull`` is an ``OSError`` on purpose, outside ``LoopwrightError``: it is neither a
+caller mistake nor a failed step of the work, so code that turns run errors into failed
+steps does not swallow it. It ends the run ``failed``; tools and the CLI print it as is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,3 +134,17 @@ def unwrapped() -> Iterator[None]:
         yield
     except BaseExceptionGroup as group:
         raise first_error(group) from None
+
+
+class DiskFull(OSError):
+    """A write to ``path`` failed for want of space (ENOSPC) or quota (EDQUOT)."""
+
+    def __init__(self, path: str, code: int = errno.ENOSPC) -> None:
+        super().__init__(code, os.strerror(code), path)
+
+    def __str__(self) -> str:
+        what = "disk quota exceeded" if self.errno == errno.EDQUOT else "no space left on device"
+        return f"{what} writing {self.filename}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.filename, self.errno))

@@ -9,10 +9,11 @@ from typing import Any
 import anyio
 
 from ..adapters.registry import create_backend
-from ..errors import LoopwrightError
+from ..errors import DiskFull, LoopwrightError
 from ..loop.harness import Harness, Roles, summary_line
 from ..loop.types import RunResult
-from .host import begin
+from .diskspace import find_disk_full, release_reserve
+from .host import begin, fail_to_start
 from .recorder import RunRecorder
 from .replay import replay
 from .request import RunRequest
@@ -42,7 +43,11 @@ async def drive(
     prepared: Future[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) ``run_id`` to its end; returns what went into ``result.json``."""
-    recorder = recorder or begin(store, run_id, resume)
+    try:
+        recorder = recorder or begin(store, run_id, resume)
+    except DiskFull as exc:
+        fail_to_start(store, run_id, exc)
+        raise
     request = RunRequest.model_validate(store.read_request(run_id))
     state = replay(recorder.paths.events, recorder.status) if resume else None
     harness: Harness | None = None
@@ -57,27 +62,52 @@ async def drive(
                 tg.cancel_scope.cancel()
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
+            release_reserve(recorder.paths.root)  # the run ends: room for its last writes
             result = _ended(harness, request, "cancelled", "cancelled", None)
             recorder.emit("cancelled", result.iterations, {"by": "signal or caller"})
             await _finish(recorder, result, run_id, ws, request)
         raise
     except LoopwrightError as exc:
+        release_reserve(recorder.paths.root)
         message = f"{type(exc).__name__}: {exc}"
         result = _ended(harness, request, "failed", message, message)
         recorder.emit("error", result.iterations, {"message": str(exc)})
-    except Exception as exc:  # a bug: record it, never leave the run "running"
-        traceback.print_exc()
-        message = f"internal error: {type(exc).__name__}: {exc}"
-        result = _ended(harness, request, "failed", message, message)
-        recorder.emit("error", 0, {"message": result.error, "kind": "internal"})
+    except Exception as exc:  # a bug or a full disk: never leave the run "running"
+        release_reserve(recorder.paths.root)
+        result = _crashed(recorder, harness, request, exc)
     try:
         return await _finish(recorder, result, run_id, ws, request)
     except Exception as exc:  # never leave a run "running" because its ending failed
+        _finish_failed(recorder, result, exc)
+        raise
+
+
+def _crashed(
+    recorder: RunRecorder, harness: Harness | None, request: RunRequest, exc: Exception
+) -> RunResult:
+    """The failed result of a run that ran out of disk or hit a bug, with its error event."""
+    disk = find_disk_full(exc)
+    if disk is not None:
+        message, kind = str(disk), "disk_full"
+    else:
+        traceback.print_exc()
+        message, kind = f"internal error: {type(exc).__name__}: {exc}", "internal"
+    result = _ended(harness, request, "failed", message, message)
+    recorder.emit("error", result.iterations, {"message": message, "kind": kind})
+    return result
+
+
+def _finish_failed(recorder: RunRecorder, result: RunResult, exc: Exception) -> None:
+    disk = find_disk_full(exc)
+    if disk is not None:
+        release_reserve(recorder.paths.root)
+        message, kind = str(disk), "disk_full"
+    else:
         traceback.print_exc()
         message = f"internal error while finishing: {type(exc).__name__}: {exc}"
-        recorder.emit("error", result.iterations, {"message": message, "kind": "internal"})
-        recorder.set_state("failed", phase="done", error=message)
-        raise
+        kind = "internal"
+    recorder.emit("error", result.iterations, {"message": message, "kind": kind})
+    recorder.set_state("failed", phase="done", error=message)
 
 
 def _ended(
@@ -109,6 +139,7 @@ async def _finish(
     if ws is not None:
         result.workspace = await close_workspace(ws, result, request.cleanup)
     as_it_ran(result, recorder.status)  # after the last checkpoint, numbered by finished ones
+    release_reserve(recorder.paths.root)  # (git had the real free space, not the reserve)
     data = result.model_dump()
     usage = data["usage"]
     if result.state == "needs_input":

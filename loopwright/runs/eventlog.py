@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from ..errors import UserError
+from .diskspace import writing
 from .redact import Redactor
 
 CHUNK = 64 * 1024
@@ -43,7 +44,8 @@ class EventWriter:
             f.seek(max(0, size - CHUNK))
             tail = f.read()
         if not tail.endswith(b"\n"):
-            os.write(self._fd, b"\n")  # end a torn line so it cannot glue onto ours
+            with writing(self.path):  # end a torn line so it cannot glue onto ours
+                os.write(self._fd, b"\n")
         for line in reversed(tail.splitlines()):
             try:
                 return int(orjson.loads(line)["seq"]) + 1
@@ -65,15 +67,28 @@ class EventWriter:
             "data": data,
         }
         payload = self.redact.bytes(orjson.dumps(event, default=str, option=_OPTS))
-        while payload:
-            payload = payload[os.write(self._fd, payload) :]
+        with writing(self.path):
+            self._write_whole(payload)
         self.seq += 1
         self.unsynced = True
         return event
 
+    def _write_whole(self, payload: bytes) -> None:
+        """All of ``payload`` or none of it: a failed append (a full disk) is cut back to
+        the last whole line, so readers and the next append never meet a torn one."""
+        written = 0
+        try:
+            while written < len(payload):
+                written += os.write(self._fd, payload[written:])
+        except BaseException:
+            if written:  # O_APPEND: the offset is the end of what we wrote
+                os.ftruncate(self._fd, os.lseek(self._fd, 0, os.SEEK_CUR) - written)
+            raise
+
     def sync(self) -> None:
         if self.unsynced:
-            os.fsync(self._fd)
+            with writing(self.path):  # some file systems find out only now
+                os.fsync(self._fd)
             self.unsynced = False
 
     def close(self) -> None:

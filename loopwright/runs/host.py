@@ -17,7 +17,10 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from ..errors import DiskFull
 from ..process import become_subreaper, proc_start_time
+from .diskspace import make_reserve, release_reserve
+from .eventlog import EventWriter
 from .recorder import RunRecorder
 from .store import RunStore
 from .wake import WAKE_SIGNAL, wake_here
@@ -38,6 +41,7 @@ def begin(store: RunStore, run_id: str, resume: bool) -> RunRecorder:
     """
     status = store.read_status(run_id)
     request = store.read_request(run_id)
+    make_reserve(store.paths(run_id).root)  # a resumed run's was freed when it stopped
     recorder = RunRecorder(store, run_id, status)
     pid = os.getpid()
     recorder.set_state(
@@ -55,6 +59,20 @@ def begin(store: RunStore, run_id: str, resume: bool) -> RunRecorder:
         _start_data(request),
     )
     return recorder
+
+
+def fail_to_start(store: RunStore, run_id: str, exc: DiskFull) -> None:
+    """No room to take the run: free its reserve and record ``failed`` with the reason."""
+    release_reserve(store.paths(run_id).root)
+    status = store.read_status(run_id)
+    writer = EventWriter(store.paths(run_id).events, run_id, store.redact)
+    try:
+        data = {"message": str(exc), "kind": "disk_full"}
+        writer.append("error", int(status.get("iteration") or 0), data)
+    finally:
+        writer.close()
+    status.update(phase="done", error=str(exc))
+    store.set_state(run_id, status, "failed")
 
 
 def _start_data(request: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # until anyio takes over
         signal.signal(sig, _note_signal)
     signal.signal(WAKE_SIGNAL, signal.SIG_IGN)  # its default would kill the host
-    recorder = begin(store, run_dir.name, resume)
+    try:
+        recorder = begin(store, run_dir.name, resume)
+    except DiskFull as exc:
+        fail_to_start(store, run_dir.name, exc)
+        return 1
     prepared = None if resume else prepare_workspace(store, run_dir.name, recorder)
     import anyio
 

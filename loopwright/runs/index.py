@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .diskspace import writing
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, state TEXT NOT NULL, created_at REAL NOT NULL,
@@ -28,8 +30,8 @@ def _set_wal(db: sqlite3.Connection, tries: int = 100) -> None:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             return
-        except sqlite3.OperationalError:
-            if attempt == tries - 1:
+        except sqlite3.OperationalError as exc:
+            if attempt == tries - 1 or "locked" not in str(exc):
                 raise
             time.sleep(0.02)
 
@@ -42,27 +44,39 @@ class RunIndex:
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            fresh = not self.path.exists()
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            if fresh:
-                self.path.chmod(0o600)
-            _set_wal(db)
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+            with writing(self.path):  # even a reader needs room for the WAL's -shm file
+                db = self._connect()
             self._local.db = db
         return db
 
+    def _connect(self) -> sqlite3.Connection:
+        fresh = not self.path.exists()
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        if fresh:
+            self.path.chmod(0o600)
+        _set_wal(db)
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        return db
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+        with writing(self.path):  # a full disk is DiskFull naming the index, not SQLITE_FULL
+            self._db().execute(sql, args)
+
     def upsert(self, row: dict[str, Any]) -> None:
-        self._db().execute(
+        self._write(
             "INSERT INTO runs VALUES (?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET "
             "state=excluded.state, updated_at=excluded.updated_at",
             tuple(row[c] for c in COLUMNS),
         )
 
     def set_state(self, run_id: str, state: str, updated_at: float) -> None:
-        self._db().execute(
+        self._write(
             "UPDATE runs SET state=?, updated_at=? WHERE run_id=?", (state, updated_at, run_id)
         )
+
+    def delete(self, run_id: str) -> None:
+        self._write("DELETE FROM runs WHERE run_id=?", (run_id,))
 
     def list(self, state: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         sql = f"SELECT {', '.join(COLUMNS)} FROM runs"

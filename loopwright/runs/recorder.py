@@ -16,6 +16,7 @@ import anyio
 
 from ..adapters.base import OutputWriter
 from ..config import WORKER_OUTPUT_CAP
+from .diskspace import writing
 from .eventlog import EventWriter
 from .redact import Redactor
 from .store import RunStore
@@ -43,7 +44,7 @@ class CappedFile:
             return
         if self.left <= 0:
             if not self.cut:  # the cap was met exactly by earlier writes
-                os.write(self._fd, CUT_MARKER)
+                self._write(CUT_MARKER)
                 self.cut = True
             return
         data = self.redact(text).encode("utf-8")
@@ -51,7 +52,11 @@ class CappedFile:
             data = data[: self.left] + CUT_MARKER
             self.cut = True
         self.left -= len(data)
-        os.write(self._fd, data)
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        with writing(str(self.path)):
+            os.write(self._fd, data)
 
     def close(self) -> None:
         if self._fd >= 0:

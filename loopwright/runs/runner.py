@@ -11,17 +11,20 @@ import concurrent.futures
 import contextlib
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidState, UserError
 from ..loop.states import ALL_STATES, LIVE_STATES, TERMINAL_STATES
 from ..process import kill_session, pid_alive, proc_start_time
+from .diskspace import release_reserve
 from .eventlog import EventWriter
 from .ids import new_run_id
 from .scratch import make_scratch_repo
@@ -52,18 +55,62 @@ WAKE_TIMEOUT = 10.0
 
 
 def create_run(store: RunStore, request: RunRequest) -> str:
-    """Create the run directory for a validated request (and its scratch repo if any)."""
+    """Create the run directory for a validated request (and its scratch repo if any).
+
+    A create that fails (``DiskFull``) leaves nothing: no run dir, row or scratch repo."""
     run_id = new_run_id()
-    if request.scratch:
-        repo = make_scratch_repo(store.home / "scratch" / run_id)
-        request.loop.cwd = request.repo = str(repo)
-    data = request.model_dump()
-    store.create(run_id, data, goal_row(data))
+    try:
+        if request.scratch:
+            repo = make_scratch_repo(_scratch_dir(store, run_id))
+            request.loop.cwd = request.repo = str(repo)
+        data = request.model_dump()
+        store.create(run_id, data, goal_row(data))
+    except BaseException:
+        _discard(store, run_id, request)
+        raise
     return run_id
+
+
+def _scratch_dir(store: RunStore, run_id: str) -> Path:
+    return store.home / "scratch" / run_id
+
+
+def _discard(store: RunStore, run_id: str, request: RunRequest) -> None:
+    """Remove a run that never started: its dir, its index row, its scratch repo."""
+    store.remove(run_id)
+    if request.scratch:
+        shutil.rmtree(_scratch_dir(store, run_id), ignore_errors=True)
 
 
 def spawn_host(store: RunStore, run_id: str, resume: bool = False) -> int:
     """Start the run-host process; returns its pid. The run is ``queued`` until it runs."""
+    pid = _launch_host(store, run_id, resume).pid
+    _record_host(store, run_id, pid)
+    return pid
+
+
+def start(store: RunStore, request: RunRequest) -> str:
+    """Create a run and start its host. A start that fails before the host runs (a full
+    disk) leaves nothing behind; after that, the host records how its run ends."""
+    run_id = create_run(store, request)
+    try:
+        pid = _launch_host(store, run_id, resume=False).pid
+    except BaseException:
+        _discard(store, run_id, request)
+        raise
+    _record_host(store, run_id, pid)
+    return run_id
+
+
+def _record_host(store: RunStore, run_id: str, pid: int) -> None:
+    with run_lock(store, run_id):
+        status = store.read_status(run_id)
+        if status["state"] in ("queued", "needs_input", "interrupted"):
+            status.update(pid=pid, pid_start=proc_start_time(pid))
+            store.write_status(run_id, status)
+
+
+def _launch_host(store: RunStore, run_id: str, resume: bool) -> subprocess.Popen[bytes]:
     p = store.paths(run_id)
     log = os.open(p.host_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     argv = [sys.executable, "-m", "loopwright.runs.host", str(p.root)]
@@ -81,18 +128,7 @@ def spawn_host(store: RunStore, run_id: str, resume: bool = False) -> int:
         os.close(log)
     # Reap it when it ends so a long-lived server keeps no zombies (and pid checks stay true).
     threading.Thread(target=proc.wait, daemon=True, name=f"reap-{run_id}").start()
-    with run_lock(store, run_id):
-        status = store.read_status(run_id)
-        if status["state"] in ("queued", "needs_input", "interrupted"):
-            status.update(pid=proc.pid, pid_start=proc_start_time(proc.pid))
-            store.write_status(run_id, status)
-    return proc.pid
-
-
-def start(store: RunStore, request: RunRequest) -> str:
-    run_id = create_run(store, request)
-    spawn_host(store, run_id)
-    return run_id
+    return proc
 
 
 @contextlib.contextmanager
@@ -124,6 +160,7 @@ def refresh(store: RunStore, run_id: str) -> dict[str, Any]:
         status = store.read_status(run_id)
         if status["state"] in LIVE_STATES and not _host_alive(status):
             _kill_orphans(status)
+            release_reserve(store.paths(run_id).root)  # room to record it; resume remakes it
             _append(
                 store,
                 run_id,
@@ -174,6 +211,7 @@ def cancel(store: RunStore, run_id: str, timeout: float = 10.0) -> dict[str, Any
     with run_lock(store, run_id):
         status = store.read_status(run_id)
         if status["state"] not in TERMINAL_STATES:
+            release_reserve(store.paths(run_id).root)  # the host is gone: room for its end
             _append(store, run_id, "cancelled", {"by": "caller", "previous_state": status["state"]})
             status["elapsed"] = elapsed_now(status)  # the host wrote it last at its last phase
             store.set_state(run_id, status, "cancelled")

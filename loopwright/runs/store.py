@@ -1,19 +1,24 @@
 """The run directory: request, status, result, events and worker outputs of each run.
 
 ``<state>/runs/<run_id>/`` holds ``request.json``, ``status.json`` (replaced atomically),
-``result.json`` (written once), ``events.jsonl`` and ``workers/*.out``. Files are 0600,
+``result.json`` (written once), ``events.jsonl`` and ``workers/*.out``; while the run is
+live, ``.reserve`` keeps room for its final writes (see ``diskspace``). Files are 0600,
 folders 0700. Every write goes through the redactor.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import RunNotFound
+from .diskspace import make_reserve, writing
 from .ids import check_run_id
 from .index import RunIndex
 from .redact import Redactor
@@ -24,17 +29,27 @@ def make_private_dir(path: Path) -> None:
 
 
 def write_json_atomic(path: Path, data: Any, redact: Redactor, durable: bool = False) -> None:
-    """tmp + rename: readers see the old or the new file, never half of one."""
+    """tmp + rename: readers see the old or the new file, never half of one.
+
+    A failed write (``DiskFull`` on a full disk) leaves the old file and no tmp file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    text = redact(json.dumps(data, ensure_ascii=False, indent=1, default=str))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    payload = redact(json.dumps(data, ensure_ascii=False, indent=1, default=str)).encode()
     try:
-        os.write(fd, text.encode("utf-8"))
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        with writing(path):
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                view = memoryview(payload)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
 
 
 def read_json(path: Path) -> Any:
@@ -80,10 +95,21 @@ class RunStore:
         return p
 
     def create(self, run_id: str, request: dict[str, Any], row: dict[str, Any]) -> RunPaths:
+        """A new ``queued`` run with its disk reserve. A create that fails (a full disk:
+        ``DiskFull``) leaves neither a run dir nor an index row behind."""
         p = self.paths(run_id)
         make_private_dir(self.runs_dir)
         p.root.mkdir(mode=0o700)
+        try:
+            self._fill(p, run_id, request, row)
+        except BaseException:
+            self.remove(run_id)
+            raise
+        return p
+
+    def _fill(self, p: RunPaths, run_id: str, request: dict[str, Any], row: dict[str, Any]) -> None:
         make_private_dir(p.workers)
+        make_reserve(p.root)
         write_json_atomic(p.request, request, self.redact, durable=True)
         now = time.time()
         status = {
@@ -103,7 +129,13 @@ class RunStore:
         self.index.upsert(
             {**row, "run_id": run_id, "state": "queued", "created_at": now, "updated_at": now}
         )
-        return p
+
+    def remove(self, run_id: str) -> None:
+        """Delete a run that never started: its dir, then (with the room that freed) its
+        index row. Best effort: it runs while a failure is on its way to the caller."""
+        shutil.rmtree(self.paths(run_id).root, ignore_errors=True)
+        with contextlib.suppress(OSError, sqlite3.Error):
+            self.index.delete(run_id)
 
     def read_status(self, run_id: str) -> dict[str, Any]:
         p = self.existing(run_id)

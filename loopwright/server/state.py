@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import shlex
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -18,11 +19,14 @@ from ..errors import LoopwrightError, UserError
 from ..loop.states import LIVE_STATES
 from ..loop.types import TERMINAL_STATES
 from ..process import pid_alive
+from ..runs.diskspace import find_disk_full
 from ..runs.ids import check_run_id
 from ..runs.store import RunStore
 from .models import Question, RunReply
 
 log = logging.getLogger("loopwright.server")
+Params = ParamSpec("Params")
+T = TypeVar("T")
 LIVE = LIVE_STATES
 
 
@@ -35,7 +39,8 @@ class ServerState:
 
 @contextlib.contextmanager
 def tool_errors() -> Iterator[None]:
-    """Caller mistakes and run errors become tool errors with a clear message, no traceback."""
+    """Caller mistakes, run errors and a full disk become tool errors with a clear message,
+    no traceback. Anything else stays a crash: the SDK logs it and says only that it failed."""
     try:
         yield
     except UserError as exc:
@@ -43,6 +48,22 @@ def tool_errors() -> Iterator[None]:
         raise ToolError(f"{field_}{exc}") from exc
     except LoopwrightError as exc:
         raise ToolError(f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        disk = find_disk_full(exc)
+        if disk is None:
+            raise
+        raise ToolError(str(disk)) from exc
+
+
+def mapped(fn: Callable[Params, Awaitable[T]]) -> Callable[Params, Awaitable[T]]:
+    """The tool ``fn`` with its errors mapped by ``tool_errors``, for every tool at once."""
+
+    @functools.wraps(fn)
+    async def tool(*args: Params.args, **kwargs: Params.kwargs) -> T:
+        with tool_errors():
+            return await fn(*args, **kwargs)
+
+    return tool
 
 
 def checked_id(run_id: str) -> str:

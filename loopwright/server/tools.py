@@ -33,6 +33,7 @@ from .state import (
     check_cwd_absolute,
     check_cwd_allowed,
     checked_id,
+    mapped,
     next_step,
     questions_of,
     tool_errors,
@@ -258,4 +259,4 @@ TOOLS: list[tuple[Any, str, ToolAnnotations | None]] = [
 
 def register(server: MCPServer[Any]) -> None:
     for fn, description, hints in TOOLS:
-        server.tool(name=fn.__name__, description=description, annotations=hints)(fn)
+        server.tool(name=fn.__name__, description=description, annotations=hints)(mapped(fn))
