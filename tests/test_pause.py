@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
 
 from loopwright import AgentRequest, AgentResponse, FunctionBackend, Harness, LoopConfig, Roles
 from loopwright.adapters.base import UsageLimit
-from loopwright.cli import main as cli_main
 from loopwright.loop.events import MemorySink
 from loopwright.loop.types import Budget
 from loopwright.runs import runner
@@ -130,20 +130,24 @@ def test_a_detached_run_pauses_until_the_reset_and_goes_on_by_itself(
 
 
 def test_loopwright_resume_continues_a_paused_run_before_its_reset(
-    store: RunStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: RunStore, tmp_path: Path
 ) -> None:
     run_id = start_limited(store, tmp_path, resets_in=3000)
     status = wait_paused(store, run_id)
     assert time.time() + 2900 < status["resume_at"] < time.time() + 3000
     assert [r["run_id"] for r in store.index.list("paused")] == [run_id]
     started = time.monotonic()
-    assert cli_main(["resume", run_id, "--detach"]) == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "loopwright", "resume", run_id, "--detach"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
     status = runner.wait(store, run_id, timeout=30)
     assert status["state"] == "completed" and time.monotonic() - started < 30
     events = events_of(store.paths(run_id).events)
     woken = [e for e in events if e["type"] == "resumed" and "early" in e["data"]]
     assert woken[0]["data"]["early"] is True
-    assert "it goes on now" in capsys.readouterr().out  # woken in its host, not restarted
+    assert "it goes on now" in done.stdout  # woken in its host, not restarted
 
 
 def test_cancel_stops_a_paused_run(store: RunStore, tmp_path: Path) -> None:
