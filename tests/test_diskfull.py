@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from loopwright import cli
 from loopwright.cli import main as cli_main
 from loopwright.runs import runner
 from loopwright.runs.diskspace import RESERVE_NAME
@@ -156,8 +157,13 @@ def test_a_host_that_finds_the_disk_full_at_start_records_failed(
 
 
 def test_the_cli_says_the_disk_is_full_and_exits_2(
-    full_store: RunStore, disk: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+    full_store: RunStore,
+    disk: Path,
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(cli, "_STORE", None)  # the CLI caches its store: not past this test
     fill(disk)
     assert cli_main(["run", "x", "--cwd", str(repo), "--detach"]) == 2
     err = capsys.readouterr().err
