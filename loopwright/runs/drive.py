@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 
 from ..adapters.registry import create_backend
-from ..errors import DiskFull, LoopwrightError
+from ..errors import DiskFull, LoopwrightError, unwrapped
 from ..loop.harness import Harness, Roles, summary_line
 from ..loop.types import RunResult
 from .diskspace import find_disk_full, release_reserve
@@ -55,7 +55,7 @@ async def drive(
     try:
         ws = await open_workspace(store, run_id, request, recorder, state, prepared)
         harness = Harness(request.loop, roles or build_roles(request), recorder, state, ws)
-        with registered(run_id, harness.pauses.wake):
+        with unwrapped(), registered(run_id, harness.pauses.wake):
             async with anyio.create_task_group() as tg:
                 tg.start_soon(recorder.flusher)
                 result = await harness.run()
