@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loopwright.adapters.base import AgentRequest
-from loopwright.adapters.registry import create_backend
+from loopwright.backends.base import AgentRequest
+from loopwright.backends.registry import create_backend
 from loopwright.runs.recorder import CappedFile
 from loopwright.runs.redact import Redactor
 

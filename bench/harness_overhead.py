@@ -15,7 +15,7 @@ from pathlib import Path
 
 import anyio
 
-from loopwright.adapters.scripted import ScriptedBackend
+from loopwright.backends.scripted import ScriptedBackend
 from loopwright.loop.harness import Roles
 from loopwright.runs import runner
 from loopwright.runs.drive import drive

@@ -21,11 +21,11 @@ from typing import Any
 
 import httpx
 
-from loopwright.adapters.base import AgentRequest
-from loopwright.adapters.chat import ChatBackend
-from loopwright.adapters.ollama import OllamaChat
-from loopwright.adapters.openai_compat import OpenAIChat
-from loopwright.adapters.settings import Endpoint, OllamaHost
+from loopwright.backends.base import AgentRequest
+from loopwright.backends.models.chat import ChatBackend
+from loopwright.backends.models.ollama import OllamaChat
+from loopwright.backends.models.openai_compat import OpenAIChat
+from loopwright.backends.settings import Endpoint, OllamaHost
 from loopwright.loop.events import MemoryOutput
 
 CALLS = 400

@@ -39,7 +39,7 @@ HEAVY = (
     "httpx",
     "google.genai",
     "loopwright.loop.harness",
-    "loopwright.adapters.scripted",
+    "loopwright.backends.scripted",
 )
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import anyio
 
 from loopwright.runs import runner
+from loopwright.runs.git.worktree import Workspace
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
-from loopwright.runs.worktree import Workspace
 
 
 def sh(cwd: Path, *args: str) -> None:

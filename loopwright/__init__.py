@@ -2,7 +2,7 @@
 
 The Python API runs the same loop as the CLI and the MCP server::
 
-    from loopwright import Harness, Roles, LoopConfig, ScriptedBackend, MemorySink
+    from . import Harness, Roles, LoopConfig, ScriptedBackend, MemorySink
 
 Names are imported on first use, so ``import loopwright.runs.eventlog`` (a tail reader, a
 run-host) does not pay for the whole package.
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "AgentRequest": "adapters.base", "AgentResponse": "adapters.base", "Backend": "adapters.base",
-    "Usage": "adapters.base", "create_backend": "adapters.registry",
-    "list_backends": "adapters.registry", "register_function": "adapters.registry",
-    "FunctionBackend": "adapters.scripted", "ScriptedBackend": "adapters.scripted",
+    "AgentRequest": "backends.base", "AgentResponse": "backends.base", "Backend": "backends.base",
+    "Usage": "backends.base", "create_backend": "backends.registry",
+    "list_backends": "backends.registry", "register_function": "backends.registry",
+    "FunctionBackend": "backends.scripted", "ScriptedBackend": "backends.scripted",
     "BudgetExceeded": "errors", "DiskFull": "errors", "InvalidState": "errors",
     "LoopwrightError": "errors", "NeedsInput": "errors", "PlanError": "errors",
     "ProcessError": "errors", "RunError": "errors",
@@ -76,9 +76,9 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .adapters.base import AgentRequest, AgentResponse, Backend, Usage
-    from .adapters.registry import create_backend, list_backends, register_function
-    from .adapters.scripted import FunctionBackend, ScriptedBackend
+    from .backends.base import AgentRequest, AgentResponse, Backend, Usage
+    from .backends.registry import create_backend, list_backends, register_function
+    from .backends.scripted import FunctionBackend, ScriptedBackend
     from .errors import (
         BudgetExceeded,
         DiskFull,

@@ -51,7 +51,7 @@ def store(home: Path) -> Iterator[RunStore]:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    from loopwright.runs.scratch import make_scratch_repo
+    from loopwright.runs.git.scratch import make_scratch_repo
 
     return make_scratch_repo(tmp_path / "repo")
 

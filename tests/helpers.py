@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 
-from loopwright.process import pid_alive
+from loopwright.process.runner import pid_alive
 
 
 def write_scenario(path: Path, scenario: dict[str, Any]) -> str:

@@ -10,11 +10,12 @@ import anyio
 import pytest
 
 from loopwright.errors import BudgetExceeded, PlanError, WorkAtRisk, unwrapped
-from loopwright.runs import pool, runner, staging
-from loopwright.runs.gitcmd import git
+from loopwright.runs import runner
+from loopwright.runs.git import pool, staging
+from loopwright.runs.git.gitcmd import git
+from loopwright.runs.git.worktree import Workspace, create, remove_worktree
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
-from loopwright.runs.worktree import Workspace, create, remove_worktree
 
 from .helpers import events_of, wait_for_file
 from .test_worktree import edits_scenario, run_thread

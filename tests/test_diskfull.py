@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from loopwright import cli
-from loopwright.cli import main as cli_main
+from loopwright.cli import commands as cli
+from loopwright.cli.commands import main as cli_main
 from loopwright.runs import runner
 from loopwright.runs.diskspace import RESERVE_NAME
 from loopwright.runs.eventlog import EventWriter

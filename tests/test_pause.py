@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 
 from loopwright import AgentRequest, AgentResponse, FunctionBackend, Harness, LoopConfig, Roles
-from loopwright.adapters.base import UsageLimit
+from loopwright.backends.base import UsageLimit
 from loopwright.loop.events import MemorySink
 from loopwright.loop.types import Budget
 from loopwright.runs import runner

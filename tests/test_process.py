@@ -11,9 +11,9 @@ from typing import Any
 import anyio
 import pytest
 
-from loopwright import process
 from loopwright.errors import ProcessError
-from loopwright.process import CappedText, pid_alive, proc_start_time, run_process
+from loopwright.process import runner as process
+from loopwright.process.runner import CappedText, pid_alive, proc_start_time, run_process
 
 from .helpers import alive, wait_dead, wait_for_file
 

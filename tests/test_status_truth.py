@@ -11,7 +11,7 @@ from pathlib import Path
 
 import anyio
 
-from loopwright.process import proc_start_time
+from loopwright.process.runner import proc_start_time
 from loopwright.runs import runner
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore

@@ -103,9 +103,9 @@ def test_the_index_is_rebuilt_from_run_dirs_when_lost(store: RunStore) -> None:
 def test_a_provider_whose_module_is_absent_is_named_as_not_built(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from loopwright.adapters import registry
+    from loopwright.backends import registry
 
-    monkeypatch.setitem(registry.PROVIDERS, "futurebot", "loopwright.adapters.no_such_module")
+    monkeypatch.setitem(registry.PROVIDERS, "futurebot", "loopwright.backends.no_such_module")
     with pytest.raises(UserError, match="'futurebot' is not built in this version yet"):
         registry.check_spec("futurebot:model")
     info = {b.name: b for b in registry.list_backends()}["futurebot"]

@@ -14,8 +14,8 @@ import pytest
 
 from loopwright.errors import InvalidState, UserError
 from loopwright.runs import runner
-from loopwright.runs.gitcmd import git
-from loopwright.runs.merge import diff, merge
+from loopwright.runs.git.gitcmd import git
+from loopwright.runs.git.merge import diff, merge
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
@@ -373,7 +373,7 @@ def test_a_pooled_checkout_is_reused_clean_and_on_the_new_base(
 
 
 def test_gc_trims_the_pool(store: RunStore, repo: Path, tmp_path: Path) -> None:
-    from loopwright.runs.pool import gc
+    from loopwright.runs.git.pool import gc
 
     spec = edits_scenario(tmp_path, {"text": "nothing"})
     run_thread(store, backend=spec, cwd=str(repo))

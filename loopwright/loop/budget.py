@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..adapters.base import Usage
+from ..backends.base import Usage
 from ..errors import BudgetExceeded
 from .types import Budget, UsageTotals
 

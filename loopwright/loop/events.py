@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
-from ..adapters.base import OutputWriter
+from ..backends.base import OutputWriter
 from .types import UsageTotals
 
 EVENT_TYPES = (

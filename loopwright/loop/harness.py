@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import anyio
 
-from ..adapters.base import AgentRequest, AgentResponse, Backend, Role
+from ..backends.base import AgentRequest, AgentResponse, Backend, Role
 from ..config import PREVIEW_CHARS
 from ..errors import BudgetExceeded, LoopwrightError, PlanError, UserError, unwrapped
 from . import roles as R

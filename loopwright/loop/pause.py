@@ -14,8 +14,8 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 
-from ..adapters.base import UsageLimit
-from ..adapters.usage_limits import in_words, reset_note
+from ..backends.base import UsageLimit
+from ..backends.usage_limits import in_words, reset_note
 from ..errors import BudgetExceeded
 from .events import EventSink
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ProcessError
-from ..process import run_process
+from ..process.runner import run_process
 from .types import VerifyResult
 
 VERIFY_OUTPUT_CAP = 64 * 1024

@@ -16,7 +16,7 @@ from . import roles as R
 from .types import Subgoal, TaskResult
 
 if TYPE_CHECKING:
-    from ..adapters.base import Backend
+    from ..backends.base import Backend
     from .harness import Harness
 
 MAX_BACKOFF = 30.0

@@ -8,11 +8,12 @@ from typing import Any
 
 import anyio
 
-from ..adapters.registry import create_backend
+from ..backends.registry import create_backend
 from ..errors import DiskFull, LoopwrightError, unwrapped
 from ..loop.harness import Harness, Roles, summary_line
 from ..loop.types import RunResult
 from .diskspace import find_disk_full, release_reserve
+from .git.worktree import Workspace
 from .host import begin, fail_to_start
 from .recorder import RunRecorder
 from .replay import replay
@@ -21,7 +22,6 @@ from .store import RunStore
 from .tally import as_it_ran
 from .wake import registered
 from .workspace_setup import close_workspace, open_workspace
-from .worktree import Workspace
 
 
 def build_roles(request: RunRequest) -> Roles:

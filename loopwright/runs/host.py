@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DiskFull
-from ..process import become_subreaper, proc_start_time
+from ..process.runner import become_subreaper, proc_start_time
 from .diskspace import make_reserve, release_reserve
 from .eventlog import EventWriter
 from .recorder import RunRecorder
@@ -100,7 +100,7 @@ def prepare_workspace(store: RunStore, run_id: str, recorder: RunRecorder) -> Fu
     request = store.read_request(run_id)
     if recorder.status.get("workspace") or not request.get("isolate") or not request.get("repo"):
         return None
-    from .worktree import create
+    from .git.worktree import create
 
     future: Future[Any] = Future()
     started = time.monotonic()

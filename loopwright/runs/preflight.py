@@ -15,9 +15,9 @@ from pathlib import Path
 
 import anyio
 
-from ..adapters.readiness import problem
+from ..backends.readiness import problem
 from ..errors import UserError
-from .gitcmd import resolve_commit, run_git
+from .git.gitcmd import resolve_commit, run_git
 from .request import RunRequest
 
 __all__ = ["check_ready", "preflight", "verify_problem"]

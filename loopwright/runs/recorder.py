@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..adapters.base import OutputWriter
+from ..backends.base import OutputWriter
 from ..config import WORKER_OUTPUT_CAP
 from .diskspace import writing
 from .eventlog import EventWriter

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..adapters.registry import check_spec
+from ..backends.registry import check_spec
 from ..config import MAX_GOAL_CHARS
 from ..errors import UserError
 from ..loop.types import Budget, LoopConfig
@@ -142,7 +142,7 @@ def _repo_of(cwd: str, isolate: bool, base_ref: str | None) -> tuple[str | None,
     """The repository around ``cwd`` and where ``cwd`` sits in it; checks the base commit."""
     if not isolate:
         return None, ""
-    from .gitcmd import resolve_commit, run_git, toplevel
+    from .git.gitcmd import resolve_commit, run_git, toplevel
 
     top = toplevel(cwd)
     if top is None:

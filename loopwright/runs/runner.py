@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidState, UserError
 from ..loop.states import ALL_STATES, LIVE_STATES, TERMINAL_STATES
-from ..process import kill_session, pid_alive, proc_start_time
+from ..process.runner import kill_session, pid_alive, proc_start_time
 from .diskspace import release_reserve
 from .eventlog import EventWriter
+from .git.scratch import make_scratch_repo
 from .ids import new_run_id
-from .scratch import make_scratch_repo
 from .store import RunStore, goal_row
 from .tally import elapsed_now, with_elapsed_now
 from .wake import WAKE_SIGNAL, driven_here, wake_here

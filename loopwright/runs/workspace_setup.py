@@ -12,11 +12,11 @@ import anyio
 from ..errors import CheckpointFailed, ProcessError, WorkAtRisk
 from ..loop.harness import summary_line
 from ..loop.types import LoopState, RunResult
+from .git.worktree import Workspace, create
 from .host import report_ready
 from .recorder import RunRecorder
 from .request import RunRequest
 from .store import RunStore
-from .worktree import Workspace, create
 
 
 async def open_workspace(

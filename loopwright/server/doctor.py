@@ -51,10 +51,10 @@ async def _version(argv: list[str]) -> str:
 
 
 def _agent_binaries(rows: list[DoctorBackend]) -> None:
-    """Each agent CLI's path and version (the adapters' own lookup: npm package first,
+    """Each agent CLI's path and version (the backends' own lookup: npm package first,
     then ``--version`` with a short timeout; cached per binary)."""
-    from ..adapters.agent_presets import PRESETS
-    from ..adapters.agent_status import version
+    from ..backends.agents.presets import PRESETS
+    from ..backends.agents.status import version
 
     for row in rows:
         preset = PRESETS.get(row.name)
@@ -98,7 +98,7 @@ def _state_checks(home: Path) -> list[Check]:
 
 async def _ollama_hosts() -> list[Check]:
     """Informational (a machine without Ollama is fine): each host's answer, bounded."""
-    from ..adapters.discovery import ollama_health
+    from ..backends.discovery import ollama_health
 
     try:
         rows = await ollama_health(timeout=2.0)
@@ -108,7 +108,7 @@ async def _ollama_hosts() -> list[Check]:
 
 
 async def report(cwd: str | None) -> DoctorReply:
-    from ..adapters.registry import list_backends
+    from ..backends.registry import list_backends
 
     found = await anyio.to_thread.run_sync(list_backends)  # may import SDKs or probe
     rows = [DoctorBackend.model_validate(b.as_dict()) for b in found]

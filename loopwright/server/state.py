@@ -18,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from ..errors import LoopwrightError, UserError
 from ..loop.states import LIVE_STATES
 from ..loop.types import TERMINAL_STATES
-from ..process import pid_alive
+from ..process.runner import pid_alive
 from ..runs.diskspace import find_disk_full
 from ..runs.ids import check_run_id
 from ..runs.store import RunStore

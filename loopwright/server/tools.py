@@ -207,7 +207,7 @@ async def orchestrate_list(
 
 
 async def orchestrate_diff(run_id: P.RunId, ctx: Ctx, max_bytes: P.MaxBytes = 200_000) -> DiffReply:
-    from ..runs.merge import diff
+    from ..runs.git.merge import diff
 
     store = runflow.server_state(ctx).store
     checked_id(run_id)
@@ -219,7 +219,7 @@ async def orchestrate_diff(run_id: P.RunId, ctx: Ctx, max_bytes: P.MaxBytes = 20
 async def orchestrate_merge(
     run_id: P.RunId, ctx: Ctx, squash: P.Squash = False, into: P.Into = None
 ) -> MergeReply:
-    from ..runs.merge import merge
+    from ..runs.git.merge import merge
 
     store = runflow.server_state(ctx).store
     checked_id(run_id)
@@ -229,7 +229,7 @@ async def orchestrate_merge(
 
 
 async def list_backends() -> BackendsReply:
-    from ..adapters.registry import list_backends as infos
+    from ..backends.registry import list_backends as infos
 
     found = await anyio.to_thread.run_sync(infos)  # backends may import SDKs or probe
     return BackendsReply(backends=[BackendRow.model_validate(b.as_dict()) for b in found])

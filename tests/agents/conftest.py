@@ -7,8 +7,8 @@ from typing import Any
 import anyio
 import pytest
 
-from loopwright.adapters.base import AgentRequest, AgentResponse, OutputWriter
-from loopwright.adapters.registry import create_backend
+from loopwright.backends.base import AgentRequest, AgentResponse, OutputWriter
+from loopwright.backends.registry import create_backend
 from loopwright.loop.events import MemoryOutput
 
 

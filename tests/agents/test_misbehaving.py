@@ -7,7 +7,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from loopwright.adapters.agent_streams import MAX_EVENTS
+from loopwright.backends.agents.streams import MAX_EVENTS
 from loopwright.runs.recorder import CappedFile
 from loopwright.runs.redact import Redactor
 
@@ -93,8 +93,8 @@ async def test_a_crash_is_a_failed_worker_quoting_what_it_said(
 async def test_a_cli_gone_from_path_is_a_failed_worker_with_the_install_command(
     tmp_path: Path, work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from loopwright.adapters.base import AgentRequest
-    from loopwright.adapters.registry import create_backend
+    from loopwright.backends.base import AgentRequest
+    from loopwright.backends.registry import create_backend
 
     fake = install(tmp_path, monkeypatch, "gemini")["gemini"]
     backend = create_backend("gemini_cli")

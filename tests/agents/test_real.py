@@ -262,7 +262,7 @@ def test_gemini_cli_with_a_rejected_key_fails_the_worker(
 
 
 def test_list_backends_finds_every_real_cli_with_its_pinned_version() -> None:
-    from loopwright.adapters.registry import list_backends
+    from loopwright.backends.registry import list_backends
 
     pins: dict[str, str] = {
         "claude_code": "2.1.330",

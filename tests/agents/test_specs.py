@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loopwright.adapters.registry import check_spec, list_backends
+from loopwright.backends.registry import check_spec, list_backends
 from loopwright.errors import UserError
 
 from .conftest import call
@@ -115,7 +115,7 @@ def test_list_backends_says_where_each_cli_is_its_version_and_login_without_secr
 def test_aider_caches_are_excluded_in_the_shared_git_dir_of_a_worktree(tmp_path: Path) -> None:
     import subprocess
 
-    from loopwright.adapters.agent_presets import exclude_aider_files
+    from loopwright.backends.agents.presets import exclude_aider_files
 
     main, wt = tmp_path / "main", tmp_path / "wt"
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from loopwright.adapters.usage_limits import (
+from loopwright.backends.usage_limits import (
     PAST_RESET_WAIT,
     claude_limit,
     codex_limit,

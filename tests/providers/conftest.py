@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from loopwright.adapters import ollama_api
+from loopwright.backends.models import ollama_api
 
 
 @pytest.fixture(autouse=True)

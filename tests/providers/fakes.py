@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from loopwright.adapters.base import AgentRequest
+from loopwright.backends.base import AgentRequest
 from loopwright.loop.events import MemoryOutput
 
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -9,9 +9,9 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from loopwright.adapters.anthropic import AnthropicChat, check, create, make_client
-from loopwright.adapters.chat import ChatBackend, RetryPolicy
-from loopwright.adapters.registry import check_spec, parse_spec
+from loopwright.backends.models.anthropic import AnthropicChat, check, create, make_client
+from loopwright.backends.models.chat import ChatBackend, RetryPolicy
+from loopwright.backends.registry import check_spec, parse_spec
 from loopwright.errors import UserError
 
 from .fakes import Recorder, Sleeps, request

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopwright.adapters.base import AgentRequest, Usage
-from loopwright.adapters.chat import Meter
-from loopwright.adapters.toolloop import _budget_out
+from loopwright.backends.base import AgentRequest, Usage
+from loopwright.backends.models.chat import Meter
+from loopwright.backends.models.toolloop import _budget_out
 
 
 def meter(meta: dict[str, Any], usage: Usage) -> Meter:

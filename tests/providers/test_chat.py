@@ -7,9 +7,9 @@ from typing import Any
 
 import anyio
 
-from loopwright.adapters import chat as chat_mod
-from loopwright.adapters.base import Usage
-from loopwright.adapters.chat import (
+from loopwright.backends.base import Usage
+from loopwright.backends.models import chat as chat_mod
+from loopwright.backends.models.chat import (
     ChatBackend,
     Forwarder,
     Message,
@@ -80,7 +80,7 @@ async def test_a_call_that_outlasts_the_timeout_is_a_failed_response() -> None:
 
 
 async def test_usage_is_summed_and_one_unknown_price_makes_the_cost_unknown(tmp_path: Path) -> None:
-    from loopwright.adapters.chat import ToolCall
+    from loopwright.backends.models.chat import ToolCall
 
     chat = Scripted(
         Turn("", [ToolCall("1", "list_files", {})], Usage(10, 1, 0.5)),
@@ -114,7 +114,7 @@ async def test_failed_edit_blocks_are_sent_back_once_then_the_call_fails(tmp_pat
 
 
 async def test_a_worker_without_finish_stops_at_the_step_limit(tmp_path: Path) -> None:
-    from loopwright.adapters.chat import ToolCall
+    from loopwright.backends.models.chat import ToolCall
 
     again = Turn("", [ToolCall("1", "list_files", {})])
     chat = Scripted(*[again] * 3)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from loopwright.adapters.ollama_api import record_profile
-from loopwright.adapters.settings import OllamaHost
-from loopwright.cli import main
+from loopwright.backends.models.ollama_api import record_profile
+from loopwright.backends.settings import OllamaHost
+from loopwright.cli.commands import main
 
 from .fake_ollama import FakeOllama, Server
 
@@ -71,7 +71,7 @@ def test_ollama_pull_prints_progress(server: Server, capsys: pytest.CaptureFixtu
 
 
 async def test_ollama_health_has_a_row_per_host_for_doctor(server: Server) -> None:
-    from loopwright.adapters.discovery import ollama_health
+    from loopwright.backends.discovery import ollama_health
 
     rows = await ollama_health()
     assert [r["name"] for r in rows] == ["ollama host down", "ollama host local"]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from loopwright.runs import runner
+from loopwright.runs.git.scratch import make_scratch_repo
 from loopwright.runs.request import build_request
-from loopwright.runs.scratch import make_scratch_repo
 from loopwright.runs.store import RunStore
 
 from .fake_ollama import FakeOllama, Server, call

@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("google.genai")
 
-from loopwright.adapters.chat import ChatBackend, RetryPolicy
-from loopwright.adapters.gemini import GeminiChat, make_client
-from loopwright.adapters.registry import check_spec
+from loopwright.backends.models.chat import ChatBackend, RetryPolicy
+from loopwright.backends.models.gemini import GeminiChat, make_client
+from loopwright.backends.registry import check_spec
 from loopwright.errors import UserError
 
 from .fakes import Recorder, Sleeps, error, request

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from loopwright.adapters.chat import ChatBackend
-from loopwright.adapters.ollama import OllamaChat, create
-from loopwright.adapters.ollama_api import read_profiles
-from loopwright.adapters.registry import check_spec, parse_spec
-from loopwright.adapters.settings import OllamaHost, ollama_host
+from loopwright.backends.models.chat import ChatBackend
+from loopwright.backends.models.ollama import OllamaChat, create
+from loopwright.backends.models.ollama_api import read_profiles
+from loopwright.backends.registry import check_spec, parse_spec
+from loopwright.backends.settings import OllamaHost, ollama_host
 from loopwright.errors import UserError
 
 from .fake_ollama import FakeOllama, call, say

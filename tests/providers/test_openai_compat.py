@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from loopwright.adapters.chat import ChatBackend, RetryPolicy
-from loopwright.adapters.openai_compat import OpenAIChat, check, create
-from loopwright.adapters.registry import check_spec, parse_spec
-from loopwright.adapters.settings import Endpoint
+from loopwright.backends.models.chat import ChatBackend, RetryPolicy
+from loopwright.backends.models.openai_compat import OpenAIChat, check, create
+from loopwright.backends.registry import check_spec, parse_spec
+from loopwright.backends.settings import Endpoint
 from loopwright.errors import UserError
 
 from .fakes import Recorder, Sleeps, error, request, sse

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from loopwright.adapters.chat import ToolCall
-from loopwright.adapters.toolloop import apply_blocks
-from loopwright.adapters.tools import Workspace
+from loopwright.backends.models.chat import ToolCall
+from loopwright.backends.models.toolloop import apply_blocks
+from loopwright.backends.models.tools import Workspace
 
 
 async def run(ws: Workspace, name: str, **args: Any) -> tuple[str, bool]:

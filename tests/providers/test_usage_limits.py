@@ -8,10 +8,10 @@ from typing import Any
 import httpx2
 import pytest
 
-from loopwright.adapters.anthropic import AnthropicChat, make_client
-from loopwright.adapters.chat import ChatBackend, RetryPolicy
-from loopwright.adapters.openai_compat import OpenAIChat
-from loopwright.adapters.settings import Endpoint
+from loopwright.backends.models.anthropic import AnthropicChat, make_client
+from loopwright.backends.models.chat import ChatBackend, RetryPolicy
+from loopwright.backends.models.openai_compat import OpenAIChat
+from loopwright.backends.settings import Endpoint
 
 from .fakes import Recorder, Sleeps, error, request
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from loopwright.cli import main
+from loopwright.cli.commands import main
 
 from .test_stdio import LOOPWRIGHT
 

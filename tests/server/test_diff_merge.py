@@ -8,7 +8,7 @@ from typing import Any
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from loopwright.runs.gitcmd import git
+from loopwright.runs.git.gitcmd import git
 from loopwright.server.state import ServerState
 
 from .test_tools import call, error

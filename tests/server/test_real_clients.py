@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from loopwright.runs.scratch import make_scratch_repo
+from loopwright.runs.git.scratch import make_scratch_repo
 from loopwright.runs.store import RunStore
 
 from ..helpers import write_scenario

@@ -12,7 +12,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_types import ListRootsResult, Root
 
-from loopwright.runs.scratch import make_scratch_repo
+from loopwright.runs.git.scratch import make_scratch_repo
 from loopwright.server.state import ServerState
 
 from .test_tools import call, error

@@ -18,7 +18,7 @@ from anyio.abc import Process
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client as stdio_client_transport
 
-from loopwright.process import kill_session
+from loopwright.process.runner import kill_session
 from loopwright.runs.store import RunStore
 
 from ..helpers import wait_dead

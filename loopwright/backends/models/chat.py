@@ -1,0 +1,297 @@
+"""What every API provider shares: a neutral conversation, one ``Chat.turn`` per call,
+and ``ChatBackend``, which turns a chat into a loopwright ``Backend``.
+
+A provider only translates: neutral messages and tools to its wire format, its stream
+back to a ``Turn``, its failures to ``ProviderError``. Measuring, events, retries, the
+tool loop for workers and the failed-response contract live here, once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import anyio
+import httpx
+
+from ...config import PREVIEW_CHARS
+from ...errors import RunError
+from ..base import AgentRequest, AgentResponse, Emit, Usage
+from ..usage_limits import reset_note
+
+OnText = Callable[[str], None]
+FLUSH_CHARS = 2_000
+FLUSH_SECONDS = 1.0
+CONNECT_TIMEOUT = 10.0
+
+
+class ProviderError(RunError):
+    """A model call failed. Caught by ``ChatBackend``; never reaches the harness."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
+
+
+class ToolsUnsupported(ProviderError):
+    """The model cannot call tools: the tool loop falls back to fenced edit blocks."""
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass
+class Message:
+    role: Literal["user", "assistant", "tool"]
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str = ""
+    tool_name: str = ""
+    is_error: bool = False
+
+
+@dataclass
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    """JSON schema of the arguments object."""
+
+
+@dataclass
+class Turn:
+    text: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    stop: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Provider details for the ``model_call`` event (cache tokens, Ollama profile)."""
+    warnings: list[str] = field(default_factory=list)
+    """Reported as ``warning`` events (e.g. a prompt Ollama silently truncated)."""
+
+
+class Chat(Protocol):
+    """One provider+model. ``turn`` raises ``ProviderError`` on failure."""
+
+    provider: str
+    model: str
+    supports_tools: bool
+    retry: RetryPolicy
+
+    async def turn(
+        self, system: str, messages: list[Message], tools: list[ToolSpec], on_text: OnText
+    ) -> Turn: ...
+
+
+class Forwarder:
+    """Streams text deltas: the first one to the event sink at once, then in batches."""
+
+    def __init__(self, request: AgentRequest) -> None:
+        self.emit: Emit | None = request.emit if request.role == "worker" else None
+        self.output = request.output
+        self.buffer: list[str] = []
+        self.size = 0
+        self.last = 0.0
+        self.first: float | None = None
+
+    def __call__(self, text: str) -> None:
+        if not text:
+            return
+        now = time.monotonic()
+        if self.output is not None:
+            self.output.write(text)
+        if self.first is None:
+            self.first = now
+            self.last = now
+            if self.emit is not None:
+                self.emit("worker_output", {"text": text[:PREVIEW_CHARS], "first": True})
+            return
+        self.buffer.append(text)
+        self.size += len(text)
+        if self.size >= FLUSH_CHARS or now - self.last >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer and self.emit is not None:
+            self.emit("worker_output", {"text": "".join(self.buffer)[-PREVIEW_CHARS:]})
+        self.buffer, self.size, self.last = [], 0, time.monotonic()
+
+
+@dataclass
+class Meter:
+    """Sums the turns of one backend call and reports each as a ``model_call`` event."""
+
+    chat: Chat
+    request: AgentRequest
+    host: str | None = None
+    usage: Usage = field(default_factory=lambda: Usage(0, 0, 0.0))
+    turns: int = 0
+
+    def record(self, turn: Turn, started: float, first: float | None) -> None:
+        self.turns += 1
+        u = self.usage
+        u.input_tokens += turn.usage.input_tokens
+        u.output_tokens += turn.usage.output_tokens
+        if u.cost_usd is not None:
+            u.cost_usd = None if turn.usage.cost_usd is None else u.cost_usd + turn.usage.cost_usd
+        if self.request.emit is None:
+            return
+        for message in turn.warnings:
+            self.request.emit("warning", {"message": message, "model": self.chat.model})
+        data: dict[str, Any] = {
+            "provider": self.chat.provider,
+            "model": self.chat.model,
+            "host": self.host,
+            "role": self.request.role,
+            "step": self.turns,
+            "input_tokens": turn.usage.input_tokens,
+            "output_tokens": turn.usage.output_tokens,
+            "cost_usd": turn.usage.cost_usd,
+            "latency": round(time.monotonic() - started, 4),
+            "first_token": None if first is None else round(first - started, 4),
+            "stop": turn.stop,
+            "tool_calls": [c.name for c in turn.tool_calls],
+            **turn.extra,
+        }
+        self.request.emit("model_call", data)
+
+    def left_cost(self) -> float | None:
+        """USD the run may still spend, less this call's known cost so far (None: no limit
+        given, or this call's price is unknown)."""
+        limit = self.request.meta.get("cost_left")
+        if not isinstance(limit, int | float) or self.usage.cost_usd is None:
+            return None
+        return float(limit) - self.usage.cost_usd
+
+    def left_tokens(self) -> int | None:
+        limit = self.request.meta.get("tokens_left")
+        if not isinstance(limit, int):
+            return None
+        return limit - self.usage.input_tokens - self.usage.output_tokens
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 4
+    base: float = 0.5
+    cap: float = 30.0
+    sleep: Callable[[float], Awaitable[None]] = field(default=anyio.sleep)
+
+    def wait(self, attempt: int, exc: ProviderError) -> float:
+        if exc.retry_after is not None:
+            return min(max(exc.retry_after, 0.0), self.cap)
+        backoff: float = self.base * 2 ** (attempt - 1)
+        return min(backoff, self.cap)
+
+
+async def call_turn(
+    chat: Chat, meter: Meter, system: str, messages: list[Message], tools: list[ToolSpec]
+) -> Turn:
+    """One model turn, retried on 429/5xx/overload (honouring Retry-After), measured."""
+    policy = chat.retry
+    for attempt in range(1, policy.attempts + 1):
+        forward = Forwarder(meter.request)
+        started = time.monotonic()
+        try:
+            turn = await chat.turn(system, messages, tools, forward)
+        except ProviderError as exc:
+            if not exc.retryable:
+                raise
+            if exc.retry_after is not None and exc.retry_after > policy.cap:
+                raise beyond_cap(exc, policy.cap) from exc
+            if attempt == policy.attempts:
+                raise ProviderError(f"{exc} (gave up after {attempt} attempts)") from exc
+            delay = policy.wait(attempt, exc)
+            if meter.request.emit is not None:
+                note = f"{chat.provider}:{chat.model}: {exc}; retry {attempt} in {delay:.2f}s"
+                meter.request.emit("warning", {"message": note, "retry_in": delay})
+            await policy.sleep(delay)
+            continue
+        forward.flush()
+        meter.record(turn, started, forward.first)
+        return turn
+    raise AssertionError("unreachable")
+
+
+def beyond_cap(exc: ProviderError, cap: float) -> ProviderError:
+    """A wait longer than the retry cap is a usage or spend limit: final for this call."""
+    at = time.time() + (exc.retry_after or 0.0)
+    return ProviderError(
+        f"{exc}; {reset_note(at)}; not retried: the provider asks for a wait longer than "
+        f"the {cap:g} s retry cap (a usage or spend limit)",
+        status=exc.status,
+    )
+
+
+def httpx_client(timeout: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT))
+
+
+class ChatBackend:
+    """A ``Backend`` over a chat model: workers get the tool loop, other roles one turn.
+
+    ``make_chat(client, emit)`` builds the provider's ``Chat`` on an HTTP client: the one
+    given here (tests, benchmarks) or one from ``new_client(timeout)`` per call, closed
+    when the call ends.
+    """
+
+    def __init__(
+        self,
+        spec: str,
+        make_chat: Callable[[Any, Emit | None], Chat],
+        client: Any = None,
+        host: str | None = None,
+        steps: int = 40,
+        new_client: Callable[[float], Any] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.make_chat = make_chat
+        self.client = client
+        self.host = host
+        self.steps = steps
+        self.new_client = new_client or httpx_client
+
+    async def run(self, request: AgentRequest) -> AgentResponse:
+        started = time.monotonic()
+        async with contextlib.AsyncExitStack() as stack:
+            client = self.client
+            if client is None:
+                client = await stack.enter_async_context(self.new_client(request.timeout))
+            chat = self.make_chat(client, request.emit)
+            meter = Meter(chat, request, self.host)
+            text, ok, error = await self._run(chat, meter)
+        return AgentResponse(
+            text=text, ok=ok, error=error, usage=meter.usage, duration=time.monotonic() - started
+        )
+
+    async def _run(self, chat: Chat, meter: Meter) -> tuple[str, bool, str | None]:
+        from .toolloop import run_tool_loop
+
+        request = meter.request
+        try:
+            with anyio.fail_after(max(request.timeout, 0.001)):
+                if request.role == "worker":
+                    return await run_tool_loop(chat, meter, self.steps)
+                messages = [Message("user", request.prompt)]
+                turn = await call_turn(chat, meter, request.system, messages, [])
+                return turn.text, True, None
+        except ProviderError as exc:
+            return "", False, f"{self.spec}: {exc}"
+        except TimeoutError:
+            return "", False, f"{self.spec}: no answer within {request.timeout:g}s (timeout)"

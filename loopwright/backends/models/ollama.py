@@ -1,0 +1,244 @@
+"""Ollama over its native API (``/api/chat`` NDJSON), which keeps the timings that the
+OpenAI-compatible API drops. Specs: ``ollama:MODEL`` (host ``local``) or
+``ollama:MODEL@HOST`` for a host named in ``loopwright.toml``.
+
+Each call records its profile (durations, tokens/s, ``num_ctx``, context length, Ollama
+version) in the ``model_call`` event and in ``<state>/ollama/profiles.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+
+from ...errors import UserError
+from ..base import Backend, Emit, Usage
+from ..registry import BackendInfo, Spec
+from ..settings import OllamaHost, ollama_host, ollama_hosts, tool_steps
+from .chat import (
+    ChatBackend,
+    Message,
+    OnText,
+    ProviderError,
+    RetryPolicy,
+    ToolCall,
+    ToolSpec,
+    ToolsUnsupported,
+    Turn,
+)
+from .http import error_text
+from .ollama_api import (
+    DEFAULT_MAX_CTX,
+    NS,
+    ModelFacts,
+    facts_for,
+    learn,
+    not_found,
+    profile,
+    pull,
+    record_profile,
+    unreachable,
+)
+from .openai_compat import wire_tools
+
+CHARS_PER_TOKEN = 4
+TRUNCATION_RATIO = 0.5
+
+
+def wire_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    for m in messages:
+        if m.role == "tool":
+            out.append({"role": "tool", "content": m.text, "tool_name": m.tool_name})
+        elif m.role == "assistant" and m.tool_calls:
+            calls = [{"function": {"name": c.name, "arguments": c.arguments}} for c in m.tool_calls]
+            out.append({"role": "assistant", "content": m.text, "tool_calls": calls})
+        else:
+            out.append({"role": m.role, "content": m.text})
+    return out
+
+
+def _line(line: Any, text: list[str], calls: list[ToolCall], on_text: OnText) -> bool:
+    """Take one NDJSON line of ``/api/chat``; True when it is the final one."""
+    if not isinstance(line, dict):
+        return False
+    if "error" in line:
+        raise ProviderError(f"Ollama error mid-stream: {line['error']}")
+    msg = line.get("message") or {}
+    if msg.get("content"):
+        text.append(msg["content"])
+        on_text(msg["content"])
+    for c in msg.get("tool_calls") or []:
+        fn = c.get("function") or {}
+        args = fn.get("arguments")
+        call_id = str(c.get("id") or f"call_{len(calls)}")
+        calls.append(
+            ToolCall(call_id, str(fn.get("name", "")), args if isinstance(args, dict) else {})
+        )
+    return bool(line.get("done"))
+
+
+def estimate_tokens(body: dict[str, Any]) -> int:
+    """A rough count of prompt tokens (~4 characters each), for truncation checks."""
+    chars = sum(len(str(m.get("content", ""))) for m in body["messages"])
+    return (chars + len(json.dumps(body.get("tools", [])))) // CHARS_PER_TOKEN
+
+
+class OllamaChat:
+    provider = "ollama"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        host: OllamaHost,
+        model: str,
+        facts: ModelFacts | None = None,
+        retry: RetryPolicy | None = None,
+        max_ctx: int = DEFAULT_MAX_CTX,
+        progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.host = host
+        self.model = model
+        self.facts = facts or facts_for(host, model)
+        self.retry = retry or RetryPolicy()
+        self.max_ctx = max_ctx
+        self.progress = progress
+
+    @property
+    def supports_tools(self) -> bool:
+        return self.facts.tools is not False
+
+    @supports_tools.setter
+    def supports_tools(self, value: bool) -> None:
+        self.facts.tools = value
+
+    async def _prepare(self) -> None:
+        if self.facts.ready:
+            return
+        try:
+            await learn(self.client, self.host, self.model, self.facts, self.max_ctx)
+        except ProviderError as exc:
+            if exc.status != 404 or not self.host.auto_pull:
+                raise
+            await pull(self.client, self.host, self.model, self.progress)
+            await learn(self.client, self.host, self.model, self.facts, self.max_ctx)
+
+    async def turn(
+        self, system: str, messages: list[Message], tools: list[ToolSpec], on_text: OnText
+    ) -> Turn:
+        await self._prepare()
+        if tools and self.facts.tools is False:
+            raise ToolsUnsupported(f"{self.model} does not support tools")
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": wire_messages(system, messages),
+            "stream": True,
+            "options": {"num_ctx": self.facts.num_ctx},
+        }
+        if tools:
+            body["tools"] = wire_tools(tools)
+        text, calls, final = await self._stream(body, on_text)
+        return self._turn(body, "".join(text), calls, final)
+
+    async def _stream(
+        self, body: dict[str, Any], on_text: OnText
+    ) -> tuple[list[str], list[ToolCall], dict[str, Any]]:
+        text: list[str] = []
+        calls: list[ToolCall] = []
+        final: dict[str, Any] = {}
+        url = f"{self.host.url}/api/chat"
+        headers = {**self.host.headers, "content-type": "application/json"}
+        try:
+            async with self.client.stream(
+                "POST", url, content=orjson.dumps(body), headers=headers
+            ) as r:
+                if r.status_code >= 400:
+                    raise self._status(r.status_code, await r.aread(), bool(body.get("tools")))
+                async for raw in r.aiter_lines():
+                    if raw.strip():
+                        line = orjson.loads(raw)
+                        if _line(line, text, calls, on_text):
+                            final = line
+        except httpx.HTTPError as exc:
+            raise unreachable(self.host, exc) from exc
+        except ValueError as exc:
+            raise ProviderError(f"Ollama sent an unreadable line: {exc}", retryable=True) from exc
+        return text, calls, final
+
+    def _status(self, status: int, body: bytes, tools: bool) -> ProviderError:
+        msg = error_text(body)
+        if status == 404:
+            return not_found(self.host, self.model)
+        if status == 400 and tools and "does not support tools" in msg:
+            self.facts.tools = False
+            return ToolsUnsupported(f"{self.model} does not support tools")
+        if status in (401, 403):
+            return ProviderError(
+                f"Ollama host {self.host.name!r} refused our credentials ({status}); check its "
+                "token_env or basic auth in loopwright.toml"
+            )
+        return ProviderError(
+            f"Ollama host {self.host.name!r} answered {status}: {msg}",
+            status=status,
+            retryable=status >= 500 or status == 429,
+        )
+
+    def _turn(
+        self, body: dict[str, Any], text: str, calls: list[ToolCall], final: dict[str, Any]
+    ) -> Turn:
+        p = profile(final, self.facts)
+        record_profile(self.host, self.model, p)
+        seconds = p["total_duration"] / NS
+        cost = round(self.host.usd_per_hour * seconds / 3600, 6)
+        warnings = []
+        estimate = estimate_tokens(body)
+        ctx = self.facts.num_ctx
+        if estimate >= 0.8 * ctx and p["prompt_eval_count"] < TRUNCATION_RATIO * estimate:
+            warnings.append(
+                f"prompt likely truncated by Ollama: ~{estimate} tokens sent, "
+                f"{p['prompt_eval_count']} evaluated, num_ctx {ctx}; use a model with a "
+                "longer context or a smaller task"
+            )
+        usage = Usage(p["prompt_eval_count"], p["eval_count"], cost)
+        extra = {"profile": p, "estimated_prompt_tokens": estimate}
+        stop = str(final.get("done_reason", ""))
+        return Turn(text, calls, usage, stop, extra, warnings)
+
+
+def check(spec: Spec, field: str) -> str:
+    if not spec.model:
+        raise UserError(f"{field}: name a model, e.g. ollama:qwen2.5-coder:7b", field)
+    ollama_host(spec.host, field)
+    return str(spec)
+
+
+def create(spec: Spec, client: httpx.AsyncClient | None = None) -> Backend:
+    check(spec, "backend")
+    host = ollama_host(spec.host)
+
+    def make(c: httpx.AsyncClient, emit: Emit | None) -> OllamaChat:
+        def progress(data: dict[str, Any]) -> None:
+            if emit is not None:
+                emit("model_pull", data)
+
+        return OllamaChat(c, host, spec.model, progress=progress)
+
+    return ChatBackend(str(spec), make, client, host=host.name, steps=tool_steps())
+
+
+def infos() -> list[BackendInfo]:
+    hosts = ", ".join(f"{h.name}={h.url}" for h in ollama_hosts().values())
+    return [
+        BackendInfo(
+            "ollama",
+            "api",
+            True,
+            reason=f"hosts: {hosts} (not contacted; `loopwright models ollama` checks)",
+            spec_example="ollama:qwen2.5-coder:7b | ollama:MODEL@HOST",
+        )
+    ]

@@ -1,0 +1,247 @@
+"""OpenAI-compatible chat completions over httpx: OpenAI, OpenRouter, vLLM, llama.cpp's
+server, LM Studio. Streaming SSE, tool calls, usage (OpenRouter's reported cost too).
+
+Specs: ``openai:MODEL`` (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``), ``openrouter:MODEL``
+(``OPENROUTER_API_KEY``), ``openai:MODEL@NAME`` for an endpoint in ``loopwright.toml``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from ...errors import UserError
+from ..base import Backend, Emit, Usage
+from ..registry import BackendInfo, Spec
+from ..settings import OPENAI_URL, OPENROUTER_URL, Endpoint, endpoints, tool_steps
+from ..usage_limits import spend_limit, spend_note
+from .chat import (
+    ChatBackend,
+    Message,
+    OnText,
+    ProviderError,
+    RetryPolicy,
+    ToolCall,
+    ToolSpec,
+    ToolsUnsupported,
+    Turn,
+)
+from .http import sse_data, status_error, transport_error
+from .prices import price
+
+
+def wire_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    for m in messages:
+        if m.role == "tool":
+            out.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.text})
+        elif m.role == "assistant" and m.tool_calls:
+            calls = [
+                {"id": c.id, "type": "function",
+                 "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+                for c in m.tool_calls
+            ]  # fmt: skip
+            out.append({"role": "assistant", "content": m.text or None, "tool_calls": calls})
+        else:
+            out.append({"role": m.role, "content": m.text})
+    return out
+
+
+def wire_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
+    return [
+        {"type": "function",
+         "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+        for t in tools
+    ]  # fmt: skip
+
+
+def parse_arguments(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {"_unparsed": raw[:200]}
+    return value if isinstance(value, dict) else {"_unparsed": raw[:200]}
+
+
+@dataclass
+class _Stream:
+    """Accumulates the chunks of one streamed completion."""
+
+    text: list[str] = field(default_factory=list)
+    calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
+    stop: str = ""
+
+    def add(self, chunk: dict[str, Any], on_text: OnText) -> None:
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = chunk["usage"]
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                self.text.append(delta["content"])
+                on_text(delta["content"])
+            for tc in delta.get("tool_calls") or []:
+                empty = {"id": "", "name": "", "args": ""}
+                slot = self.calls.setdefault(int(tc.get("index", 0)), empty)
+                fn = tc.get("function") or {}
+                slot["id"] = tc.get("id") or slot["id"]
+                slot["name"] += fn.get("name") or ""
+                slot["args"] += fn.get("arguments") or ""
+            self.stop = choice.get("finish_reason") or self.stop
+
+    def tool_calls(self) -> list[ToolCall]:
+        return [
+            ToolCall(c["id"] or f"call_{n}", c["name"], parse_arguments(c["args"]))
+            for n, c in sorted(self.calls.items())
+        ]
+
+
+class OpenAIChat:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        endpoint: Endpoint,
+        model: str,
+        provider: str = "openai",
+        retry: RetryPolicy | None = None,
+        max_tokens: int | None = None,
+    ) -> None:
+        self.client = client
+        self.endpoint = endpoint
+        self.model = model
+        self.provider = provider
+        self.retry = retry or RetryPolicy()
+        self.max_tokens = max_tokens
+        self.supports_tools = True
+
+    def _body(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": wire_messages(system, messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tools:
+            body["tools"] = wire_tools(tools)
+        if self.max_tokens:
+            body["max_tokens"] = self.max_tokens
+        if self.endpoint.name == "openrouter":
+            body["usage"] = {"include": True}
+        return body
+
+    def _headers(self) -> dict[str, str]:
+        key = self.endpoint.api_key
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    async def turn(
+        self, system: str, messages: list[Message], tools: list[ToolSpec], on_text: OnText
+    ) -> Turn:
+        url = f"{self.endpoint.base_url}/chat/completions"
+        body = self._body(system, messages, tools)
+        state = _Stream()
+        try:
+            headers = {**self._headers(), "content-type": "application/json"}
+            async with self.client.stream(
+                "POST", url, content=orjson.dumps(body), headers=headers
+            ) as r:
+                if r.status_code >= 400:
+                    raise self._status(r.status_code, await r.aread(), r.headers, bool(tools))
+                async for _, data in sse_data(r):
+                    if data.strip() == "[DONE]":
+                        break
+                    chunk = orjson.loads(data)
+                    if chunk.get("error"):
+                        raise self._midstream(chunk["error"])
+                    state.add(chunk, on_text)
+        except httpx.HTTPError as exc:
+            raise transport_error(self.provider, self.endpoint.base_url, exc) from exc
+        except ValueError as exc:
+            msg = f"{self.provider}: unreadable stream: {exc}"
+            raise ProviderError(msg, retryable=True) from exc
+        usage, extra = self._usage(state.usage)
+        return Turn("".join(state.text), state.tool_calls(), usage, state.stop, extra)
+
+    def _status(
+        self, status: int, body: bytes, headers: httpx.Headers, tools: bool
+    ) -> ProviderError:
+        err = status_error(self.provider, status, body, headers, self.endpoint.key_env or "the key")
+        if status == 400 and tools and "tool" in str(err).lower():
+            return ToolsUnsupported(f"{self.model} does not take tools here: {err}")
+        if status == 404:
+            return ProviderError(
+                f"{err}; list models with `loopwright models {self.provider}`", status=404
+            )
+        return err
+
+    def _midstream(self, error: Any) -> ProviderError:
+        msg = error.get("message", error) if isinstance(error, dict) else error
+        code = error.get("code") if isinstance(error, dict) else None
+        if spend_limit(str(error)):
+            note = spend_note(str(msg))
+            return ProviderError(f"{self.provider} usage limit mid-stream: {msg}; {note}")
+        retryable = code in (429, 500, 502, 503, 529) or "overload" in str(msg).lower()
+        return ProviderError(f"{self.provider} error mid-stream: {msg}", retryable=retryable)
+
+    def _usage(self, raw: dict[str, Any]) -> tuple[Usage, dict[str, Any]]:
+        tin, tout = int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0)
+        cached = int((raw.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+        cost: float | None
+        if isinstance(raw.get("cost"), int | float):
+            cost = float(raw["cost"])  # OpenRouter reports what it charged
+        elif self.endpoint.free:
+            cost = 0.0
+        elif self.endpoint.name in ("openai", "openrouter") and raw:
+            cost = price(self.endpoint.name, self.model, tin, tout, cache_read=cached)
+        else:
+            cost = None
+        return Usage(tin, tout, cost), {"cache_read_tokens": cached, "endpoint": self.endpoint.name}
+
+
+def _endpoint(spec: Spec, field_name: str) -> Endpoint:
+    name = spec.host or spec.provider
+    found = endpoints()
+    if name not in found:
+        raise UserError(
+            f"{field_name}: no OpenAI-compatible endpoint named {name!r}; known: "
+            f"{', '.join(found)} (add [openai.endpoints.{name}] to loopwright.toml)",
+            field_name,
+        )
+    return found[name]
+
+
+def check(spec: Spec, field: str) -> str:
+    if not spec.model:
+        raise UserError(f"{field}: name a model, e.g. {spec.provider}:gpt-4.1", field)
+    endpoint = _endpoint(spec, field)
+    official = endpoint.base_url in (OPENAI_URL, OPENROUTER_URL)
+    if official and not endpoint.api_key:
+        raise UserError(f"{field}: {endpoint.key_env} is not set (needed for {spec})", field)
+    return str(spec)
+
+
+def create(spec: Spec, client: httpx.AsyncClient | None = None) -> Backend:
+    check(spec, "backend")
+    endpoint = _endpoint(spec, "backend")
+
+    def make(c: httpx.AsyncClient, _emit: Emit | None) -> OpenAIChat:
+        return OpenAIChat(c, endpoint, spec.model, provider=spec.provider)
+
+    return ChatBackend(str(spec), make, client, host=spec.host, steps=tool_steps())
+
+
+def infos() -> list[BackendInfo]:
+    found = endpoints()
+    out = []
+    examples = {"openai": "openai:gpt-4.1", "openrouter": "openrouter:openai/gpt-4.1"}
+    for name, example in examples.items():
+        ep = found[name]
+        ok = bool(ep.api_key)
+        out.append(BackendInfo(
+            name, "api", ok, reason="" if ok else f"{ep.key_env} not set",
+            fix="" if ok else f"export {ep.key_env}=...", spec_example=example,
+        ))  # fmt: skip
+    return out

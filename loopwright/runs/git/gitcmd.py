@@ -1,0 +1,141 @@
+"""Our git calls: no hooks, no fsmonitor, no prompts, stdin /dev/null, always a timeout."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from ...errors import ProcessError, UserError
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "loopwright",
+    "GIT_AUTHOR_EMAIL": "loopwright@localhost",
+    "GIT_COMMITTER_NAME": "loopwright",
+    "GIT_COMMITTER_EMAIL": "loopwright@localhost",
+}
+SAFE = [
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "commit.gpgsign=false",
+    "-c",
+    "core.quotePath=false",
+]
+TIMEOUT = 120.0
+
+
+def run_git(
+    cwd: str | Path,
+    *args: str,
+    timeout: float = TIMEOUT,
+    env: dict[str, str] | None = None,
+    identity: bool = True,
+    input: bytes | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run git; returns the completed process (bytes) whatever its exit code.
+
+    ``identity`` commits as loopwright; False leaves the user's own identity in charge.
+    ``input`` is fed on stdin (otherwise stdin is /dev/null)."""
+    full_env = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_OPTIONAL_LOCKS": "0",
+        **(IDENTITY if identity else {}),
+        **(env or {}),
+    }
+    try:
+        return subprocess.run(
+            ["git", *SAFE, *args],
+            cwd=cwd,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
+            capture_output=True,
+            timeout=timeout,
+            env=full_env,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ProcessError(f"git {args[0]} timed out after {timeout:g}s") from exc
+    except OSError as exc:
+        raise ProcessError(f"cannot run git: {exc.strerror or exc}") from exc
+
+
+def git(
+    cwd: str | Path,
+    *args: str,
+    timeout: float = TIMEOUT,
+    env: dict[str, str] | None = None,
+    identity: bool = True,
+    input: bytes | None = None,
+) -> str:
+    """Run git and return its stdout; a non-zero exit raises ``ProcessError`` with stderr."""
+    done = run_git(cwd, *args, timeout=timeout, env=env, identity=identity, input=input)
+    if done.returncode != 0:
+        err = done.stderr.decode("utf-8", "replace").strip()
+        raise ProcessError(f"git {args[0]} failed: {err}", done.returncode, err)
+    return done.stdout.decode("utf-8", "surrogateescape")
+
+
+async def agit(
+    cwd: str | Path, *args: str, timeout: float = TIMEOUT, env: dict[str, str] | None = None
+) -> str:
+    """``git`` on a worker thread, so the event loop keeps going."""
+    import anyio
+
+    return await anyio.to_thread.run_sync(lambda: git(cwd, *args, timeout=timeout, env=env))
+
+
+def toplevel(path: str | Path) -> Path | None:
+    """The repository root containing ``path``, or None when it is not in a git work tree."""
+    done = run_git(path, "rev-parse", "--show-toplevel", timeout=30)
+    if done.returncode != 0:
+        return None
+    return Path(done.stdout.decode("utf-8", "surrogateescape").strip())
+
+
+@functools.lru_cache(maxsize=64)
+def _common_dir(repo: str) -> Path:
+    out = git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()
+    return Path(out)
+
+
+def common_dir(repo: str | Path) -> Path:
+    """The repository's shared git dir (cached: it does not move while we run)."""
+    return _common_dir(str(repo))
+
+
+def resolve_commit(repo: str | Path, ref: str, field: str = "base_ref") -> str:
+    done = run_git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", timeout=30)
+    if done.returncode != 0:
+        raise UserError(f"{field} {ref!r} is not a commit in {repo}", field)
+    return done.stdout.decode().strip()
+
+
+@contextlib.contextmanager
+def repo_lock(repo: str | Path) -> Iterator[None]:
+    """Serialises our git metadata operations (worktrees, branches) on one repository."""
+    path = common_dir(repo) / "loopwright.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def porcelain(repo: str | Path) -> list[tuple[str, str]]:
+    """``git status --porcelain -z`` as (status, path) pairs (renames give the new path)."""
+    raw = git(repo, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+    entries, parts = [], raw.split("\0")
+    i = 0
+    while i < len(parts) and parts[i]:
+        code, path = parts[i][:2], parts[i][3:]
+        entries.append((code, path))
+        i += 2 if code[0] in "RC" else 1
+    return entries
