@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from loopwright.backends.base import AgentRequest
-from loopwright.backends.models.chat import ChatBackend
+from loopwright.backends.models.backend import ChatBackend
 from loopwright.backends.models.ollama import OllamaChat
 from loopwright.backends.models.openai_compat import OpenAIChat
 from loopwright.backends.settings import Endpoint, OllamaHost

@@ -6,7 +6,7 @@ A worker that fails or raises becomes a FAILED ``TaskResult``; nothing is droppe
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -16,8 +16,40 @@ from . import roles as R
 from .types import Subgoal, TaskResult
 
 if TYPE_CHECKING:
-    from ..backends.base import Backend
-    from .harness import Harness
+    from ..backends.base import AgentResponse, Backend, Role
+    from .events import EventSink
+    from .types import LoopConfig
+
+
+class _Workers(Protocol):
+    @property
+    def workers(self) -> list[Backend]: ...
+
+
+class Harness(Protocol):
+    """What the work phase needs of the harness (``harness.Harness``)."""
+
+    config: LoopConfig
+    sink: EventSink
+
+    @property
+    def roles(self) -> _Workers: ...
+
+    @property
+    def criteria(self) -> list[str]: ...
+
+    async def call(
+        self,
+        backend: Backend,
+        role: Role,
+        system: str,
+        prompt: str,
+        iteration: int,
+        meta: dict[str, Any] | None = None,
+        output_name: str | None = None,
+        cwd: str | None = None,
+    ) -> AgentResponse: ...
+
 
 MAX_BACKOFF = 30.0
 

@@ -14,10 +14,10 @@ from ..loop.harness import Harness, Roles, summary_line
 from ..loop.types import RunResult
 from .diskspace import find_disk_full, release_reserve
 from .git.worktree import Workspace
-from .host import begin, fail_to_start
 from .recorder import RunRecorder
 from .replay import replay
 from .request import RunRequest
+from .startup import begin, fail_to_start
 from .store import RunStore
 from .tally import as_it_ran
 from .wake import registered

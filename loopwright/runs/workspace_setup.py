@@ -13,9 +13,9 @@ from ..errors import CheckpointFailed, ProcessError, WorkAtRisk
 from ..loop.harness import summary_line
 from ..loop.types import LoopState, RunResult
 from .git.worktree import Workspace, create
-from .host import report_ready
 from .recorder import RunRecorder
 from .request import RunRequest
+from .startup import report_ready
 from .store import RunStore
 
 

@@ -10,7 +10,8 @@ import httpx2 as httpx
 import pytest
 
 from loopwright.backends.models.anthropic import AnthropicChat, check, create, make_client
-from loopwright.backends.models.chat import ChatBackend, RetryPolicy
+from loopwright.backends.models.backend import ChatBackend
+from loopwright.backends.models.chat import RetryPolicy
 from loopwright.backends.registry import check_spec, parse_spec
 from loopwright.errors import UserError
 

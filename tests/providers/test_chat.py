@@ -9,8 +9,8 @@ import anyio
 
 from loopwright.backends.base import Usage
 from loopwright.backends.models import chat as chat_mod
+from loopwright.backends.models.backend import ChatBackend
 from loopwright.backends.models.chat import (
-    ChatBackend,
     Forwarder,
     Message,
     OnText,

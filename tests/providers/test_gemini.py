@@ -11,7 +11,8 @@ import pytest
 
 pytest.importorskip("google.genai")
 
-from loopwright.backends.models.chat import ChatBackend, RetryPolicy
+from loopwright.backends.models.backend import ChatBackend
+from loopwright.backends.models.chat import RetryPolicy
 from loopwright.backends.models.gemini import GeminiChat, make_client
 from loopwright.backends.registry import check_spec
 from loopwright.errors import UserError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loopwright.backends.models.chat import ChatBackend
+from loopwright.backends.models.backend import ChatBackend
 from loopwright.backends.models.ollama import OllamaChat, create
 from loopwright.backends.models.ollama_api import read_profiles
 from loopwright.backends.registry import check_spec, parse_spec

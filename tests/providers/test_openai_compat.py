@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from loopwright.backends.models.chat import ChatBackend, RetryPolicy
+from loopwright.backends.models.backend import ChatBackend
+from loopwright.backends.models.chat import RetryPolicy
 from loopwright.backends.models.openai_compat import OpenAIChat, check, create
 from loopwright.backends.registry import check_spec, parse_spec
 from loopwright.backends.settings import Endpoint

@@ -9,7 +9,8 @@ import httpx2
 import pytest
 
 from loopwright.backends.models.anthropic import AnthropicChat, make_client
-from loopwright.backends.models.chat import ChatBackend, RetryPolicy
+from loopwright.backends.models.backend import ChatBackend
+from loopwright.backends.models.chat import RetryPolicy
 from loopwright.backends.models.openai_compat import OpenAIChat
 from loopwright.backends.settings import Endpoint
 

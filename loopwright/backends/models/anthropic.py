@@ -16,9 +16,9 @@ from ..base import Backend, Emit, Usage
 from ..registry import BackendInfo, Spec
 from ..settings import load_file, tool_steps
 from ..usage_limits import spend_limit, spend_note
+from .backend import ChatBackend
 from .chat import (
     CONNECT_TIMEOUT,
-    ChatBackend,
     Message,
     OnText,
     ProviderError,

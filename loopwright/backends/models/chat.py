@@ -1,5 +1,5 @@
-"""What every API provider shares: a neutral conversation, one ``Chat.turn`` per call,
-and ``ChatBackend``, which turns a chat into a loopwright ``Backend``.
+"""What every API provider shares: a neutral conversation and one ``Chat.turn`` per call;
+and ``backend.ChatBackend`` turns a chat into a loopwright ``Backend``.
 
 A provider only translates: neutral messages and tools to its wire format, its stream
 back to a ``Turn``, its failures to ``ProviderError``. Measuring, events, retries, the
@@ -8,7 +8,6 @@ tool loop for workers and the failed-response contract live here, once.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ import httpx
 
 from ...config import PREVIEW_CHARS
 from ...errors import RunError
-from ..base import AgentRequest, AgentResponse, Emit, Usage
+from ..base import AgentRequest, Emit, Usage
 from ..usage_limits import reset_note
 
 OnText = Callable[[str], None]
@@ -241,57 +240,3 @@ def beyond_cap(exc: ProviderError, cap: float) -> ProviderError:
 
 def httpx_client(timeout: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT))
-
-
-class ChatBackend:
-    """A ``Backend`` over a chat model: workers get the tool loop, other roles one turn.
-
-    ``make_chat(client, emit)`` builds the provider's ``Chat`` on an HTTP client: the one
-    given here (tests, benchmarks) or one from ``new_client(timeout)`` per call, closed
-    when the call ends.
-    """
-
-    def __init__(
-        self,
-        spec: str,
-        make_chat: Callable[[Any, Emit | None], Chat],
-        client: Any = None,
-        host: str | None = None,
-        steps: int = 40,
-        new_client: Callable[[float], Any] | None = None,
-    ) -> None:
-        self.spec = spec
-        self.make_chat = make_chat
-        self.client = client
-        self.host = host
-        self.steps = steps
-        self.new_client = new_client or httpx_client
-
-    async def run(self, request: AgentRequest) -> AgentResponse:
-        started = time.monotonic()
-        async with contextlib.AsyncExitStack() as stack:
-            client = self.client
-            if client is None:
-                client = await stack.enter_async_context(self.new_client(request.timeout))
-            chat = self.make_chat(client, request.emit)
-            meter = Meter(chat, request, self.host)
-            text, ok, error = await self._run(chat, meter)
-        return AgentResponse(
-            text=text, ok=ok, error=error, usage=meter.usage, duration=time.monotonic() - started
-        )
-
-    async def _run(self, chat: Chat, meter: Meter) -> tuple[str, bool, str | None]:
-        from .toolloop import run_tool_loop
-
-        request = meter.request
-        try:
-            with anyio.fail_after(max(request.timeout, 0.001)):
-                if request.role == "worker":
-                    return await run_tool_loop(chat, meter, self.steps)
-                messages = [Message("user", request.prompt)]
-                turn = await call_turn(chat, meter, request.system, messages, [])
-                return turn.text, True, None
-        except ProviderError as exc:
-            return "", False, f"{self.spec}: {exc}"
-        except TimeoutError:
-            return "", False, f"{self.spec}: no answer within {request.timeout:g}s (timeout)"

@@ -16,7 +16,8 @@ from ...errors import UserError
 from ..base import Backend, Emit, Usage
 from ..registry import BackendInfo, Spec
 from ..settings import tool_steps
-from .chat import ChatBackend, Message, OnText, ProviderError, RetryPolicy, ToolCall, ToolSpec, Turn
+from .backend import ChatBackend
+from .chat import Message, OnText, ProviderError, RetryPolicy, ToolCall, ToolSpec, Turn
 from .http import retry_after, transport_error
 from .prices import price
 

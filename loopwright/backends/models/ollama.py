@@ -19,8 +19,8 @@ from ...errors import UserError
 from ..base import Backend, Emit, Usage
 from ..registry import BackendInfo, Spec
 from ..settings import OllamaHost, ollama_host, ollama_hosts, tool_steps
+from .backend import ChatBackend
 from .chat import (
-    ChatBackend,
     Message,
     OnText,
     ProviderError,

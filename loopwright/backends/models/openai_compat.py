@@ -19,8 +19,8 @@ from ..base import Backend, Emit, Usage
 from ..registry import BackendInfo, Spec
 from ..settings import OPENAI_URL, OPENROUTER_URL, Endpoint, endpoints, tool_steps
 from ..usage_limits import spend_limit, spend_note
+from .backend import ChatBackend
 from .chat import (
-    ChatBackend,
     Message,
     OnText,
     ProviderError,

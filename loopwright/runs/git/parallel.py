@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import anyio
 
@@ -12,8 +13,14 @@ from ...loop.types import Subgoal, TaskResult
 from .gitcmd import agit, repo_lock, run_git
 from .safety import remove_worktree_dir
 
-if TYPE_CHECKING:
-    from .worktree import Workspace
+
+class Workspace(Protocol):
+    """What parallel subgoals need of the run's workspace (``worktree.Workspace``)."""
+
+    path: str
+    record: dict[str, Any]
+    run_id: str
+    emit: Callable[[str, int, dict[str, Any]], None]
 
 
 def _sub(ws: Workspace, iteration: int, subgoal_id: str) -> tuple[str, Path]:

@@ -18,6 +18,7 @@ from ...errors import CheckpointFailed, ProcessError
 from . import pool
 from .gitcmd import agit, git, porcelain, repo_lock, resolve_commit, run_git
 from .locks import remove_stale_index_lock
+from .parallel import make_subgoal_worktrees, merge_subgoal_worktrees
 from .safety import assert_branch_disposable, remove_worktree_dir
 from .staging import Warn, clear_index_lock, nested_repos, stage
 
@@ -133,13 +134,9 @@ class Workspace:
     async def subgoal_dirs(self, iteration: int, subgoals: list[Subgoal]) -> dict[str, str]:
         if len(subgoals) < 2:
             return {}
-        from .parallel import make_subgoal_worktrees
-
         return await make_subgoal_worktrees(self, iteration, subgoals)
 
     async def merge_subgoals(self, iteration: int, results: list[TaskResult]) -> list[TaskResult]:
-        from .parallel import merge_subgoal_worktrees
-
         return await merge_subgoal_worktrees(self, iteration, results)
 
     async def checkpoint(
