@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real coding-agent CLIs as loopwright workers: install the pinned versions into a cache
-# reused between runs, put them on PATH, run the `real_clients` tests in tests/agents.
+# reused between runs, put them on PATH, run the `real_clients` tests in tests/backends/agents.
 # With CI=true a missing program fails the tests instead of skipping them.
 # `real_agents.sh --install-only` just fills the cache.
 set -euo pipefail
@@ -78,4 +78,4 @@ done
 
 export PATH="$cache/bin:$PATH"  # the pinned CLIs, not whatever else is installed
 export LOOPWRIGHT_REAL_AGENTS_REQUIRED="${CI:-}"
-python -m pytest -q -p no:cacheprovider -m real_clients tests/agents
+python -m pytest -q -p no:cacheprovider -m real_clients tests/backends/agents

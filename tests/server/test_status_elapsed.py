@@ -10,7 +10,7 @@ from mcp.server.mcpserver import MCPServer
 from loopwright.runs.store import RunStore
 from loopwright.server.state import ServerState
 
-from ..test_status_truth import live_run_last_written
+from ..runs.test_status_truth import live_run_last_written
 from .test_tools import call
 
 

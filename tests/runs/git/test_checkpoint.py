@@ -17,7 +17,7 @@ from loopwright.runs.git.worktree import Workspace, create, remove_worktree
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
-from .helpers import events_of, wait_for_file
+from ...helpers import events_of, wait_for_file
 from .test_worktree import edits_scenario, run_thread
 
 COMMIT = "git -c user.name=w -c user.email=w@x commit -q -m inner"

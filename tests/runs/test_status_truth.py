@@ -16,7 +16,7 @@ from loopwright.runs import runner
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
-from .helpers import wait_for_file, write_scenario
+from ..helpers import wait_for_file, write_scenario
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ from loopwright.runs import runner
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
-from .helpers import events_of, wait_dead, wait_for_file, write_scenario
+from ..helpers import events_of, wait_dead, wait_for_file, write_scenario
 
 QUESTION = {
     "json": {

@@ -22,7 +22,7 @@ from loopwright.runs import runner
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
-from .helpers import events_of, wait_dead, write_scenario
+from ..helpers import events_of, wait_dead, write_scenario
 
 LIMITED = "You've hit your limit · resets 3pm (Europe/Berlin)"
 SHORT = 0.5

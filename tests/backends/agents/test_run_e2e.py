@@ -13,7 +13,7 @@ from loopwright.runs import runner
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
-from ..helpers import events_of, wait_dead
+from ...helpers import events_of, wait_dead
 from .fakes import STREAMS, install
 
 VERIFY = [sys.executable, "-c", "import hello"]

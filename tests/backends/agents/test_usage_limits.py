@@ -23,7 +23,7 @@ from loopwright.runs import runner
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
-from ..helpers import events_of
+from ...helpers import events_of
 from .conftest import call
 from .fakes import STREAMS, install
 

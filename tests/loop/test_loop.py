@@ -86,7 +86,7 @@ async def test_max_seconds_stops_mid_iteration_and_kills_running_workers(tmp_pat
         result = await run(config(tmp_path, budget={"max_seconds": 1.0}), roles, sink)
     assert result.state == "stopped" and "max_seconds" in result.stop_reason
     assert sink.of_type("budget_exhausted")[0]["data"]["limit"] == "max_seconds"
-    from .helpers import wait_dead
+    from ..helpers import wait_dead
 
     await wait_dead(int((tmp_path / "gc.pid").read_text()))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from .helpers import wait_for_file, write_scenario
+from ..helpers import wait_for_file, write_scenario
 
 NEVER = {"json": {"complete": False, "issues": ["not yet"]}}
 QUESTION = {"json": {"criteria": ["x"], "questions": [{"id": "q1", "text": "Which DB?"}]}}
@@ -115,7 +115,7 @@ def test_ctrl_c_cancels_the_run_and_exits_130(tmp_path: Path) -> None:
         proc.kill()
     assert proc.returncode == 130
     assert "CANCELLED" in out
-    from .helpers import wait_dead
+    from ..helpers import wait_dead
 
     anyio.run(wait_dead, grandchild)
 

@@ -15,7 +15,7 @@ from loopwright.errors import ProcessError
 from loopwright.process import runner as process
 from loopwright.process.runner import CappedText, pid_alive, proc_start_time, run_process
 
-from .helpers import alive, wait_dead, wait_for_file
+from ..helpers import alive, wait_dead, wait_for_file
 
 ESCAPE = """
 import os, sys, time

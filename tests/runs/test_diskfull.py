@@ -24,8 +24,8 @@ from loopwright.runs.redact import Redactor
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore, write_json_atomic
 
-from .helpers import write_scenario
-from .smalldisk import PAGE, fill, fill_argv, tmpfs
+from ..helpers import write_scenario
+from ..smalldisk import PAGE, fill, fill_argv, tmpfs
 
 DISK_FULL = "no space left on device writing "
 

@@ -16,7 +16,7 @@ from loopwright.errors import UserError
 from loopwright.runs.preflight import preflight, verify_problem
 from loopwright.runs.request import build_request
 
-from .providers.fake_ollama import FakeOllama, Server
+from ..backends.models.fake_ollama import FakeOllama, Server
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ from loopwright.runs.git.merge import diff, merge
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
-from .helpers import events_of, wait_dead, wait_for_file, write_scenario
+from ...helpers import events_of, wait_dead, wait_for_file, write_scenario
 
 YES = {"auto": True}
 NEVER = {"json": {"complete": False, "issues": ["more"]}}

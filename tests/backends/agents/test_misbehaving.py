@@ -11,7 +11,7 @@ from loopwright.backends.agents.streams import MAX_EVENTS
 from loopwright.runs.recorder import CappedFile
 from loopwright.runs.redact import Redactor
 
-from ..helpers import alive, wait_dead, wait_for_file
+from ...helpers import alive, wait_dead, wait_for_file
 from .conftest import call
 from .fakes import install
 
