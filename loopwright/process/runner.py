@@ -1,34 +1,45 @@
-"""The one place loopwright starts subprocesses.
+"""``ProcessRunner``: the one way loopwright starts a program, and ``PlainRunner``.
 
-Every child gets its own process group (inside our session, so the workers of a run-host
-that died can still be found by the host's session id), stdin from /dev/null unless we own
-a pipe for it, and captured output. On timeout, cancellation or after the leader exits,
-the command's whole tree gets SIGTERM, then SIGKILL after a grace period: its group and
-also the descendants that left the group or the session (see ``process_tree``; a process
-that runs commands here becomes a child subreaper for that).
+Code that starts a program takes a runner handed in (verify, the agent CLIs, the tool
+loop's ``run_command``, git, the run host), so tests and the sandbox swap it. A runner has
+three methods, one per kind of program loopwright starts:
+
+- ``run`` (async): a command that may run long, its stdout and stderr merged, streamed by
+  line and capped, killed as a whole tree on timeout or cancel: verify commands, agent
+  CLIs, ``run_command``.
+- ``run_sync``: a short command, bounded by its timeout, stdout and stderr kept apart and
+  whole: git. Git is not routed through the async ``run``: it is called from worker
+  threads while a repository lock (``flock``) is held and from code with no event loop
+  (the CLI's merge, gc), and its stdout is data (diffs, ``-z`` lists) that must not be
+  merged with stderr or capped.
+- ``spawn_detached``: the run host, in a session of its own, its output to a log file;
+  not waited for (reaped in the background so a long-lived server keeps no zombies).
+
+Each method is a kind of program, not a vendor: a sandbox runner decides for each which
+it confines. Which runner a run uses is chosen in one place (``runs.startup.run_runner``).
+
+``PlainRunner``: every child in its own process group, stdin /dev/null unless we own a
+pipe for it, the whole tree killed (see ``group`` and ``tree``). ``run_process`` is
+``PlainRunner().run`` for code that has no run (tests, benchmarks).
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
+import contextlib
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-
-import anyio
-import anyio.lowlevel
+from typing import Protocol
 
 from ..errors import ProcessError
+from .capture import DEFAULT_CAP, MAX_LINE, CappedText, Completed, LineCallback, ProcessResult
+from .group import run_in_group
 from .tree import (
-    TAG_VAR,
-    ProcessTree,
     become_subreaper,
     kill_session,
-    new_tag,
     pid_alive,
     proc_start_time,
     session_members,
@@ -40,8 +51,11 @@ __all__ = [
     "KILL_GRACE",
     "MAX_LINE",
     "CappedText",
+    "Completed",
     "LineCallback",
+    "PlainRunner",
     "ProcessResult",
+    "ProcessRunner",
     "become_subreaper",
     "kill_session",
     "pid_alive",
@@ -51,182 +65,160 @@ __all__ = [
     "signal_group",
 ]
 
-DEFAULT_CAP = 256 * 1024
-MAX_LINE = 65536
-"""Past this many bytes without a newline, ``on_line`` gets the line in pieces."""
 KILL_GRACE = 2.0
-TREE_SCAN_EVERY = 2.0
-"""How often a running command's process tree is walked and remembered."""
 
 
-class CappedText:
-    """Keeps the first quarter and the last three quarters of ``cap`` bytes of a stream."""
+class ProcessRunner(Protocol):
+    """Starts programs for loopwright; see the module docstring for which method is for
+    what. ``argv`` is a list (no shell); ``env`` None means our own environment."""
 
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.dropped = 0
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | Path,
+        timeout: float,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+        on_line: LineCallback | None = None,
+        cap: int = DEFAULT_CAP,
+        idle_timeout: float | None = None,
+        max_line: int = MAX_LINE,
+    ) -> ProcessResult:
+        """Run ``argv`` to its end, stdout+stderr merged, the first and last ``cap`` bytes
+        kept, each line handed to ``on_line`` (a line held up to ``max_line`` bytes).
 
-    def add(self, chunk: bytes) -> None:
-        room = self.cap // 4 - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        if not chunk:
-            return
-        self.tail += chunk
-        excess = len(self.tail) - (self.cap - self.cap // 4)
-        if excess > 0:
-            del self.tail[:excess]
-            self.dropped += excess
+        Never raises for a non-zero exit or a timeout; raises ``ProcessError`` when the
+        program cannot be started. Cancellation kills the whole tree. ``idle_timeout``
+        stops it when it prints nothing for that many seconds (``idle_timed_out``)."""
+        ...
 
-    @property
-    def truncated(self) -> bool:
-        return self.dropped > 0
+    def run_sync(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | Path,
+        timeout: float,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+    ) -> Completed:
+        """Run a short command to its end, blocking; ``stdin`` fed (else /dev/null).
 
-    def text(self) -> str:
-        head = self.head.decode("utf-8", "replace")
-        tail = self.tail.decode("utf-8", "replace")
-        if self.dropped:
-            return f"{head}\n[... {self.dropped} bytes cut ...]\n{tail}"
-        return head + tail
+        Never raises for a non-zero exit or a timeout (``returncode`` None, its group
+        killed); raises ``ProcessError`` when the program cannot be started."""
+        ...
 
-
-@dataclass
-class ProcessResult:
-    argv: list[str]
-    exit_code: int | None
-    output: str
-    timed_out: bool
-    duration: float
-    truncated: bool
-    idle_timed_out: bool = False
-    """Stopped because it printed nothing for ``idle_timeout`` seconds (``timed_out`` too)."""
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
-
-
-LineCallback = Callable[[str], None]
-
-
-async def _pump(
-    stream: asyncio.StreamReader,
-    buf: CappedText,
-    on_line: LineCallback | None,
-    seen: list[float] | None = None,
-    max_line: int = MAX_LINE,
-) -> None:
-    pending = bytearray()
-    while chunk := await stream.read(65536):
-        if seen is not None:
-            seen[0] = time.monotonic()
-        buf.add(chunk)
-        if on_line is None:
-            continue
-        pending += chunk
-        if b"\n" in chunk:  # split only then: a long line costs no quadratic re-splitting
-            *lines, rest = pending.split(b"\n")
-            for line in lines:
-                on_line(line.decode("utf-8", "replace"))
-            pending = bytearray(rest)
-        if len(pending) > max_line:  # a huge unterminated line: hand it over in pieces
-            on_line(pending.decode("utf-8", "replace"))
-            pending = bytearray()
-    if pending and on_line is not None:
-        on_line(pending.decode("utf-8", "replace"))
+    def spawn_detached(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | Path,
+        output: int,
+        env: Mapping[str, str] | None = None,
+    ) -> int:
+        """Start ``argv`` in a new session, stdin /dev/null, stdout and stderr to the file
+        descriptor ``output``; returns its pid at once. Raises ``ProcessError`` when the
+        program cannot be started."""
+        ...
 
 
-class _Child(asyncio.subprocess.SubprocessStreamProtocol):
-    """Knows when the process exits: asyncio's own ``Process.wait()`` (3.11) also waits
-    for every pipe to close, which a grandchild holding stdout can put off forever."""
+class PlainRunner:
+    """The plain ``ProcessRunner``: own process group, subreaper, caps, the tree killed.
 
-    def __init__(self) -> None:
-        super().__init__(limit=2**16, loop=asyncio.get_running_loop())
-        self.exited = asyncio.Event()
+    ``grace`` is how long a command has between SIGTERM and SIGKILL."""
 
-    def process_exited(self) -> None:
-        super().process_exited()
-        self.exited.set()
+    def __init__(self, grace: float = KILL_GRACE) -> None:
+        self.grace = grace
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | Path,
+        timeout: float,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+        on_line: LineCallback | None = None,
+        cap: int = DEFAULT_CAP,
+        idle_timeout: float | None = None,
+        max_line: int = MAX_LINE,
+    ) -> ProcessResult:
+        return await run_in_group(
+            argv,
+            cwd=cwd,
+            timeout=timeout,
+            env=env,
+            stdin=stdin,
+            on_line=on_line,
+            cap=cap,
+            grace=self.grace,
+            idle_timeout=idle_timeout,
+            max_line=max_line,
+        )
+
+    def run_sync(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | Path,
+        timeout: float,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+    ) -> Completed:
+        started = time.monotonic()
+        with _starting(argv):
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=str(cwd),
+                env=None if env is None else dict(env),
+                stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                process_group=0,
+            )
+        with proc:
+            try:
+                out, err = proc.communicate(stdin, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                signal_group(proc.pid, signal.SIGKILL)
+                proc.wait()  # SIGKILL: prompt
+                return Completed(list(argv), None, b"", b"", True, time.monotonic() - started)
+            except BaseException:  # an interrupt: leave nothing running behind us
+                signal_group(proc.pid, signal.SIGKILL)
+                raise
+        return Completed(list(argv), proc.returncode, out, err, False, time.monotonic() - started)
+
+    def spawn_detached(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | Path,
+        output: int,
+        env: Mapping[str, str] | None = None,
+    ) -> int:
+        with _starting(argv):
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=str(cwd),
+                env=None if env is None else dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                start_new_session=True,
+                close_fds=True,
+            )
+        # Reap it when it ends so a long-lived server keeps no zombies (and pid checks stay
+        # true).
+        threading.Thread(target=proc.wait, daemon=True, name=f"reap-{proc.pid}").start()
+        return proc.pid
 
 
-@dataclass
-class _Proc:
-    pid: int
-    stdout: asyncio.StreamReader
-    stdin: asyncio.StreamWriter | None
-    exited: asyncio.Event
-    transport: asyncio.SubprocessTransport
-
-    @property
-    def returncode(self) -> int | None:
-        return self.transport.get_returncode()
-
-    async def wait(self) -> None:
-        await self.exited.wait()
-
-
-async def _spawn(
-    argv: Sequence[str], cwd: str | Path, env: Mapping[str, str], pipe_stdin: bool
-) -> _Proc:
-    loop = asyncio.get_running_loop()
-    transport, protocol = await loop.subprocess_exec(
-        _Child,
-        *argv,
-        stdin=subprocess.PIPE if pipe_stdin else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=str(cwd),
-        env=dict(env),
-        process_group=0,
-    )
-    proc = asyncio.subprocess.Process(transport, protocol, loop)
-    assert proc.stdout is not None
-    return _Proc(proc.pid, proc.stdout, proc.stdin, protocol.exited, transport)
-
-
-async def _start(
-    argv: Sequence[str], cwd: str | Path, env: Mapping[str, str] | None, pipe_stdin: bool
-) -> tuple[_Proc, ProcessTree]:
-    await anyio.lowlevel.checkpoint()  # cancelled already: start nothing
-    become_subreaper()
-    tag = new_tag()
-    child_env = {**(os.environ if env is None else env), TAG_VAR: tag}
-    # Shielded: a cancel landing between the fork and the caller's cleanup being in place
-    # would kill the leader alone (asyncio's own cleanup) and leave its children running.
-    with anyio.CancelScope(shield=True):
-        try:
-            proc = await _spawn(argv, cwd, child_env, pipe_stdin)
-        except OSError as exc:
-            raise ProcessError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
-    return proc, ProcessTree(proc.pid, tag)
-
-
-async def _stop(proc: _Proc, tree: ProcessTree, grace: float) -> None:
-    """SIGTERM and a grace period if the leader still runs; then SIGKILL for the whole tree
-    until none of it is left (or ``grace`` passes), its adopted zombies reaped."""
-    if proc.returncode is None:
-        tree.signal(signal.SIGTERM)  # also the moment its tree is still joined up
-        with anyio.move_on_after(grace):
-            await proc.wait()
-    delay = 0.005
-    with anyio.move_on_after(grace):
-        while tree.signal(signal.SIGKILL):
-            # Killing is asynchronous, and the orphans of a killed process reach us only
-            # as it dies: look again until a pass finds nothing to kill or reap.
-            await anyio.sleep(delay)
-            delay = min(delay * 2, 0.1)
-        await proc.wait()
-
-
-async def _remember_tree(tree: ProcessTree, every: float) -> None:
-    """Notes who belongs to the command while its tree is joined up, so that a process
-    that escapes it and scrubs its environment is still known as ours later."""
-    while True:
-        await anyio.sleep(every)
-        tree.reap(tree.scan())
+@contextlib.contextmanager
+def _starting(argv: Sequence[str]) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise ProcessError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
 
 
 async def run_process(
@@ -242,80 +234,17 @@ async def run_process(
     idle_timeout: float | None = None,
     max_line: int = MAX_LINE,
 ) -> ProcessResult:
-    """Run ``argv`` to completion with stdout+stderr merged, capped and streamed by line.
+    """``PlainRunner(grace).run(...)``, for code with no runner of its own (tests, benchmarks).
 
-    Never raises for a non-zero exit or a timeout (see ``ProcessResult``); raises
-    ``ProcessError`` when the program cannot be started. Cancellation kills the group.
-    ``idle_timeout`` (off by default) stops the group when it prints nothing for that many
-    seconds; the result then has ``timed_out`` and ``idle_timed_out`` set.
-    ``max_line`` bounds the bytes held for one line (a JSON event line can be long).
-    """
-    started = time.monotonic()
-    proc, tree = await _start(argv, cwd, env, stdin is not None)
-    buf = CappedText(cap)
-    pumped = anyio.Event()
-    seen = [started] if idle_timeout is not None else None
-    idle = False
-
-    async def pump() -> None:
-        assert proc.stdout is not None
-        try:
-            await _pump(proc.stdout, buf, on_line, seen, max_line)
-        finally:
-            pumped.set()
-
-    async def watch_idle(limit: float, scope: anyio.CancelScope) -> None:
-        nonlocal idle
-        assert seen is not None
-        while True:
-            # Woken once per ``limit`` at most, not per chunk: output costs one clock read.
-            await anyio.sleep(max(0.0, seen[0] + limit - time.monotonic()))
-            if time.monotonic() - seen[0] >= limit:
-                idle = True
-                scope.cancel()
-                return
-
-    try:
-        with anyio.move_on_after(timeout) as scope:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(pump)
-                if stdin is not None:
-                    tg.start_soon(_feed, proc, stdin)
-                if idle_timeout is not None:
-                    tg.start_soon(watch_idle, idle_timeout, scope)
-                tg.start_soon(_remember_tree, tree, TREE_SCAN_EVERY)
-                await proc.wait()
-                if not pumped.is_set():
-                    # The leader is gone but something it left behind holds the pipe.
-                    tree.signal(signal.SIGTERM)
-                    with anyio.move_on_after(grace):
-                        await pumped.wait()
-                    tree.signal(signal.SIGKILL)
-                    with anyio.move_on_after(grace):
-                        await pumped.wait()
-                tg.cancel_scope.cancel()  # stop the watchers
-        timed_out = scope.cancelled_caught
-    finally:
-        with anyio.CancelScope(shield=True):
-            await _stop(proc, tree, grace)
-            proc.transport.close()
-    return ProcessResult(
-        argv=list(argv),
-        exit_code=None if timed_out else proc.returncode,
-        output=buf.text(),
-        timed_out=timed_out,
-        duration=time.monotonic() - started,
-        truncated=buf.truncated,
-        idle_timed_out=idle and timed_out,
+    Inside the package, code that starts a program takes a ``ProcessRunner`` instead."""
+    return await PlainRunner(grace).run(
+        argv,
+        cwd=cwd,
+        timeout=timeout,
+        env=env,
+        stdin=stdin,
+        on_line=on_line,
+        cap=cap,
+        idle_timeout=idle_timeout,
+        max_line=max_line,
     )
-
-
-async def _feed(proc: _Proc, data: bytes) -> None:
-    assert proc.stdin is not None
-    try:
-        proc.stdin.write(data)
-        await proc.stdin.drain()
-    except OSError:  # the child closed its stdin early
-        pass
-    finally:
-        proc.stdin.close()

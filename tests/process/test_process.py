@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from loopwright.errors import ProcessError
-from loopwright.process import runner as process
+from loopwright.process import group
 from loopwright.process.runner import CappedText, pid_alive, proc_start_time, run_process
 
 from ..helpers import alive, wait_dead, wait_for_file
@@ -113,14 +113,14 @@ async def test_a_grandchild_that_calls_setsid_is_killed_when_the_command_times_o
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strays: list[tuple[int, int | None]]
 ) -> None:
     pid_file = tmp_path / "escaped.pid"
-    spawn = process._spawn
+    spawn = group._spawn
 
     async def spawn_and_wait_for_the_escape(*args: Any) -> Any:
         started = await spawn(*args)
         await wait_for_file(pid_file)  # the timeout starts once the grandchild has left
         return started
 
-    monkeypatch.setattr(process, "_spawn", spawn_and_wait_for_the_escape)
+    monkeypatch.setattr(group, "_spawn", spawn_and_wait_for_the_escape)
     argv = [sys.executable, "-c", ESCAPE, str(pid_file), "stay"]
     with anyio.fail_after(30):
         result = await run_process(argv, cwd=tmp_path, timeout=0.1, grace=0.5)
