@@ -10,6 +10,12 @@
         ├── PlanError             the planner's reply could not be used, even after repair
         ├── NeedsInput            intake has questions and the policy is "ask"
         ├── ProcessError          a subprocess could not be started or misbehaved
+        ├── ProviderError         a model API call failed (``ChatBackend`` turns it into a
+        │   │                     failed response: it never reaches the harness)
+        │   └── ToolsUnsupported  the model takes no tools: the tool loop falls back to
+        │                         fenced edit blocks
+        ├── ToolRefused           a model's tool call the workspace does not allow (a path
+        │                         outside it, a bad argument): the model is told, and goes on
         ├── CheckpointFailed      a checkpoint commit failed even after repair: the run
         │                         is not completed and its worktree is kept
         └── WorkAtRisk            a reset, clean or delete was refused: the worktree or
@@ -92,6 +98,34 @@ class ProcessError(RunError):
         super().__init__(message)
         self.exit_code = exit_code
         self.stderr = stderr
+
+
+class ProviderError(RunError):
+    """A model call failed. Caught by ``ChatBackend``; never reaches the harness.
+
+    ``retryable``: worth another try (429, 5xx, overload, a dropped stream), after
+    ``retry_after`` seconds when the provider said; ``status``: the HTTP status, if any."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
+
+
+class ToolsUnsupported(ProviderError):
+    """The model cannot call tools: the tool loop falls back to fenced edit blocks."""
+
+
+class ToolRefused(RunError):
+    """A tool call the workspace does not allow (e.g. a path outside it)."""
 
 
 class CheckpointFailed(RunError):

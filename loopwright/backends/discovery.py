@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import httpx
 
-from .models.chat import ProviderError
+from ..errors import ProviderError
 from .models.ollama_api import get_json, read_profiles
 from .settings import Endpoint, OllamaHost, endpoints, ollama_hosts
 

@@ -13,8 +13,8 @@ import sys
 import anyio
 import httpx
 
+from ..errors import ProviderError
 from .agents.status import LOGINS
-from .models.chat import ProviderError
 from .models.ollama_api import get_json, not_found
 from .registry import Spec, parse_spec
 from .settings import ollama_host

@@ -81,7 +81,7 @@ def _pull(args: argparse.Namespace) -> int:
         async with httpx.AsyncClient(timeout=httpx.Timeout(None, connect=10)) as client:
             await pull(client, host, args.model, progress)
 
-    from ..backends.models.chat import ProviderError
+    from ..errors import ProviderError
 
     try:
         anyio.run(go)

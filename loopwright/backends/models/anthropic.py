@@ -11,7 +11,7 @@ import os
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from ...errors import UserError
+from ...errors import ProviderError, UserError
 from ..base import Backend, Emit, Usage
 from ..registry import BackendInfo, Spec
 from ..settings import load_file, tool_steps
@@ -21,7 +21,6 @@ from .chat import (
     CONNECT_TIMEOUT,
     Message,
     OnText,
-    ProviderError,
     RetryPolicy,
     ToolCall,
     ToolSpec,

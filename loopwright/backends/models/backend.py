@@ -9,8 +9,9 @@ from typing import Any
 
 import anyio
 
+from ...errors import ProviderError
 from ..base import AgentRequest, AgentResponse, Emit
-from .chat import Chat, Message, Meter, ProviderError, call_turn, httpx_client
+from .chat import Chat, Message, Meter, call_turn, httpx_client
 from .toolloop import run_tool_loop
 
 

@@ -17,7 +17,7 @@ import anyio
 import httpx
 
 from ...config import PREVIEW_CHARS
-from ...errors import RunError
+from ...errors import ProviderError
 from ..base import AgentRequest, Emit, Usage
 from ..usage_limits import reset_note
 
@@ -25,27 +25,6 @@ OnText = Callable[[str], None]
 FLUSH_CHARS = 2_000
 FLUSH_SECONDS = 1.0
 CONNECT_TIMEOUT = 10.0
-
-
-class ProviderError(RunError):
-    """A model call failed. Caught by ``ChatBackend``; never reaches the harness."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retryable: bool = False,
-        retry_after: float | None = None,
-        status: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.status = status
-
-
-class ToolsUnsupported(ProviderError):
-    """The model cannot call tools: the tool loop falls back to fenced edit blocks."""
 
 
 @dataclass

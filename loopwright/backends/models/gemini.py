@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 
-from ...errors import UserError
+from ...errors import ProviderError, UserError
 from ..base import Backend, Emit, Usage
 from ..registry import BackendInfo, Spec
 from ..settings import tool_steps
 from .backend import ChatBackend
-from .chat import Message, OnText, ProviderError, RetryPolicy, ToolCall, ToolSpec, Turn
+from .chat import Message, OnText, RetryPolicy, ToolCall, ToolSpec, Turn
 from .http import retry_after, transport_error
 from .prices import price
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
+from ...errors import ProviderError
 from ..usage_limits import spend_limit, spend_note
-from .chat import ProviderError
 
 ERROR_CHARS = 300
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504, 529}

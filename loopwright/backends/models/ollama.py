@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import orjson
 
-from ...errors import UserError
+from ...errors import ProviderError, ToolsUnsupported, UserError
 from ..base import Backend, Emit, Usage
 from ..registry import BackendInfo, Spec
 from ..settings import OllamaHost, ollama_host, ollama_hosts, tool_steps
@@ -23,11 +23,9 @@ from .backend import ChatBackend
 from .chat import (
     Message,
     OnText,
-    ProviderError,
     RetryPolicy,
     ToolCall,
     ToolSpec,
-    ToolsUnsupported,
     Turn,
 )
 from .http import error_text

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from ...config import state_dir
+from ...errors import ProviderError
 from ..settings import OllamaHost
-from .chat import ProviderError
 from .http import error_text, ndjson, transport_error
 
 DEFAULT_MAX_CTX = 32_768

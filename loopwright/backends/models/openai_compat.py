@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import orjson
 
-from ...errors import UserError
+from ...errors import ProviderError, ToolsUnsupported, UserError
 from ..base import Backend, Emit, Usage
 from ..registry import BackendInfo, Spec
 from ..settings import OPENAI_URL, OPENROUTER_URL, Endpoint, endpoints, tool_steps
@@ -23,11 +23,9 @@ from .backend import ChatBackend
 from .chat import (
     Message,
     OnText,
-    ProviderError,
     RetryPolicy,
     ToolCall,
     ToolSpec,
-    ToolsUnsupported,
     Turn,
 )
 from .http import sse_data, status_error, transport_error

@@ -9,7 +9,8 @@ import re
 import time
 from pathlib import Path
 
-from .chat import Chat, Message, Meter, ToolCall, ToolsUnsupported, call_turn
+from ...errors import ToolsUnsupported
+from .chat import Chat, Message, Meter, ToolCall, call_turn
 from .tools import TOOL_SPECS, ToolResult, Workspace
 
 LOG_CHARS = 2_000

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...errors import ProcessError
+from ...errors import ProcessError, ToolRefused
 from ...process.runner import run_process
 from .chat import ToolCall, ToolSpec
 
@@ -74,10 +74,6 @@ TOOL_SPECS = [
 class ToolResult:
     text: str
     error: bool = False
-
-
-class ToolRefused(Exception):
-    """A tool call the workspace does not allow (e.g. a path outside it)."""
 
 
 class Workspace:

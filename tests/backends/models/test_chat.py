@@ -14,12 +14,11 @@ from loopwright.backends.models.chat import (
     Forwarder,
     Message,
     OnText,
-    ProviderError,
     RetryPolicy,
     ToolSpec,
-    ToolsUnsupported,
     Turn,
 )
+from loopwright.errors import ProviderError, ToolsUnsupported
 
 from .fakes import request
 
