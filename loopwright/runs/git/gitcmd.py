@@ -1,4 +1,12 @@
-"""Our git calls: no hooks, no fsmonitor, no prompts, stdin /dev/null, always a timeout."""
+"""Our git calls: no hooks, no fsmonitor, no prompts, stdin /dev/null, always a timeout.
+
+Every git call goes through a ``ProcessRunner``'s ``run_sync``: the one of the current
+context, set with ``git_runner(runner)`` (a run sets its own for its whole run), else the
+plain runner. A context, not a parameter, because git is called from some ninety places
+in ``runs/git`` and from worker threads under a repository lock: ``anyio.to_thread`` and
+tasks carry the context along, and a thread started by hand gets it through
+``contextvars.copy_context``. Concurrent runs in one process each keep their own.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +14,14 @@ import contextlib
 import fcntl
 import functools
 import os
-import subprocess
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
+import anyio
+
 from ...errors import ProcessError, UserError
+from ...process.runner import Completed, PlainRunner, ProcessRunner
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "loopwright",
@@ -30,6 +41,20 @@ SAFE = [
 ]
 TIMEOUT = 120.0
 
+_PLAIN = PlainRunner()
+_runner: ContextVar[ProcessRunner | None] = ContextVar("loopwright_git_runner", default=None)
+
+
+@contextlib.contextmanager
+def git_runner(runner: ProcessRunner) -> Iterator[None]:
+    """Run the git calls made in this context (its tasks, and the threads anyio starts
+    from it) through ``runner``."""
+    token = _runner.set(runner)
+    try:
+        yield
+    finally:
+        _runner.reset(token)
+
 
 def run_git(
     cwd: str | Path,
@@ -38,7 +63,7 @@ def run_git(
     env: dict[str, str] | None = None,
     identity: bool = True,
     input: bytes | None = None,
-) -> subprocess.CompletedProcess[bytes]:
+) -> Completed:
     """Run git; returns the completed process (bytes) whatever its exit code.
 
     ``identity`` commits as loopwright; False leaves the user's own identity in charge.
@@ -51,19 +76,15 @@ def run_git(
         **(env or {}),
     }
     try:
-        return subprocess.run(
-            ["git", *SAFE, *args],
-            cwd=cwd,
-            input=input,
-            stdin=subprocess.DEVNULL if input is None else None,
-            capture_output=True,
-            timeout=timeout,
-            env=full_env,
+        done = (_runner.get() or _PLAIN).run_sync(
+            ["git", *SAFE, *args], cwd=cwd, timeout=timeout, env=full_env, stdin=input
         )
-    except subprocess.TimeoutExpired as exc:
-        raise ProcessError(f"git {args[0]} timed out after {timeout:g}s") from exc
-    except OSError as exc:
-        raise ProcessError(f"cannot run git: {exc.strerror or exc}") from exc
+    except ProcessError as exc:  # not started: say why as the OS did
+        why = getattr(exc.__cause__, "strerror", None) or exc
+        raise ProcessError(f"cannot run git: {why}") from exc
+    if done.timed_out:
+        raise ProcessError(f"git {args[0]} timed out after {timeout:g}s")
+    return done
 
 
 def git(
@@ -86,8 +107,6 @@ async def agit(
     cwd: str | Path, *args: str, timeout: float = TIMEOUT, env: dict[str, str] | None = None
 ) -> str:
     """``git`` on a worker thread, so the event loop keeps going."""
-    import anyio
-
     return await anyio.to_thread.run_sync(lambda: git(cwd, *args, timeout=timeout, env=env))
 
 

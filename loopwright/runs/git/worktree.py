@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +78,8 @@ def create(
             base = snapshot_uncommitted(repo, base, home / "worktrees" / f".index-{run_id}")
         dirty_check = None
     else:  # only for a warning: look while the worktree is being written
-        dirty_check = ThreadPoolExecutor(1).submit(porcelain, repo)
+        # In this context: its git goes through the same runner (see ``gitcmd``).
+        dirty_check = ThreadPoolExecutor(1).submit(copy_context().run, porcelain, repo)
     with repo_lock(repo):
         git(repo, "worktree", "prune")
     pooled = pool.take(home, repo, path, branch_name(run_id), base)
