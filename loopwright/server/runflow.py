@@ -12,7 +12,7 @@ from ..runs import runner
 from ..runs.request import RunRequest
 from . import asking
 from .models import RunReply
-from .state import ServerState, questions_of, run_reply, signal_host, tool_errors
+from .state import ServerState, questions_of, run_reply, signal_host
 from .waiting import follow, past_intake, wait_until
 
 INTAKE_WAIT = 120.0
@@ -39,8 +39,7 @@ def progress_reporter(ctx: Context[Any, Any]) -> Any:
 
 async def start(ctx: Context[Any, Any], request: RunRequest, detach: bool) -> Reply:
     st = server_state(ctx)
-    with tool_errors():
-        run_id = await anyio.to_thread.run_sync(runner.start, st.store, request)
+    run_id = await anyio.to_thread.run_sync(runner.start, st.store, request)
     ask = request.loop.questions == "ask"
     return await carry_on(ctx, run_id, detach, wait_intake=ask)
 
@@ -95,8 +94,7 @@ async def answer(
     for q in questions_of(st.store.read_status(run_id)):  # a blank answer takes the default
         if not answers.get(q.id) and q.default:
             answers[q.id] = q.default
-    with tool_errors():
-        await anyio.to_thread.run_sync(runner.resume, st.store, run_id, answers)
+    await anyio.to_thread.run_sync(runner.resume, st.store, run_id, answers)
     return await carry_on(ctx, run_id, detach, wait_intake=False)
 
 

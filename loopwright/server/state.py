@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
 import shlex
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 
-from ..errors import LoopwrightError, UserError
+from ..errors import LoopwrightError, UserError, first_error
 from ..loop.states import LIVE_STATES
 from ..loop.types import TERMINAL_STATES
 from ..process.runner import pid_alive
 from ..runs.diskspace import find_disk_full
-from ..runs.ids import check_run_id
 from ..runs.store import RunStore
 from .models import Question, RunReply
 
@@ -37,39 +36,41 @@ class ServerState:
     """Runs started by a blocking call: cancelled when that call is cancelled."""
 
 
-@contextlib.contextmanager
-def tool_errors() -> Iterator[None]:
-    """Caller mistakes, run errors and a full disk become tool errors with a clear message,
-    no traceback. Anything else stays a crash: the SDK logs it and says only that it failed."""
-    try:
-        yield
-    except UserError as exc:
+def tool_error(exc: Exception) -> ToolError:
+    """What the caller of a tool reads when the tool raised ``exc``: a caller mistake names
+    its field, a run error its kind, a full disk what could not be written; anything else
+    is an internal error (its traceback goes to the server log)."""
+    if isinstance(exc, BaseExceptionGroup):
+        first = first_error(exc)
+        exc = first if isinstance(first, Exception) else exc
+    if isinstance(exc, ToolError):
+        return exc
+    if isinstance(exc, UserError):
         field_ = f"{exc.field}: " if exc.field and not str(exc).startswith(exc.field) else ""
-        raise ToolError(f"{field_}{exc}") from exc
-    except LoopwrightError as exc:
-        raise ToolError(f"{type(exc).__name__}: {exc}") from exc
-    except Exception as exc:
-        disk = find_disk_full(exc)
-        if disk is None:
-            raise
-        raise ToolError(str(disk)) from exc
+        return ToolError(f"{field_}{exc}")
+    if isinstance(exc, LoopwrightError):
+        return ToolError(f"{type(exc).__name__}: {exc}")
+    disk = find_disk_full(exc)
+    if disk is not None:
+        return ToolError(str(disk))
+    log.error("a tool failed", exc_info=exc)
+    return ToolError(f"internal error: {type(exc).__name__}: {exc}")
 
 
 def mapped(fn: Callable[Params, Awaitable[T]]) -> Callable[Params, Awaitable[T]]:
-    """The tool ``fn`` with its errors mapped by ``tool_errors``, for every tool at once."""
+    """The tool ``fn`` with its errors mapped by ``tool_error``: the one place errors become
+    tool errors, applied to every tool at registration. Protocol errors pass unchanged."""
 
     @functools.wraps(fn)
     async def tool(*args: Params.args, **kwargs: Params.kwargs) -> T:
-        with tool_errors():
+        try:
             return await fn(*args, **kwargs)
+        except MCPError:
+            raise
+        except Exception as exc:
+            raise tool_error(exc) from exc
 
     return tool
-
-
-def checked_id(run_id: str) -> str:
-    """Refuse anything but a run id before any file access."""
-    with tool_errors():
-        return check_run_id(run_id)
 
 
 def questions_of(status: dict[str, Any]) -> list[Question]:

@@ -10,6 +10,7 @@ from mcp_types import InputRequiredResult, ToolAnnotations
 
 from ..runs import runner
 from ..runs.eventlog import read_events
+from ..runs.ids import check_run_id
 from ..runs.preflight import preflight as check_ready
 from ..runs.request import build_request
 from . import asking, descriptions, runflow
@@ -32,11 +33,9 @@ from .state import (
     LIVE,
     check_cwd_absolute,
     check_cwd_allowed,
-    checked_id,
     mapped,
     next_step,
     questions_of,
-    tool_errors,
 )
 from .waiting import HEARTBEAT, not_live, wait_for_events, wait_until
 
@@ -65,33 +64,32 @@ async def orchestrate(
     earlier = asking.read_round(ctx)
     if earlier and earlier.step == asking.ANSWERS and earlier.run_id:
         return await runflow.answered_round(ctx, earlier.run_id, detach)
-    with tool_errors():
-        if cwd:  # before anything looks at the path: a dir outside the roots stays unprobed
-            check_cwd_absolute(cwd)
-            roots = await asking.client_roots(ctx, earlier)
-            if isinstance(roots, InputRequiredResult):
-                return roots
-            check_cwd_allowed(cwd, roots)
-        request = build_request(
-            goal,
-            criteria=success_criteria,
-            backend=backend,
-            planner=planner,
-            workers=workers,
-            reviewers=reviewers,
-            cwd=cwd,
-            verify=verify_commands,
-            questions=questions,
-            review_quorum=review_quorum,
-            isolate=isolate,
-            budget={
-                "max_iterations": max_iterations,
-                "max_seconds": max_seconds,
-                "max_cost_usd": max_cost_usd,
-            },
-        )
-        if preflight:
-            await check_ready(request, "preflight=false")
+    if cwd:  # before anything looks at the path: a dir outside the roots stays unprobed
+        check_cwd_absolute(cwd)
+        roots = await asking.client_roots(ctx, earlier)
+        if isinstance(roots, InputRequiredResult):
+            return roots
+        check_cwd_allowed(cwd, roots)
+    request = build_request(
+        goal,
+        criteria=success_criteria,
+        backend=backend,
+        planner=planner,
+        workers=workers,
+        reviewers=reviewers,
+        cwd=cwd,
+        verify=verify_commands,
+        questions=questions,
+        review_quorum=review_quorum,
+        isolate=isolate,
+        budget={
+            "max_iterations": max_iterations,
+            "max_seconds": max_seconds,
+            "max_cost_usd": max_cost_usd,
+        },
+    )
+    if preflight:
+        await check_ready(request, "preflight=false")
     return await runflow.start(ctx, request, detach)
 
 
@@ -102,12 +100,11 @@ async def orchestrate_resume(
     if earlier and earlier.step == asking.ANSWERS and earlier.run_id == run_id:
         return await runflow.answered_round(ctx, run_id, detach)
     st = runflow.server_state(ctx)
-    checked_id(run_id)
-    with tool_errors():
-        status = runner.refresh(st.store, run_id)
-        if status["state"] == "needs_input" and not answers and asking.can_elicit(ctx):
-            return await runflow.ask(ctx, run_id, status, detach)
-        await anyio.to_thread.run_sync(runner.resume, st.store, run_id, answers)
+    check_run_id(run_id)
+    status = runner.refresh(st.store, run_id)
+    if status["state"] == "needs_input" and not answers and asking.can_elicit(ctx):
+        return await runflow.ask(ctx, run_id, status, detach)
+    await anyio.to_thread.run_sync(runner.resume, st.store, run_id, answers)
     return await runflow.carry_on(ctx, run_id, detach, wait_intake=False)
 
 
@@ -119,13 +116,12 @@ async def orchestrate_tail(
     wait: P.TailWait = 0,
 ) -> TailReply:
     store = runflow.server_state(ctx).store
-    checked_id(run_id)
-    with tool_errors():
-        events = store.existing(run_id).events
-        if wait:
-            await wait_for_events(store, run_id, cursor, wait)
-        page = read_events(events, cursor, limit)
-        status = runner.refresh(store, run_id)
+    check_run_id(run_id)
+    events = store.existing(run_id).events
+    if wait:
+        await wait_for_events(store, run_id, cursor, wait)
+    page = read_events(events, cursor, limit)
+    status = runner.refresh(store, run_id)
     return TailReply(
         run_id=run_id,
         events=page.events,
@@ -138,9 +134,8 @@ async def orchestrate_tail(
 
 async def orchestrate_status(run_id: P.RunId, ctx: Ctx) -> StatusReply:
     store = runflow.server_state(ctx).store
-    checked_id(run_id)
-    with tool_errors():
-        s = runner.refresh(store, run_id)
+    check_run_id(run_id)
+    s = runner.refresh(store, run_id)
     return StatusReply(
         run_id=run_id,
         state=s["state"],
@@ -161,18 +156,17 @@ async def orchestrate_result(
     run_id: P.RunId, ctx: Ctx, wait: P.ResultWait = False, timeout: P.Timeout = 600
 ) -> ResultReply:
     store = runflow.server_state(ctx).store
-    checked_id(run_id)
+    check_run_id(run_id)
     report = runflow.progress_reporter(ctx)
-    with tool_errors():
-        status = runner.refresh(store, run_id)
-        deadline = anyio.current_time() + (timeout if wait else 0)
-        while status["state"] in LIVE and anyio.current_time() < deadline:
-            chunk = min(HEARTBEAT, deadline - anyio.current_time())
-            status = await wait_until(store, run_id, chunk, not_live)
-            if status["state"] in LIVE:
-                await report(f"still {status.get('phase')} (iteration {status.get('iteration')})")
-        state = status["state"]
-        result = store.read_result(run_id) if state not in LIVE else None
+    status = runner.refresh(store, run_id)
+    deadline = anyio.current_time() + (timeout if wait else 0)
+    while status["state"] in LIVE and anyio.current_time() < deadline:
+        chunk = min(HEARTBEAT, deadline - anyio.current_time())
+        status = await wait_until(store, run_id, chunk, not_live)
+        if status["state"] in LIVE:
+            await report(f"still {status.get('phase')} (iteration {status.get('iteration')})")
+    state = status["state"]
+    result = store.read_result(run_id) if state not in LIVE else None
     return ResultReply(
         run_id=run_id,
         state=state,
@@ -185,9 +179,8 @@ async def orchestrate_result(
 
 async def orchestrate_cancel(run_id: P.RunId, ctx: Ctx) -> CancelReply:
     store = runflow.server_state(ctx).store
-    checked_id(run_id)
-    with tool_errors():
-        status = await anyio.to_thread.run_sync(runner.cancel, store, run_id)
+    check_run_id(run_id)
+    status = await anyio.to_thread.run_sync(runner.cancel, store, run_id)
     return CancelReply(
         run_id=run_id, state=status["state"], message=next_step(run_id, status["state"])
     )
@@ -210,9 +203,8 @@ async def orchestrate_diff(run_id: P.RunId, ctx: Ctx, max_bytes: P.MaxBytes = 20
     from ..runs.git.merge import diff
 
     store = runflow.server_state(ctx).store
-    checked_id(run_id)
-    with tool_errors():
-        d = await anyio.to_thread.run_sync(lambda: diff(store, run_id, max_bytes))
+    check_run_id(run_id)
+    d = await anyio.to_thread.run_sync(lambda: diff(store, run_id, max_bytes))
     return DiffReply.model_validate(d)
 
 
@@ -222,9 +214,8 @@ async def orchestrate_merge(
     from ..runs.git.merge import merge
 
     store = runflow.server_state(ctx).store
-    checked_id(run_id)
-    with tool_errors():
-        m = await anyio.to_thread.run_sync(lambda: merge(store, run_id, squash, into))
+    check_run_id(run_id)
+    m = await anyio.to_thread.run_sync(lambda: merge(store, run_id, squash, into))
     return MergeReply.model_validate(m)
 
 
