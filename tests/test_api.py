@@ -31,8 +31,7 @@ def test_a_run_host_imports_no_heavy_optional_libraries() -> None:
 def test_the_run_state_list_and_the_type_agree() -> None:
     from typing import get_args
 
-    from loopwright.loop.states import ALL_STATES, LIVE_STATES, TERMINAL_STATES
-    from loopwright.loop.types import RunState
+    from loopwright.loop.vocab import ALL_STATES, LIVE_STATES, TERMINAL_STATES, RunState
 
     assert get_args(RunState) == ALL_STATES
     assert set(LIVE_STATES) | TERMINAL_STATES < set(ALL_STATES)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
-from ..loop.states import ALL_STATES
+from ..loop.vocab import ALL_STATES, CleanupPolicy, QuestionPolicy, Quorum
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -32,7 +32,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--quorum",
         default="all",
-        choices=["all", "majority", "any"],
+        choices=get_args(Quorum),
         help="how many reviewers must say complete (default: all)",
     )
     p.add_argument(
@@ -70,7 +70,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cleanup",
         default="auto",
-        choices=["auto", "always", "never"],
+        choices=get_args(CleanupPolicy),
         help="at the end: keep the worktree iff the run committed (auto), remove it, keep it",
     )
     p.add_argument(
@@ -82,7 +82,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--questions",
         default="auto",
-        choices=["auto", "ask", "console"],
+        choices=get_args(QuestionPolicy),
         help="clarifying questions: proceed (auto), stop for answers (ask), prompt here",
     )
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .types import Quorum, TaskResult, Verdict, VerifyResult
+from .types import TaskResult, Verdict, VerifyResult
+from .vocab import Quorum
 
 
 def quorum_met(verdicts: list[Verdict], policy: Quorum) -> bool:

@@ -7,21 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .states import TERMINAL_STATES as TERMINAL_STATES  # re-exported
+from .vocab import QuestionPolicy, Quorum, RunState
 
-QuestionPolicy = Literal["auto", "ask", "console"]
-Quorum = Literal["all", "majority", "any"]
-RunState = Literal[
-    "queued",
-    "running",
-    "paused",
-    "needs_input",
-    "completed",
-    "stopped",
-    "failed",
-    "cancelled",
-    "interrupted",
-]
 KEEP_HISTORY = 3
 
 

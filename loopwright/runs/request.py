@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -12,6 +12,7 @@ from ..backends.registry import check_spec
 from ..config import MAX_GOAL_CHARS
 from ..errors import UserError
 from ..loop.types import Budget, LoopConfig
+from ..loop.vocab import CleanupPolicy, QuestionPolicy, Quorum
 
 
 class RunRequest(BaseModel):
@@ -32,7 +33,7 @@ class RunRequest(BaseModel):
     """Where ``cwd`` sits inside the repository; the loop works there in the worktree."""
     base_ref: str | None = None
     include_uncommitted: bool = False
-    cleanup: Literal["auto", "always", "never"] = "auto"
+    cleanup: CleanupPolicy = "auto"
 
 
 def check_goal(goal: str | None) -> str:
@@ -43,6 +44,13 @@ def check_goal(goal: str | None) -> str:
             f"goal is {len(goal):,} characters; the limit is {MAX_GOAL_CHARS:,}", "goal"
         )
     return goal.strip()
+
+
+def check_one_of(field: str, value: str, vocabulary: Any) -> None:
+    """Refuse ``value`` unless it is a word of ``vocabulary`` (a ``Literal``)."""
+    allowed = get_args(vocabulary)
+    if value not in allowed:
+        raise UserError(f"{field} {value!r}: allowed are {', '.join(allowed)}", field)
 
 
 def check_cwd(cwd: str, field: str = "cwd") -> str:
@@ -108,20 +116,15 @@ def build_request(
         "review_quorum": review_quorum,
         **(options or {}),
     }
-    if questions not in ("auto", "ask", "console"):
-        raise UserError(f"questions {questions!r}: allowed are auto, ask, console", "questions")
-    if review_quorum not in ("all", "majority", "any"):
-        raise UserError(
-            f"review_quorum {review_quorum!r}: allowed are all, majority, any", "review_quorum"
-        )
+    check_one_of("questions", questions, QuestionPolicy)
+    check_one_of("review_quorum", review_quorum, Quorum)
     try:
         config = LoopConfig(**loop)
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "request"
         raise UserError(f"{name}: {err['msg']}", name) from exc
-    if cleanup not in ("auto", "always", "never"):
-        raise UserError(f"cleanup {cleanup!r}: allowed are auto, always, never", "cleanup")
+    check_one_of("cleanup", cleanup, CleanupPolicy)
     repo, subdir = _repo_of(config.cwd, isolate, base_ref) if config.cwd else (None, "")
     return RunRequest(
         isolate=isolate,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidState, UserError
-from ..loop.states import ALL_STATES, LIVE_STATES, TERMINAL_STATES
+from ..loop.vocab import ALL_STATES, LIVE_STATES, TERMINAL_STATES
 from ..process.runner import kill_session, pid_alive, proc_start_time
 from .diskspace import release_reserve
 from .eventlog import EventWriter

@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..loop.vocab import RunState
+
 if TYPE_CHECKING:
     from ..loop.types import RunResult
 
-TICKING = frozenset({"running", "paused"})
+TICKING: frozenset[RunState] = frozenset({"running", "paused"})
 """States in which the host is alive and the run's clock runs."""
 
 

@@ -12,6 +12,7 @@ import anyio
 from ..errors import CheckpointFailed, ProcessError, WorkAtRisk
 from ..loop.harness import summary_line
 from ..loop.types import LoopState, RunResult
+from ..loop.vocab import TERMINAL_STATES, CleanupPolicy
 from .git.worktree import Workspace, create
 from .recorder import RunRecorder
 from .request import RunRequest
@@ -55,7 +56,9 @@ async def open_workspace(
     return ws
 
 
-async def close_workspace(ws: Workspace, result: RunResult, policy: str) -> dict[str, Any]:
+async def close_workspace(
+    ws: Workspace, result: RunResult, policy: CleanupPolicy
+) -> dict[str, Any]:
     """Commit what a stopped run left, summarise the branch, and clean up at the end.
 
     Never raises: a git failure here is recorded in the summary's ``errors`` and the
@@ -74,7 +77,7 @@ async def close_workspace(ws: Workspace, result: RunResult, policy: str) -> dict
         summary = await ws.summary()
     except ProcessError as exc:
         summary = {**ws.record, "changed_files": [], "errors": [*ws.record["errors"], str(exc)]}
-    if result.state in ("completed", "stopped", "failed", "cancelled"):
+    if result.state in TERMINAL_STATES:
         try:
             await anyio.to_thread.run_sync(ws.cleanup, policy)
         except (ProcessError, WorkAtRisk) as exc:

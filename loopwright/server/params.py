@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
+
+from ..loop import vocab
 
 Specs = list[str] | None
 Goal = Annotated[str, Field(description="what the loop should achieve, in plain words")]
@@ -19,9 +21,7 @@ BackendSpec = Annotated[
 Planner = Annotated[str | None, Field(description="backend spec of the planner")]
 Workers = Annotated[Specs, Field(description="backend specs of the workers")]
 Reviewers = Annotated[Specs, Field(description="backend specs of the reviewers")]
-Quorum = Annotated[
-    Literal["all", "majority", "any"], Field(description="how many reviewers must say complete")
-]
+Quorum = Annotated[vocab.Quorum, Field(description="how many reviewers must say complete")]
 Cwd = Annotated[
     str | None,
     Field(
@@ -44,7 +44,7 @@ Isolate = Annotated[
     ),
 ]
 Questions = Annotated[
-    Literal["auto", "ask"],
+    vocab.RemoteQuestionPolicy,
     Field(description="auto: intake assumes defaults; ask: the run may stop to ask you first"),
 ]
 Detach = Annotated[
@@ -76,18 +76,7 @@ TailWait = Annotated[
 ResultWait = Annotated[bool, Field(description="wait for the run to end (or ask)")]
 Timeout = Annotated[float, Field(gt=0, le=86400, description="seconds to wait at most")]
 StateName = Annotated[
-    Literal[
-        "queued",
-        "running",
-        "paused",
-        "needs_input",
-        "completed",
-        "stopped",
-        "failed",
-        "cancelled",
-        "interrupted",
-    ]
-    | None,
+    vocab.RunState | None,
     Field(description="only runs in this state"),
 ]
 ListLimit = Annotated[int, Field(ge=1, le=500, description="runs at most")]

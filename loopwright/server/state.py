@@ -16,8 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 
 from ..errors import LoopwrightError, UserError, first_error
-from ..loop.states import LIVE_STATES
-from ..loop.types import TERMINAL_STATES
+from ..loop.vocab import LIVE_STATES, TERMINAL_STATES
 from ..process.runner import pid_alive
 from ..runs.diskspace import find_disk_full
 from ..runs.store import RunStore

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InvalidState, UserError
-from ...loop.states import LIVE_STATES
+from ...loop.vocab import LIVE_STATES
 from ..store import RunStore
 from .gitcmd import git, porcelain, repo_lock, run_git
 from .worktree import parse_name_status

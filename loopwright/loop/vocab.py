@@ -1,0 +1,62 @@
+"""Every vocabulary of loopwright, each a ``Literal`` defined once and imported where used:
+run states, event types, review quorum, question and cleanup policies. Lists and sets of
+them are derived with ``typing.get_args``, never spelled again.
+
+Plain ``typing`` only: the CLI's parser and a run-host's start import it for nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+LiveState = Literal["queued", "running", "paused"]
+"""A host owns the run (``paused``: it waits for a usage limit to reset, then goes on)."""
+TerminalState = Literal["completed", "stopped", "failed", "cancelled"]
+"""The run ended and never runs again (``interrupted`` and ``needs_input`` may resume)."""
+RunState = Literal[LiveState, "needs_input", TerminalState, "interrupted"]
+"""Every run state, in lifecycle order."""
+
+ALL_STATES: tuple[RunState, ...] = get_args(RunState)
+LIVE_STATES: tuple[LiveState, ...] = get_args(LiveState)
+TERMINAL_STATES: frozenset[RunState] = frozenset(get_args(TerminalState))
+
+Quorum = Literal["all", "majority", "any"]
+"""How many reviewers must say complete."""
+RemoteQuestionPolicy = Literal["auto", "ask"]
+"""The question policies of a caller with no terminal of ours (MCP): assume, or ask."""
+QuestionPolicy = Literal[RemoteQuestionPolicy, "console"]
+"""``console``: prompt on this terminal (the CLI only)."""
+CleanupPolicy = Literal["auto", "always", "never"]
+"""What happens to a run's worktree at its end: kept iff it committed, removed, kept."""
+
+EventType = Literal[
+    "run_started",
+    "resumed",
+    "intake",
+    "questions",
+    "answers",
+    "plan",
+    "worker_started",
+    "worker_output",
+    "worker_finished",
+    "model_call",
+    "model_pull",
+    "verify_started",
+    "verify_finished",
+    "review",
+    "iteration_finished",
+    "budget_exhausted",
+    "warning",
+    "error",
+    "cancelled",
+    "interrupted",
+    "paused",
+    "worktree_ready",
+    "checkpoint",
+    "merge",
+    "run_finished",
+]
+"""The ``type`` of each record of a run's event log (the README's table says their data).
+
+Backends sit below the loop and name the events they add (``worker_output``,
+``model_call``, ``model_pull``, ``warning``) as plain strings; a test checks those too."""
