@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from ..errors import ProcessError
-from ..process.runner import run_process
+from ..process.runner import ProcessRunner
 from .types import VerifyResult
 
 VERIFY_OUTPUT_CAP = 64 * 1024
 
 
-async def run_verify(commands: list[list[str]], cwd: str, timeout: float) -> list[VerifyResult]:
+async def run_verify(
+    commands: list[list[str]], cwd: str, timeout: float, runner: ProcessRunner
+) -> list[VerifyResult]:
+    """Each command in turn, started by ``runner``; one that cannot start fails."""
     results = []
     for argv in commands:
         try:
-            r = await run_process(argv, cwd=cwd, timeout=timeout, cap=VERIFY_OUTPUT_CAP)
+            r = await runner.run(argv, cwd=cwd, timeout=timeout, cap=VERIFY_OUTPUT_CAP)
         except ProcessError as exc:
             results.append(VerifyResult(argv=argv, passed=False, exit_code=None, output=str(exc)))
             continue

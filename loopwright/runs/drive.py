@@ -12,12 +12,14 @@ from ..backends.registry import create_backend
 from ..errors import DiskFull, LoopwrightError, unwrapped
 from ..loop.harness import Harness, Roles, summary_line
 from ..loop.types import RunResult
+from ..process.runner import ProcessRunner
 from .diskspace import find_disk_full, release_reserve
+from .git.gitcmd import git_runner
 from .git.worktree import Workspace
 from .recorder import RunRecorder
 from .replay import replay
 from .request import RunRequest
-from .startup import begin, fail_to_start
+from .startup import begin, fail_to_start, run_runner
 from .store import RunStore
 from .tally import as_it_ran
 from .wake import registered
@@ -41,8 +43,26 @@ async def drive(
     roles: Roles | None = None,
     recorder: RunRecorder | None = None,
     prepared: Future[dict[str, Any]] | None = None,
+    runner: ProcessRunner | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) ``run_id`` to its end; returns what went into ``result.json``."""
+    """Run (or resume) ``run_id`` to its end; returns what went into ``result.json``.
+
+    ``runner`` starts the run's programs (verify, workers, the tool loop's commands, git);
+    by default the one its request calls for (``run_runner``)."""
+    runner = runner or run_runner(store.read_request(run_id))
+    with git_runner(runner):
+        return await _drive(store, run_id, resume, roles, recorder, prepared, runner)
+
+
+async def _drive(
+    store: RunStore,
+    run_id: str,
+    resume: bool,
+    roles: Roles | None,
+    recorder: RunRecorder | None,
+    prepared: Future[dict[str, Any]] | None,
+    runner: ProcessRunner,
+) -> dict[str, Any]:
     try:
         recorder = recorder or begin(store, run_id, resume)
     except DiskFull as exc:
@@ -54,7 +74,8 @@ async def drive(
     ws: Workspace | None = None
     try:
         ws = await open_workspace(store, run_id, request, recorder, state, prepared)
-        harness = Harness(request.loop, roles or build_roles(request), recorder, state, ws)
+        roles = roles or build_roles(request)
+        harness = Harness(request.loop, roles, recorder, state, ws, runner=runner)
         with unwrapped(), registered(run_id, harness.pauses.wake):
             async with anyio.create_task_group() as tg:
                 tg.start_soon(recorder.flusher)

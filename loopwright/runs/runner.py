@@ -13,7 +13,6 @@ import fcntl
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidState, UserError
 from ..loop.vocab import ALL_STATES, LIVE_STATES, TERMINAL_STATES
-from ..process.runner import kill_session, pid_alive, proc_start_time
+from ..process.runner import PlainRunner, ProcessRunner, kill_session, pid_alive, proc_start_time
 from .diskspace import release_reserve
 from .eventlog import EventWriter
 from .git.scratch import make_scratch_repo
@@ -82,19 +81,23 @@ def _discard(store: RunStore, run_id: str, request: RunRequest) -> None:
         shutil.rmtree(_scratch_dir(store, run_id), ignore_errors=True)
 
 
-def spawn_host(store: RunStore, run_id: str, resume: bool = False) -> int:
-    """Start the run-host process; returns its pid. The run is ``queued`` until it runs."""
-    pid = _launch_host(store, run_id, resume).pid
+def spawn_host(
+    store: RunStore, run_id: str, resume: bool = False, runner: ProcessRunner | None = None
+) -> int:
+    """Start the run-host process (with ``runner``, by default the plain one); returns its
+    pid. The run is ``queued`` until it runs."""
+    pid = _launch_host(store, run_id, resume, runner or PlainRunner())
     _record_host(store, run_id, pid)
     return pid
 
 
-def start(store: RunStore, request: RunRequest) -> str:
-    """Create a run and start its host. A start that fails before the host runs (a full
-    disk) leaves nothing behind; after that, the host records how its run ends."""
+def start(store: RunStore, request: RunRequest, runner: ProcessRunner | None = None) -> str:
+    """Create a run and start its host (with ``runner``, by default the plain one). A start
+    that fails before the host runs (a full disk) leaves nothing behind; after that, the
+    host records how its run ends."""
     run_id = create_run(store, request)
     try:
-        pid = _launch_host(store, run_id, resume=False).pid
+        pid = _launch_host(store, run_id, False, runner or PlainRunner())
     except BaseException:
         _discard(store, run_id, request)
         raise
@@ -110,25 +113,17 @@ def _record_host(store: RunStore, run_id: str, pid: int) -> None:
             store.write_status(run_id, status)
 
 
-def _launch_host(store: RunStore, run_id: str, resume: bool) -> subprocess.Popen[bytes]:
+def _launch_host(store: RunStore, run_id: str, resume: bool, runner: ProcessRunner) -> int:
+    """The host in a new session, its output to ``host.log``; the runner reaps it."""
     p = store.paths(run_id)
     log = os.open(p.host_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     argv = [sys.executable, "-m", "loopwright.runs.host", str(p.root)]
     try:
-        proc = subprocess.Popen(
-            argv + (["--resume"] if resume else []),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            close_fds=True,
-            cwd=str(p.root),
+        return runner.spawn_detached(
+            argv + (["--resume"] if resume else []), cwd=p.root, output=log
         )
     finally:
         os.close(log)
-    # Reap it when it ends so a long-lived server keeps no zombies (and pid checks stay true).
-    threading.Thread(target=proc.wait, daemon=True, name=f"reap-{run_id}").start()
-    return proc
 
 
 @contextlib.contextmanager
@@ -302,9 +297,17 @@ def _wake(store: RunStore, run_id: str) -> dict[str, Any]:
 
 
 class ThreadRun:
-    """A run driven on a background thread of this process (Python API, tests)."""
+    """A run driven on a background thread of this process (Python API, tests);
+    ``runner`` starts its programs (by default the one its request calls for)."""
 
-    def __init__(self, store: RunStore, run_id: str, resume: bool, roles: Roles | None) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        run_id: str,
+        resume: bool,
+        roles: Roles | None,
+        runner: ProcessRunner | None = None,
+    ) -> None:
         from anyio.from_thread import start_blocking_portal
 
         from .drive import drive
@@ -314,7 +317,7 @@ class ThreadRun:
 
         async def main() -> dict[str, Any]:
             try:
-                return await drive(store, run_id, resume=resume, roles=roles)
+                return await drive(store, run_id, resume=resume, roles=roles, runner=runner)
             finally:
                 self._done.set()
 
@@ -336,7 +339,11 @@ class ThreadRun:
 
 
 def start_thread(
-    store: RunStore, request: RunRequest, roles: Roles | None = None, run_id: str | None = None
+    store: RunStore,
+    request: RunRequest,
+    roles: Roles | None = None,
+    run_id: str | None = None,
+    runner: ProcessRunner | None = None,
 ) -> ThreadRun:
     run_id = run_id or create_run(store, request)
-    return ThreadRun(store, run_id, resume=False, roles=roles)
+    return ThreadRun(store, run_id, resume=False, roles=roles, runner=runner)

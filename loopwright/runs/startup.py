@@ -9,15 +9,24 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
 
 from ..errors import DiskFull
-from ..process.runner import proc_start_time
+from ..process.runner import PlainRunner, ProcessRunner, proc_start_time
 from .diskspace import make_reserve, release_reserve
 from .eventlog import EventWriter
 from .recorder import RunRecorder
 from .store import RunStore
+
+
+def run_runner(request: Mapping[str, Any]) -> ProcessRunner:
+    """The ``ProcessRunner`` that starts a run's programs (verify commands, workers, the
+    tool loop's commands, its git), chosen here from its request and nowhere else.
+
+    Only the plain runner exists today; the sandbox runner will be picked here."""
+    return PlainRunner()
 
 
 def begin(store: RunStore, run_id: str, resume: bool) -> RunRecorder:
@@ -81,12 +90,16 @@ def report_ready(recorder: RunRecorder, record: dict[str, Any], seconds: float) 
     recorder.emit("worktree_ready", 0, data)
 
 
-def prepare_workspace(store: RunStore, run_id: str, recorder: RunRecorder) -> Future[Any] | None:
+def prepare_workspace(
+    store: RunStore, run_id: str, recorder: RunRecorder, runner: ProcessRunner
+) -> Future[Any] | None:
     """Start creating a new run's worktree on a thread now, while the loop's modules load:
-    on a big repository ``git worktree add`` is most of the start-up, and it needs none."""
+    on a big repository ``git worktree add`` is most of the start-up, and it needs none.
+    Its git goes through the run's ``runner``."""
     request = store.read_request(run_id)
     if recorder.status.get("workspace") or not request.get("isolate") or not request.get("repo"):
         return None
+    from .git.gitcmd import git_runner
     from .git.worktree import create
 
     future: Future[Any] = Future()
@@ -94,10 +107,11 @@ def prepare_workspace(store: RunStore, run_id: str, recorder: RunRecorder) -> Fu
 
     def work() -> None:
         try:
-            record = create(
-                request["repo"], run_id, store.home, request.get("base_ref"),
-                bool(request.get("include_uncommitted")), recorder.emit,
-            )  # fmt: skip
+            with git_runner(runner):
+                record = create(
+                    request["repo"], run_id, store.home, request.get("base_ref"),
+                    bool(request.get("include_uncommitted")), recorder.emit,
+                )  # fmt: skip
         except BaseException as exc:  # handed to the loop, which reports it
             future.set_exception(exc)
             return

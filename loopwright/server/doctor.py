@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -13,6 +12,8 @@ import anyio
 
 from .. import __version__
 from ..config import state_dir
+from ..errors import ProcessError
+from ..process.runner import Completed, PlainRunner
 from .models import Check, DoctorBackend, DoctorReply
 from .state import allowed_roots, inside
 
@@ -38,14 +39,18 @@ ADVICE = [
 
 
 async def _version(argv: list[str]) -> str:
-    """First line of ``argv``'s output, or why not; bounded, stdin /dev/null."""
+    """First line of ``argv``'s output, or why not; bounded, stdin /dev/null. A probe of
+    loopwright's own, outside any run: the plain runner (short and sync, on a thread)."""
+
+    def probe() -> Completed:
+        return PlainRunner().run_sync(argv, cwd=os.getcwd(), timeout=VERSION_TIMEOUT)
+
     try:
-        with anyio.fail_after(VERSION_TIMEOUT):
-            done = await anyio.run_process(argv, stdin=subprocess.DEVNULL, check=False)
-    except TimeoutError:
+        done = await anyio.to_thread.run_sync(probe)
+    except (OSError, ProcessError) as exc:
+        return f"cannot run: {getattr(exc.__cause__, 'strerror', None) or exc}"
+    if done.timed_out:
         return f"no answer to {argv[-1]} within {VERSION_TIMEOUT:.0f}s"
-    except OSError as exc:
-        return f"cannot run: {exc.strerror}"
     text = (done.stdout or done.stderr).decode("utf-8", "replace").strip()
     return text.splitlines()[0][:120] if text else f"exit {done.returncode}"
 

@@ -17,6 +17,7 @@ import pytest
 
 from loopwright.cli import commands as cli
 from loopwright.cli.commands import main as cli_main
+from loopwright.errors import ProcessError
 from loopwright.runs import runner
 from loopwright.runs.diskspace import RESERVE_NAME
 from loopwright.runs.eventlog import EventWriter
@@ -124,7 +125,7 @@ def test_a_run_whose_host_cannot_be_launched_leaves_no_run_dir_or_index_row(
     store: RunStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
-    with pytest.raises(OSError):
+    with pytest.raises(ProcessError, match="cannot start '/nonexistent/python'"):
         runner.start(store, build_request("x"))
     assert run_dirs(store) == []
     assert list((store.home / "scratch").iterdir()) == []

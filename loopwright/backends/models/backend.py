@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 
 from ...errors import ProviderError
+from ...process.runner import PlainRunner, ProcessRunner
 from ..base import AgentRequest, AgentResponse, Emit
 from .chat import Chat, Message, Meter, call_turn, httpx_client
 from .toolloop import run_tool_loop
@@ -31,6 +32,7 @@ class ChatBackend:
         host: str | None = None,
         steps: int = 40,
         new_client: Callable[[float], Any] | None = None,
+        runner: ProcessRunner | None = None,
     ) -> None:
         self.spec = spec
         self.make_chat = make_chat
@@ -38,6 +40,8 @@ class ChatBackend:
         self.host = host
         self.steps = steps
         self.new_client = new_client or httpx_client
+        self.runner = runner or PlainRunner()
+        """Starts the tool loop's ``run_command`` programs."""
 
     async def run(self, request: AgentRequest) -> AgentResponse:
         started = time.monotonic()
@@ -57,7 +61,7 @@ class ChatBackend:
         try:
             with anyio.fail_after(max(request.timeout, 0.001)):
                 if request.role == "worker":
-                    return await run_tool_loop(chat, meter, self.steps)
+                    return await run_tool_loop(chat, meter, self.steps, self.runner)
                 messages = [Message("user", request.prompt)]
                 turn = await call_turn(chat, meter, request.system, messages, [])
                 return turn.text, True, None

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from ...errors import ToolsUnsupported
+from ...process.runner import ProcessRunner
 from .chat import Chat, Message, Meter, ToolCall, call_turn
 from .tools import TOOL_SPECS, ToolResult, Workspace
 
@@ -45,10 +46,11 @@ BLOCK = re.compile(
 Outcome = tuple[str, bool, str | None]
 
 
-async def run_tool_loop(chat: Chat, meter: Meter, steps: int) -> Outcome:
-    """Work on ``meter.request`` in its cwd; returns (summary, ok, error)."""
+async def run_tool_loop(chat: Chat, meter: Meter, steps: int, runner: ProcessRunner) -> Outcome:
+    """Work on ``meter.request`` in its cwd, ``run_command`` started by ``runner``;
+    returns (summary, ok, error)."""
     request = meter.request
-    ws = Workspace(request.cwd, deadline=time.monotonic() + request.timeout)
+    ws = Workspace(request.cwd, deadline=time.monotonic() + request.timeout, runner=runner)
     if chat.supports_tools:
         try:
             return await _native(chat, meter, ws, steps)

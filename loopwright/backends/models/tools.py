@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ProcessError, ToolRefused
-from ...process.runner import run_process
+from ...process.runner import PlainRunner, ProcessRunner
 from .chat import ToolCall, ToolSpec
 
 READ_CAP = 100_000
@@ -77,9 +77,14 @@ class ToolResult:
 
 
 class Workspace:
-    def __init__(self, root: str | Path, deadline: float | None = None) -> None:
+    """The tools' working dir; ``run_command`` starts its programs with ``runner``."""
+
+    def __init__(
+        self, root: str | Path, deadline: float | None = None, runner: ProcessRunner | None = None
+    ) -> None:
         self.root = Path(os.path.realpath(root))
         self.deadline = deadline
+        self.runner = runner or PlainRunner()
         self.changed: set[str] = set()
 
     def resolve(self, path: Any) -> Path:
@@ -191,7 +196,9 @@ class Workspace:
         timeout = min(timeout, COMMAND_TIMEOUT, *([self._left()] if self.deadline else []))
         env = {k: v for k, v in os.environ.items() if not SECRET_ENV.search(k)}
         try:
-            r = await run_process(argv, cwd=self.root, timeout=timeout, env=env, cap=COMMAND_CAP)
+            r = await self.runner.run(
+                argv, cwd=self.root, timeout=timeout, env=env, cap=COMMAND_CAP
+            )
         except ProcessError as exc:
             return ToolResult(str(exc), error=True)
         status = f"timed out after {timeout:g}s" if r.timed_out else f"exit {r.exit_code}"
