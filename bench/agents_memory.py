@@ -62,8 +62,8 @@ async def main(mb: int, fmt: str) -> None:
     events: list[Any] = []
     out = CappedFile(str(root / "worker.out"), Redactor.from_env())
     request = AgentRequest(
-        "worker", "", "print a lot", str(work), 3600,
-        emit=lambda t, d: events.append((t, d)), output=out,
+        "work", "", "print a lot", str(work), 3600,
+        emit=lambda t, d: events.append((t, d)), output=out, may_edit=True,
     )  # fmt: skip
     before = rss_mb()
     samples: list[float] = []

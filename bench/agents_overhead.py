@@ -44,8 +44,8 @@ async def adapter(cwd: str, out_dir: str, n: int) -> float:
     events: list[Any] = []
     out = CappedFile(f"{out_dir}/{n}.out", Redactor.from_env())
     request = AgentRequest(
-        "worker", "Be terse.", "Create hello.py", cwd, 60,
-        emit=lambda t, d: events.append((t, d)), output=out,
+        "work", "Be terse.", "Create hello.py", cwd, 60,
+        emit=lambda t, d: events.append((t, d)), output=out, may_edit=True,
     )  # fmt: skip
     started = time.perf_counter()
     response = await backend.run(request)

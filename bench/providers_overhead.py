@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from loopwright.backends.base import AgentRequest
+from loopwright.backends.base import AgentRequest, Purpose
 from loopwright.backends.models.backend import ChatBackend
 from loopwright.backends.models.ollama import OllamaChat
 from loopwright.backends.models.openai_compat import OpenAIChat
@@ -81,13 +81,13 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
     writer.close()
 
 
-def request(role: str, prompt: str, sink: list[float]) -> AgentRequest:
+def request(purpose: Purpose, prompt: str, sink: list[float]) -> AgentRequest:
     def emit(type: str, data: dict[str, Any]) -> None:
         if type == "worker_output" and data.get("first"):
             sink.append(time.perf_counter())
 
-    return AgentRequest(role=role, system="s", prompt=prompt, cwd=".", timeout=30,  # type: ignore[arg-type]
-                        emit=emit, output=MemoryOutput())  # fmt: skip
+    return AgentRequest(purpose, "s", prompt, ".", 30, emit=emit, output=MemoryOutput(),
+                        may_edit=purpose == "work")  # fmt: skip
 
 
 async def raw_call(client: httpx.AsyncClient, url: str, body: dict[str, Any], sse: bool) -> str:
@@ -119,7 +119,7 @@ async def overhead(client: httpx.AsyncClient, base: str, which: str) -> tuple[fl
         backend = ChatBackend("openai:m@local", lambda c, e: OpenAIChat(c, ep, "m"), client=client)
         url, sse = f"{base}/v1/chat/completions", True
         body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
-    await backend.run(request("planner", "hi", []))  # warm: learn the model, open the pool
+    await backend.run(request("plan", "hi", []))  # warm: learn the model, open the pool
     raw, ours = [], []
 
     async def time_raw() -> None:
@@ -129,7 +129,7 @@ async def overhead(client: httpx.AsyncClient, base: str, which: str) -> tuple[fl
 
     async def time_ours() -> None:
         t = time.perf_counter()
-        r = await backend.run(request("planner", "hi", []))
+        r = await backend.run(request("plan", "hi", []))
         ours.append(time.perf_counter() - t)
         assert r.ok, r.error
 
@@ -147,7 +147,7 @@ async def first_token(client: httpx.AsyncClient, base: str) -> list[float]:
     for _ in range(20):
         got: list[float] = []
         SENT.clear()
-        await backend.run(request("worker", "slow", got))
+        await backend.run(request("work", "slow", got))
         delays.append((got[0] - SENT[0]) * 1000)
     return delays
 

@@ -12,8 +12,10 @@
         ├── ProcessError          a subprocess could not be started or misbehaved
         ├── ProviderError         a model API call failed (``ChatBackend`` turns it into a
         │   │                     failed response: it never reaches the harness)
-        │   └── ToolsUnsupported  the model takes no tools: the tool loop falls back to
-        │                         fenced edit blocks
+        │   ├── ToolsUnsupported  the model takes no tools: the tool loop falls back to
+        │   │                     fenced edit blocks
+        │   └── SchemaUnsupported the API refused its structured-output parameter: asked
+        │                         again without it (prompt and repair do the work)
         ├── ToolRefused           a model's tool call the workspace does not allow (a path
         │                         outside it, a bad argument): the model is told, and goes on
         ├── CheckpointFailed      a checkpoint commit failed even after repair: the run
@@ -122,6 +124,11 @@ class ProviderError(RunError):
 
 class ToolsUnsupported(ProviderError):
     """The model cannot call tools: the tool loop falls back to fenced edit blocks."""
+
+
+class SchemaUnsupported(ProviderError):
+    """The API refused its structured-output parameter: ``ChatBackend`` asks again without
+    it, and sends this backend no schema again (prompt and repair then do the work)."""
 
 
 class ToolRefused(RunError):

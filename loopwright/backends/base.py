@@ -1,13 +1,21 @@
-"""The backend seam: one async method, a typed request in, a typed response out."""
+"""The backend seam: one async method, a typed request in, a typed response out.
+
+A backend decides what to do from the request's typed fields (``may_edit``,
+``response_schema``, the budgets left), never from who is asking, and says what it can do
+in ``capabilities``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-Role = Literal["clarifier", "planner", "worker", "reviewer"]
+Purpose = Literal["clarify", "plan", "work", "review", "consult"]
+"""What a call is for. Adapters may label events with it; behaviour follows ``may_edit``
+and ``response_schema``."""
 Emit = Callable[[str, dict[str, Any]], None]
+JsonSchema = dict[str, Any]
 
 
 class OutputWriter(Protocol):
@@ -20,6 +28,22 @@ class OutputWriter(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do; callers branch on these, never on a vendor's name."""
+
+    tools: bool = False
+    """Calls tools itself (an agent CLI, or the tool loop over a model API)."""
+    streaming: bool = False
+    """Reports output while it runs (``worker_output`` events, the output file)."""
+    structured_output: bool = False
+    """Honours ``response_schema`` with the API's own constrained output."""
+    edits_files: bool = False
+    """Changes files in the request's ``cwd`` when ``may_edit`` is set."""
+    local: bool = False
+    """Runs in this process or on a model host you run, not a vendor's API."""
+
+
 @dataclass
 class Usage:
     input_tokens: int = 0
@@ -28,9 +52,29 @@ class Usage:
     """USD for this response; None when the price is unknown (never guessed as 0)."""
 
 
+@dataclass(frozen=True)
+class WorkItem:
+    """The subgoal a ``work`` call is for."""
+
+    subgoal_id: str
+    title: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class ReviewFacts:
+    """What the harness measured, for reviewers that judge from facts (``auto``)."""
+
+    verify_passed: bool = True
+    verify_failed: tuple[str, ...] = ()
+    """The verify commands that failed, each as one line."""
+    subgoals_failed: tuple[str, ...] = ()
+    """Titles of the subgoals whose worker failed."""
+
+
 @dataclass
 class AgentRequest:
-    role: Role
+    purpose: Purpose
     system: str
     prompt: str
     cwd: str
@@ -38,8 +82,19 @@ class AgentRequest:
     emit: Emit | None = None
     """Lets a backend add events (``model_call``, ``worker_output``) to the run's log."""
     output: OutputWriter | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    """iteration, subgoal id and title, attempt: for backends that act per subgoal."""
+    _: KW_ONLY
+    may_edit: bool = False
+    """The backend may change files in ``cwd`` (else it answers read-only)."""
+    response_schema: JsonSchema | None = None
+    """A JSON schema when a structured answer is wanted: adapters use the API's
+    constrained output; the reply is still the JSON text in ``AgentResponse.text``."""
+    tokens_left: int | None = None
+    """Tokens the run may still spend (None: no limit), for backends that loop in a call."""
+    cost_left: float | None = None
+    """USD the run may still spend (None: no limit)."""
+    iteration: int = 0
+    work: WorkItem | None = None
+    facts: ReviewFacts | None = None
 
 
 @dataclass
@@ -67,12 +122,13 @@ class AgentResponse:
 
 @runtime_checkable
 class Backend(Protocol):
-    """Anything with ``spec`` and ``async run(request) -> response``.
+    """Anything with ``spec``, ``capabilities`` and ``async run(request) -> response``.
 
     ``run`` returns a failed response for ordinary failures (a model error, a crashed
     agent) and raises only ``UserError`` for caller mistakes.
     """
 
     spec: str
+    capabilities: Capabilities
 
     async def run(self, request: AgentRequest) -> AgentResponse: ...

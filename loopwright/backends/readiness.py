@@ -16,8 +16,8 @@ import httpx
 from ..errors import ProviderError
 from .agents.status import LOGINS
 from .models.ollama_api import get_json, not_found
-from .registry import Spec, parse_spec
 from .settings import ollama_host
+from .spec import Spec, parse_spec
 
 PROBE_TIMEOUT = 3.0
 """Seconds an Ollama host gets to answer the preflight probe."""

@@ -17,7 +17,8 @@ A reply is a string (the text) or an object with any of:
 
 A role with no replies plays the default: the clarifier adopts the goal as the criterion,
 the planner makes one subgoal, the worker writes ``loopwright-scripted.md``, and the
-reviewer is ``auto``.
+reviewer is ``auto``. The file keys replies by role; a request's ``purpose`` picks the
+queue (``plan`` -> ``planner``, ...); a purpose with no key (``consult``) echoes the prompt.
 """
 
 from __future__ import annotations
@@ -32,10 +33,17 @@ from typing import Any
 import anyio
 
 from ..errors import UserError
-from ..process.runner import PlainRunner, ProcessRunner
-from .base import AgentRequest, AgentResponse, Usage, UsageLimit
+from ..process.runner import run_process
+from .base import AgentRequest, AgentResponse, Capabilities, Purpose, Usage, UsageLimit
 
 ROLES = ("clarifier", "planner", "worker", "reviewer")
+QUEUES: dict[Purpose, str] = {
+    "clarify": "clarifier",
+    "plan": "planner",
+    "work": "worker",
+    "review": "reviewer",
+}
+"""The scenario file's key for each purpose (the file format predates purposes)."""
 Reply = dict[str, Any]
 
 
@@ -66,26 +74,22 @@ def check_scenario(raw: Any, where: str = "scenario") -> dict[str, list[Reply]]:
 
 
 class ScriptedBackend:
-    def __init__(
-        self,
-        scenario: dict[str, list[Reply]] | None = None,
-        spec: str = "scripted",
-        runner: ProcessRunner | None = None,
-    ):
+    capabilities = Capabilities(edits_files=True, local=True)
+
+    def __init__(self, scenario: dict[str, list[Reply]] | None = None, spec: str = "scripted"):
         self.spec = spec
-        self.runner = runner or PlainRunner()
-        """Starts a reply's ``run`` command."""
         self.queues = dict(check_scenario(scenario)) if scenario else {}
         self.last: dict[str, Reply] = {}
 
     def _next(self, request: AgentRequest) -> Reply | None:
-        queue = self.queues.get(request.role, [])
-        title = str(request.meta.get("title", ""))
+        key = QUEUES.get(request.purpose, request.purpose)
+        queue = self.queues.get(key, [])
+        title = request.work.title if request.work else ""
         for n, reply in enumerate(queue):
             if "match" not in reply or reply["match"] in title:
-                self.last[request.role] = reply
+                self.last[key] = reply
                 return queue.pop(n)
-        return self.last.get(request.role)
+        return self.last.get(key)
 
     async def run(self, request: AgentRequest) -> AgentResponse:
         started = time.monotonic()
@@ -99,7 +103,7 @@ class ScriptedBackend:
             except (OSError, ValueError) as exc:
                 ok, error = False, f"edit failed: {exc}"
         if reply.get("run") and ok:
-            r = await self.runner.run(reply["run"], cwd=request.cwd, timeout=request.timeout)
+            r = await run_process(reply["run"], cwd=request.cwd, timeout=request.timeout)
             text = f"{text}\n{r.output}".strip()
             ok, error = r.ok, None if r.ok else f"command exited {r.exit_code}"
         if request.output is not None:
@@ -126,7 +130,8 @@ def _usage_limit(reply: Reply) -> UsageLimit | None:
 
 def _text(reply: Reply, request: AgentRequest) -> str:
     if reply.get("auto"):
-        failed = [*request.meta.get("verify_failed", []), *request.meta.get("subgoals_failed", [])]
+        facts = request.facts
+        failed = [*facts.verify_failed, *facts.subgoals_failed] if facts else []
         verdict = {
             "complete": not failed,
             "score": 0.0 if failed else 1.0,
@@ -141,13 +146,16 @@ def _text(reply: Reply, request: AgentRequest) -> str:
 
 def _default(request: AgentRequest) -> Reply:
     goal = request.prompt.split("\n", 2)[1] if "\n" in request.prompt else request.prompt
-    if request.role == "clarifier":
+    if request.purpose == "clarify":
         return {"json": {"criteria": [f"Done: {goal[:200]}"], "questions": []}}
-    if request.role == "planner":
+    if request.purpose == "plan":
         return {"json": {"subgoals": [{"id": "s1", "title": goal[:80], "instructions": goal}]}}
-    if request.role == "reviewer":
+    if request.purpose == "review":
         return {"auto": True}
-    body = f"# Written by loopwright's scripted worker\n\nSubgoal: {request.meta.get('title')}\n"
+    if request.purpose != "work":
+        return {"text": request.prompt}
+    title = request.work.title if request.work else None
+    body = f"# Written by loopwright's scripted worker\n\nSubgoal: {title}\n"
     return {
         "text": "Wrote loopwright-scripted.md",
         "edits": [{"path": "loopwright-scripted.md", "write": body}],
@@ -178,11 +186,15 @@ Function = Callable[[AgentRequest], FunctionResult | Awaitable[FunctionResult]]
 
 
 class FunctionBackend:
-    """Wraps a Python callable (sync or async) taking an ``AgentRequest``."""
+    """Wraps a Python callable (sync or async) taking an ``AgentRequest``; ``capabilities``
+    says what the callable does (by default: runs in-process, may edit files)."""
 
-    def __init__(self, fn: Function, spec: str | None = None) -> None:
+    def __init__(
+        self, fn: Function, spec: str | None = None, capabilities: Capabilities | None = None
+    ) -> None:
         self.fn = fn
         self.spec = spec or f"function:{getattr(fn, '__name__', 'fn')}"
+        self.capabilities = capabilities or Capabilities(edits_files=True, local=True)
 
     async def run(self, request: AgentRequest) -> AgentResponse:
         started = time.monotonic()

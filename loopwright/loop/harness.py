@@ -14,11 +14,19 @@ from typing import Any, TypeVar
 
 import anyio
 
-from ..backends.base import AgentRequest, AgentResponse, Backend, Role
+from ..backends.base import (
+    AgentRequest,
+    AgentResponse,
+    Backend,
+    JsonSchema,
+    Purpose,
+    ReviewFacts,
+    WorkItem,
+)
 from ..config import PREVIEW_CHARS
 from ..errors import BudgetExceeded, LoopwrightError, PlanError, UserError, unwrapped
-from ..process.runner import PlainRunner, ProcessRunner
 from . import roles as R
+from . import schemas
 from .budget import BudgetTracker
 from .events import EventSink
 from .pause import PAUSES_PER_CALL, PauseGate
@@ -61,7 +69,6 @@ class Harness:
         state: LoopState | None = None,
         workspace: LoopWorkspace | None = None,
         pauses: PauseGate | None = None,
-        runner: ProcessRunner | None = None,
     ) -> None:
         if not roles.workers or not roles.reviewers:
             raise UserError("at least one worker and one reviewer backend are needed", "roles")
@@ -72,8 +79,6 @@ class Harness:
         self.workspace = workspace
         self.budget = BudgetTracker(config.budget, self.state.usage, self.state.elapsed)
         self.pauses = pauses or PauseGate(sink)
-        self.runner = runner or PlainRunner()
-        """Starts the verify commands (the run's runner; the plain one when none is given)."""
 
     @property
     def criteria(self) -> list[str]:
@@ -118,7 +123,7 @@ class Harness:
             results = await ws.merge_subgoals(iteration, results)
         self._phase("verify", iteration)
         self._emit("verify_started", {"commands": c.verify_commands}, iteration)
-        verify = await run_verify(c.verify_commands, c.cwd, c.verify_timeout, self.runner)
+        verify = await run_verify(c.verify_commands, c.cwd, c.verify_timeout)
         self._emit("verify_finished", _verify_event(verify), iteration)
         self._phase("review", iteration)
         verdicts = await self._review(iteration, results, verify)
@@ -151,8 +156,9 @@ class Harness:
             prompt = R.clarifier_prompt(c.goal, criteria)
             try:
                 drafted, questions = await self._ask_json(
-                    clarifier, "clarifier", R.CLARIFIER_SYSTEM, prompt, 0, R.parse_intake
-                )
+                    clarifier, "clarify", R.CLARIFIER_SYSTEM, prompt, 0, R.parse_intake,
+                    schemas.INTAKE,
+                )  # fmt: skip
             except PlanError as exc:
                 self._emit("warning", {"message": f"intake failed, going on without it: {exc}"})
                 drafted = []
@@ -176,11 +182,12 @@ class Harness:
         prompt = R.planner_prompt(c.goal, self.criteria, st.answers, st.history)
         subgoals = await self._ask_json(
             self.roles.planner,
-            "planner",
+            "plan",
             system,
             prompt,
             iteration,
             lambda text: R.parse_plan(text, c.max_subgoals),
+            schemas.plan(c.max_subgoals),
         )
         self._emit("plan", {"subgoals": [s.model_dump() for s in subgoals]}, iteration)
         return subgoals
@@ -189,23 +196,24 @@ class Harness:
         self, iteration: int, results: list[TaskResult], verify: list[VerifyResult]
     ) -> list[Verdict]:
         prompt = R.reviewer_prompt(self.config.goal, self.criteria, results, verify)
-        meta = {
-            "verify_passed": all(v.passed for v in verify),
-            "verify_failed": [" ".join(v.argv) for v in verify if not v.passed],
-            "subgoals_failed": [r.title for r in results if r.status != "ok"],
-        }
+        facts = ReviewFacts(
+            verify_passed=all(v.passed for v in verify),
+            verify_failed=tuple(" ".join(v.argv) for v in verify if not v.passed),
+            subgoals_failed=tuple(r.title for r in results if r.status != "ok"),
+        )
         verdicts: list[Verdict | None] = [None] * len(self.roles.reviewers)
 
         async def one(n: int, backend: Backend) -> None:
             try:
                 verdicts[n] = await self._ask_json(
                     backend,
-                    "reviewer",
+                    "review",
                     R.REVIEWER_SYSTEM,
                     prompt,
                     iteration,
                     lambda text: R.parse_verdict(text, backend.spec),
-                    meta,
+                    schemas.VERDICT,
+                    facts,
                 )
             except PlanError as exc:
                 verdicts[n] = Verdict(complete=False, issues=[str(exc)], reviewer=backend.spec)
@@ -225,11 +233,15 @@ class Harness:
     async def call(
         self,
         backend: Backend,
-        role: Role,
+        purpose: Purpose,
         system: str,
         prompt: str,
         iteration: int,
-        meta: dict[str, Any] | None = None,
+        *,
+        may_edit: bool = False,
+        schema: JsonSchema | None = None,
+        work: WorkItem | None = None,
+        facts: ReviewFacts | None = None,
         output_name: str | None = None,
         cwd: str | None = None,
     ) -> AgentResponse:
@@ -238,19 +250,20 @@ class Harness:
         output = self.sink.open_output(output_name) if output_name else None
         timeout = max(0.001, min(self.config.worker_timeout, self.budget.remaining_seconds()))
         request = AgentRequest(
-            role=role,
-            system=system,
-            prompt=prompt,
-            cwd=cwd or self.config.cwd,
-            timeout=timeout,
+            purpose,
+            system,
+            prompt,
+            cwd or self.config.cwd,
+            timeout,
             emit=lambda type, data: self._emit(type, data, iteration),
             output=output,
-            meta={
-                "iteration": iteration,
-                "tokens_left": self._tokens_left(),
-                "cost_left": self.config.budget.max_cost_usd - self.state.usage.cost_usd,
-                **(meta or {}),
-            },
+            may_edit=may_edit,
+            response_schema=schema,
+            tokens_left=self._tokens_left(),
+            cost_left=self.config.budget.max_cost_usd - self.state.usage.cost_usd,
+            iteration=iteration,
+            work=work,
+            facts=facts,
         )
         started = time.monotonic()
         try:
@@ -290,31 +303,31 @@ class Harness:
     async def _ask_json(
         self,
         backend: Backend,
-        role: Role,
+        purpose: Purpose,
         system: str,
         prompt: str,
         iteration: int,
         parse: Callable[[str], T],
-        meta: dict[str, Any] | None = None,
+        schema: JsonSchema,
+        facts: ReviewFacts | None = None,
     ) -> T:
-        """Call, parse; on a bad reply ask once for a repair, then raise ``PlanError``."""
-        response = await self.call(backend, role, system, prompt, iteration, meta)
+        """Call with ``schema`` as the response schema (APIs with constrained output keep to
+        it), parse; on a bad reply ask once for a repair, then raise ``PlanError``."""
+        response = await self.call(
+            backend, purpose, system, prompt, iteration, schema=schema, facts=facts
+        )
         problem = _problem(response, parse)
         if isinstance(problem, str):
             repair = f"{prompt}\n\nYour reply was:\n{response.text[:4000]}\n\n"
+            repair += R.REPAIR.format(error=problem)
             response = await self.call(
-                backend,
-                role,
-                system,
-                repair + R.REPAIR.format(error=problem),
-                iteration,
-                {**(meta or {}), "repair": True},
+                backend, purpose, system, repair, iteration, schema=schema, facts=facts
             )
             problem = _problem(response, parse)
             if isinstance(problem, str):
                 raise PlanError(
-                    f"{role} ({backend.spec}) gave no usable reply after one repair: {problem}; "
-                    f"it said {R.quote(response.text)}"
+                    f"{R.ROLE_NAMES[purpose]} ({backend.spec}) gave no usable reply after one "
+                    f"repair: {problem}; it said {R.quote(response.text)}"
                 )
         value: T = problem.value
         return value

@@ -7,8 +7,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..backends.base import Purpose
 from .jsonx import extract_json
 from .types import IterationRecord, Question, Subgoal, TaskResult, Verdict, VerifyResult
+
+ROLE_NAMES: dict[Purpose, str] = {
+    "clarify": "clarifier",
+    "plan": "planner",
+    "work": "worker",
+    "review": "reviewer",
+    "consult": "consultant",
+}
+"""Who makes a call of each purpose, for messages and events."""
 
 CLARIFIER_SYSTEM = """You prepare a coding task for an automated loop.
 Reply with JSON only: {"criteria": ["..."], "questions": [{"id": "q1", "text": "...", \

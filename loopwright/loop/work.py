@@ -6,17 +6,18 @@ A worker that fails or raises becomes a FAILED ``TaskResult``; nothing is droppe
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
+from ..backends.base import WorkItem
 from ..config import PREVIEW_CHARS
 from ..errors import BudgetExceeded, LoopwrightError, unwrapped
 from . import roles as R
 from .types import Subgoal, TaskResult
 
 if TYPE_CHECKING:
-    from ..backends.base import AgentResponse, Backend, Role
+    from ..backends.base import AgentResponse, Backend, JsonSchema, Purpose, ReviewFacts
     from .events import EventSink
     from .types import LoopConfig
 
@@ -41,11 +42,15 @@ class Harness(Protocol):
     async def call(
         self,
         backend: Backend,
-        role: Role,
+        purpose: Purpose,
         system: str,
         prompt: str,
         iteration: int,
-        meta: dict[str, Any] | None = None,
+        *,
+        may_edit: bool = False,
+        schema: JsonSchema | None = None,
+        work: WorkItem | None = None,
+        facts: ReviewFacts | None = None,
         output_name: str | None = None,
         cwd: str | None = None,
     ) -> AgentResponse: ...
@@ -108,11 +113,12 @@ async def _attempts(
         try:
             r = await h.call(
                 backend,
-                "worker",
+                "work",
                 R.WORKER_SYSTEM,
                 prompt,
                 iteration,
-                meta,
+                may_edit=True,
+                work=WorkItem(subgoal.id, subgoal.title, attempt),
                 output_name=f"{iteration}-{subgoal.id}-{attempt}",
                 cwd=cwd,
             )

@@ -99,7 +99,7 @@ async def test_a_failing_worker_becomes_a_failed_result_the_reviewer_sees(tmp_pa
         return json.dumps({"complete": True})
 
     def worker(req: AgentRequest) -> AgentResponse:
-        if req.meta["subgoal"] == "s1":
+        if req.work is not None and req.work.subgoal_id == "s1":
             return AgentResponse(text="", ok=False, error="model said no")
         return AgentResponse(text="fine")
 
@@ -110,7 +110,7 @@ async def test_a_failing_worker_becomes_a_failed_result_the_reviewer_sees(tmp_pa
     failed = [r for r in result.last_results if r.status == "failed"]
     assert [(r.subgoal_id, r.attempts, r.error) for r in failed] == [("s1", 2, "model said no")]
     assert "[failed] part 1: model said no" in seen[0].prompt
-    assert seen[0].meta["subgoals_failed"] == ["part 1"]
+    assert seen[0].facts is not None and seen[0].facts.subgoals_failed == ("part 1",)
 
 
 async def test_a_worker_that_raises_is_a_failed_result_not_a_crash(tmp_path: Path) -> None:

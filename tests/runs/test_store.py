@@ -100,18 +100,6 @@ def test_the_index_is_rebuilt_from_run_dirs_when_lost(store: RunStore) -> None:
     assert sorted(r["run_id"] for r in fresh.index.list()) == ids
 
 
-def test_a_provider_whose_module_is_absent_is_named_as_not_built(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from loopwright.backends import registry
-
-    monkeypatch.setitem(registry.PROVIDERS, "futurebot", "loopwright.backends.no_such_module")
-    with pytest.raises(UserError, match="'futurebot' is not built in this version yet"):
-        registry.check_spec("futurebot:model")
-    info = {b.name: b for b in registry.list_backends()}["futurebot"]
-    assert not info.available and "not built" in info.reason
-
-
 def test_a_worker_output_file_marks_the_cut_even_when_the_cap_is_met_exactly(
     tmp_path: Path,
 ) -> None:

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from ...errors import ProcessError, UserError
 from ...process.env import agent_env
-from ...process.runner import PlainRunner, ProcessResult, ProcessRunner
-from ..base import AgentRequest, AgentResponse, Usage
-from ..registry import Spec
+from ...process.runner import ProcessResult, run_process
+from ..base import AgentRequest, AgentResponse, Capabilities, Usage
+from ..spec import Spec
 from ..usage_limits import reset_note
 from .common import Outcome, Reporter, StreamReader
 from .custom import Template, load_template
@@ -36,7 +36,7 @@ from .streams import READERS
 __all__ = ["CliAgent", "check", "create", "infos"]
 
 PROCESS_CAP = 16 * 1024
-"""What the runner keeps in memory: the readers see every line, the file gets it all."""
+"""What ``run_process`` keeps in memory: the readers see every line, the file gets it all."""
 LINE_MAX = 4 * 1024 * 1024
 """One stream-json event may be long (a tool result with a whole file); held whole up to this."""
 _IDLE = (
@@ -47,7 +47,12 @@ _SLOW = "{} did not finish within {:g} s and was stopped"
 
 
 class CliAgent:
-    """One preset (or template) bound to a model and options."""
+    """One preset (or template) bound to a model and options.
+
+    No constrained output: a ``response_schema`` is ignored, the prompt asks for the
+    shape and the caller repairs."""
+
+    capabilities = Capabilities(tools=True, streaming=True, edits_files=True)
 
     def __init__(
         self,
@@ -57,15 +62,12 @@ class CliAgent:
         model: str = "",
         options: Options | None = None,
         template: Template | None = None,
-        runner: ProcessRunner | None = None,
     ) -> None:
         self.spec = spec
         self.preset = preset
         self.model = model
         self.options = options or Options()
         self.template = template
-        self.runner = runner or PlainRunner()
-        """Starts the CLI (the run's runner; the plain one when none is given)."""
         if preset is not None:
             self.name, self.program, self.reader = preset.name, preset.program, preset.reader
             self.idle_timeout = self.options.idle_timeout
@@ -95,7 +97,7 @@ class CliAgent:
         if program is None or blocked:
             return self._failed(str(blocked), started, out)
         reader = READERS[self.reader](Reporter(request.emit))
-        reader.denials_fail = request.role == "worker"
+        reader.denials_fail = request.may_edit
         if self.template is not None:
             reader.name = Path(self.program).name
 
@@ -142,7 +144,7 @@ class CliAgent:
         """Run the CLI in the request's cwd with a private temp dir, removed afterwards."""
         with tempfile.TemporaryDirectory(prefix="loopwright-agent-") as tmp:
             invocation = self._invocation(request, Path(tmp))
-            return await self.runner.run(
+            return await run_process(
                 [program, *invocation.argv[1:]],
                 cwd=request.cwd,
                 timeout=request.timeout,

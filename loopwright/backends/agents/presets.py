@@ -7,7 +7,8 @@ as one giant argv string: they go by stdin or a file in the call's private temp 
 Permission modes: a worker gets a safe default that lets the agent edit files in its
 working dir (Claude Code ``acceptEdits``, Codex ``--sandbox workspace-write``, Gemini CLI
 ``auto_edit``, aider edits by design, opencode ``edit: allow``); ``skip_permissions=true``
-switches to the CLI's full bypass. Planner and reviewer roles run read-only.
+switches to the CLI's full bypass. A call that may not edit (``may_edit`` false: planner,
+reviewer) runs read-only.
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ def _joined(request: AgentRequest) -> str:
 
 
 def _worker(request: AgentRequest) -> bool:
-    return request.role == "worker"
+    """A call that may edit gets the edit permission mode; any other one runs read-only."""
+    return request.may_edit
 
 
 def claude(request: AgentRequest, model: str, opts: Options, tmp: Path) -> Invocation:

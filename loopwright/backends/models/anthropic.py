@@ -7,16 +7,18 @@ Retries are ours (``RetryPolicy``, honouring Retry-After), so the SDK's are off.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from ...errors import ProviderError, UserError
-from ..base import Backend, Emit, Usage
-from ..registry import BackendInfo, Spec
+from ...errors import ProviderError, SchemaUnsupported, UserError
+from ..base import Backend, Emit, JsonSchema, Usage
 from ..settings import load_file, tool_steps
+from ..spec import BackendInfo, Spec
 from ..usage_limits import spend_limit, spend_note
-from .backend import ChatBackend
+from .backend import API, ChatBackend
 from .chat import (
     CONNECT_TIMEOUT,
     Message,
@@ -25,8 +27,9 @@ from .chat import (
     ToolCall,
     ToolSpec,
     Turn,
+    schema_name,
 )
-from .http import retry_after
+from .http import on_this_machine, retry_after, schema_refused
 from .prices import price
 
 if TYPE_CHECKING:
@@ -80,6 +83,16 @@ def wire_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
     return out
 
 
+def answer_tool(schema: JsonSchema) -> dict[str, Any]:
+    """Structured output the Messages API way: one tool whose input is the answer, forced
+    with ``tool_choice``."""
+    return {
+        "name": schema_name(schema),
+        "description": "Give your answer: its input is the whole reply.",
+        "input_schema": schema,
+    }
+
+
 def _sdk() -> Any:
     try:
         import anthropic
@@ -122,6 +135,13 @@ def map_error(exc: Exception) -> ProviderError:
         retry_after=retry_after(exc.response.headers) if retryable else None,
         status=status,
     )
+
+
+def _refuses_tool_choice(exc: Exception) -> bool:
+    """A 400 naming tools: an Anthropic-compatible server without forced tools."""
+    if not isinstance(exc, _sdk().APIStatusError):
+        return False
+    return schema_refused(exc.status_code, _message(exc), ("tool_choice", "tool"))
 
 
 def _error_type(exc: Any) -> str:
@@ -171,7 +191,12 @@ class AnthropicChat:
         self.notes: list[str] = []
 
     async def turn(
-        self, system: str, messages: list[Message], tools: list[ToolSpec], on_text: OnText
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        on_text: OnText,
+        schema: JsonSchema | None = None,
     ) -> Turn:
         kwargs: dict[str, Any] = {
             "model": self.model,
@@ -184,6 +209,10 @@ class AnthropicChat:
             ]
         if tools:
             kwargs["tools"] = wire_tools(tools)
+        answer = None if schema is None else answer_tool(schema)
+        if answer is not None:
+            kwargs["tools"] = [*kwargs.get("tools", []), answer]
+            kwargs["tool_choice"] = {"type": "tool", "name": answer["name"]}
         a = _sdk()
         try:
             manager, deprecated = _open_stream(self.client.messages, kwargs)
@@ -194,16 +223,21 @@ class AnthropicChat:
                         on_text(event.text)
                 final = await stream.get_final_message()
         except a.AnthropicError as exc:
+            if answer is not None and _refuses_tool_choice(exc):
+                raise SchemaUnsupported(f"no forced tool here: {map_error(exc)}") from exc
             raise map_error(exc) from exc
-        return self._turn(final)
+        return self._turn(final, answer["name"] if answer else None)
 
-    def _turn(self, final: Any) -> Turn:
+    def _turn(self, final: Any, answer: str | None = None) -> Turn:
         text = "".join(b.text for b in final.content if b.type == "text")
         calls = [
             ToolCall(b.id, b.name, b.input if isinstance(b.input, dict) else {})
             for b in final.content
             if b.type == "tool_use"
         ]
+        given = next((c for c in calls if c.name == answer), None)
+        if given is not None:  # the forced tool's input is the structured answer
+            text, calls = json.dumps(given.arguments), []
         u = final.usage
         write = int(getattr(u, "cache_creation_input_tokens", 0) or 0)
         read = int(getattr(u, "cache_read_input_tokens", 0) or 0)
@@ -227,10 +261,14 @@ def http_client(timeout: float) -> Any:
     return httpx2.AsyncClient(timeout=httpx2.Timeout(timeout, connect=CONNECT_TIMEOUT))
 
 
-def make_client(http: Any) -> sdk.AsyncAnthropic:
+def _base_url() -> str | None:
     base = os.environ.get("ANTHROPIC_BASE_URL") or _settings().get("base_url") or None
+    return None if base is None else str(base)
+
+
+def make_client(http: Any) -> sdk.AsyncAnthropic:
     client: sdk.AsyncAnthropic = _sdk().AsyncAnthropic(
-        api_key=os.environ.get(KEY), base_url=base, http_client=http, max_retries=0
+        api_key=os.environ.get(KEY), base_url=_base_url(), http_client=http, max_retries=0
     )
     return client
 
@@ -252,7 +290,11 @@ def create(spec: Spec, client: Any = None) -> Backend:
     def make(http: Any, _emit: Emit | None) -> AnthropicChat:
         return AnthropicChat(make_client(http), spec.model, max_tokens=max_tokens)
 
-    return ChatBackend(str(spec), make, client, steps=tool_steps(), new_client=http_client)
+    base = _base_url()
+    caps = dataclasses.replace(API, local=base is not None and on_this_machine(base))
+    return ChatBackend(
+        str(spec), make, client, steps=tool_steps(), new_client=http_client, capabilities=caps
+    )
 
 
 def infos() -> list[BackendInfo]:

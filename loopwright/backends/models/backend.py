@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 
-from ...errors import ProviderError
-from ...process.runner import PlainRunner, ProcessRunner
-from ..base import AgentRequest, AgentResponse, Emit
-from .chat import Chat, Message, Meter, call_turn, httpx_client
+from ...errors import ProviderError, SchemaUnsupported
+from ..base import AgentRequest, AgentResponse, Capabilities, Emit
+from .chat import Chat, Message, Meter, Turn, call_turn, httpx_client
 from .toolloop import run_tool_loop
+
+API = Capabilities(tools=True, streaming=True, structured_output=True, edits_files=True)
+"""What a model API with a tool loop can do; providers adjust ``structured_output``/``local``."""
 
 
 class ChatBackend:
-    """A ``Backend`` over a chat model: workers get the tool loop, other roles one turn.
+    """A ``Backend`` over a chat model: a call that may edit gets the tool loop, any other
+    one turn (with the API's constrained output when ``response_schema`` is set).
 
     ``make_chat(client, emit)`` builds the provider's ``Chat`` on an HTTP client: the one
     given here (tests, benchmarks) or one from ``new_client(timeout)`` per call, closed
@@ -32,7 +36,7 @@ class ChatBackend:
         host: str | None = None,
         steps: int = 40,
         new_client: Callable[[float], Any] | None = None,
-        runner: ProcessRunner | None = None,
+        capabilities: Capabilities = API,
     ) -> None:
         self.spec = spec
         self.make_chat = make_chat
@@ -40,8 +44,7 @@ class ChatBackend:
         self.host = host
         self.steps = steps
         self.new_client = new_client or httpx_client
-        self.runner = runner or PlainRunner()
-        """Starts the tool loop's ``run_command`` programs."""
+        self.capabilities = capabilities
 
     async def run(self, request: AgentRequest) -> AgentResponse:
         started = time.monotonic()
@@ -60,12 +63,25 @@ class ChatBackend:
         request = meter.request
         try:
             with anyio.fail_after(max(request.timeout, 0.001)):
-                if request.role == "worker":
-                    return await run_tool_loop(chat, meter, self.steps, self.runner)
-                messages = [Message("user", request.prompt)]
-                turn = await call_turn(chat, meter, request.system, messages, [])
+                if request.may_edit:
+                    return await run_tool_loop(chat, meter, self.steps)
+                turn = await self._answer(chat, meter)
                 return turn.text, True, None
         except ProviderError as exc:
             return "", False, f"{self.spec}: {exc}"
         except TimeoutError:
             return "", False, f"{self.spec}: no answer within {request.timeout:g}s (timeout)"
+
+    async def _answer(self, chat: Chat, meter: Meter) -> Turn:
+        request = meter.request
+        messages = [Message("user", request.prompt)]
+        schema = request.response_schema if self.capabilities.structured_output else None
+        try:
+            return await call_turn(chat, meter, request.system, messages, [], schema)
+        except SchemaUnsupported as exc:
+            # remembered: this backend's later calls go plain (prompt + the caller's repair)
+            self.capabilities = dataclasses.replace(self.capabilities, structured_output=False)
+            if request.emit is not None:
+                note = f"{self.spec}: {exc}; asking without a response schema from now on"
+                request.emit("warning", {"message": note})
+            return await call_turn(chat, meter, request.system, messages, [])

@@ -8,6 +8,7 @@ tool loop for workers and the failed-response contract live here, once.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import httpx
 
 from ...config import PREVIEW_CHARS
 from ...errors import ProviderError
-from ..base import AgentRequest, Emit, Usage
+from ..base import AgentRequest, Emit, JsonSchema, Usage
 from ..usage_limits import reset_note
 
 OnText = Callable[[str], None]
@@ -73,15 +74,30 @@ class Chat(Protocol):
     retry: RetryPolicy
 
     async def turn(
-        self, system: str, messages: list[Message], tools: list[ToolSpec], on_text: OnText
-    ) -> Turn: ...
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        on_text: OnText,
+        schema: JsonSchema | None = None,
+    ) -> Turn:
+        """One model turn; with ``schema``, the API's constrained output, the answer being
+        the JSON text in ``Turn.text``."""
+        ...
+
+
+def schema_name(schema: JsonSchema) -> str:
+    """A name for ``schema`` where the API wants one (its ``title``, else ``answer``)."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", str(schema.get("title") or "answer"))
+    return name[:64]
 
 
 class Forwarder:
     """Streams text deltas: the first one to the event sink at once, then in batches."""
 
     def __init__(self, request: AgentRequest) -> None:
-        self.emit: Emit | None = request.emit if request.role == "worker" else None
+        # the call that edits reports its progress; answers (plans, verdicts) come whole
+        self.emit: Emit | None = request.emit if request.may_edit else None
         self.output = request.output
         self.buffer: list[str] = []
         self.size = 0
@@ -136,7 +152,7 @@ class Meter:
             "provider": self.chat.provider,
             "model": self.chat.model,
             "host": self.host,
-            "role": self.request.role,
+            "purpose": self.request.purpose,
             "step": self.turns,
             "input_tokens": turn.usage.input_tokens,
             "output_tokens": turn.usage.output_tokens,
@@ -152,14 +168,14 @@ class Meter:
     def left_cost(self) -> float | None:
         """USD the run may still spend, less this call's known cost so far (None: no limit
         given, or this call's price is unknown)."""
-        limit = self.request.meta.get("cost_left")
-        if not isinstance(limit, int | float) or self.usage.cost_usd is None:
+        limit = self.request.cost_left
+        if limit is None or self.usage.cost_usd is None:
             return None
-        return float(limit) - self.usage.cost_usd
+        return limit - self.usage.cost_usd
 
     def left_tokens(self) -> int | None:
-        limit = self.request.meta.get("tokens_left")
-        if not isinstance(limit, int):
+        limit = self.request.tokens_left
+        if limit is None:
             return None
         return limit - self.usage.input_tokens - self.usage.output_tokens
 
@@ -179,7 +195,12 @@ class RetryPolicy:
 
 
 async def call_turn(
-    chat: Chat, meter: Meter, system: str, messages: list[Message], tools: list[ToolSpec]
+    chat: Chat,
+    meter: Meter,
+    system: str,
+    messages: list[Message],
+    tools: list[ToolSpec],
+    schema: JsonSchema | None = None,
 ) -> Turn:
     """One model turn, retried on 429/5xx/overload (honouring Retry-After), measured."""
     policy = chat.retry
@@ -187,7 +208,7 @@ async def call_turn(
         forward = Forwarder(meter.request)
         started = time.monotonic()
         try:
-            turn = await chat.turn(system, messages, tools, forward)
+            turn = await chat.turn(system, messages, tools, forward, schema)
         except ProviderError as exc:
             if not exc.retryable:
                 raise

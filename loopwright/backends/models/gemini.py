@@ -12,17 +12,25 @@ from typing import Any
 
 import httpx
 
-from ...errors import ProviderError, UserError
-from ..base import Backend, Emit, Usage
-from ..registry import BackendInfo, Spec
+from ...errors import ProviderError, SchemaUnsupported, UserError
+from ..base import Backend, Emit, JsonSchema, Usage
 from ..settings import tool_steps
+from ..spec import BackendInfo, Spec
 from .backend import ChatBackend
-from .chat import Message, OnText, RetryPolicy, ToolCall, ToolSpec, Turn
-from .http import retry_after, transport_error
+from .chat import (
+    Message,
+    OnText,
+    RetryPolicy,
+    ToolCall,
+    ToolSpec,
+    Turn,
+)
+from .http import retry_after, schema_refused, transport_error
 from .prices import price
 
 KEYS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 INSTALL = "pip install 'loopwright[gemini]' (the google-genai SDK)"
+SCHEMA_WORDS = ("response_json_schema", "responsejsonschema", "response_mime_type", "schema")
 
 
 def _sdk() -> Any:
@@ -87,10 +95,15 @@ class GeminiChat:
         self.retry = retry or RetryPolicy()
         self.supports_tools = True
 
-    def _config(self, system: str, tools: list[ToolSpec]) -> dict[str, Any]:
+    def _config(
+        self, system: str, tools: list[ToolSpec], schema: JsonSchema | None = None
+    ) -> dict[str, Any]:
         config: dict[str, Any] = {"automatic_function_calling": {"disable": True}}
         if system:
             config["system_instruction"] = system
+        if schema is not None:
+            config["response_mime_type"] = "application/json"
+            config["response_json_schema"] = schema
         if tools:
             decls = [{"name": t.name, "description": t.description,
                       "parameters_json_schema": t.parameters} for t in tools]  # fmt: skip
@@ -98,7 +111,12 @@ class GeminiChat:
         return config
 
     async def turn(
-        self, system: str, messages: list[Message], tools: list[ToolSpec], on_text: OnText
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        on_text: OnText,
+        schema: JsonSchema | None = None,
     ) -> Turn:
         text: list[str] = []
         calls: list[ToolCall] = []
@@ -108,7 +126,7 @@ class GeminiChat:
             stream = await self.client.aio.models.generate_content_stream(
                 model=self.model,
                 contents=wire_contents(messages),
-                config=self._config(system, tools),
+                config=self._config(system, tools, schema),
             )
             async for chunk in stream:
                 usage = chunk.usage_metadata or usage
@@ -125,7 +143,10 @@ class GeminiChat:
         except ProviderError:
             raise
         except Exception as exc:  # the SDK's errors, httpx's, and its own ValueErrors
-            raise map_error(exc) from exc
+            error = map_error(exc)
+            if schema is not None and schema_refused(error.status or 0, str(error), SCHEMA_WORDS):
+                raise SchemaUnsupported(f"no structured output here: {error}") from exc
+            raise error from exc
         return Turn("".join(text), calls, self._usage(usage), stop)
 
     def _usage(self, meta: Any) -> Usage:

@@ -4,10 +4,12 @@ readers for SSE and NDJSON streams."""
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -76,6 +78,24 @@ def status_error(
         retry_after=retry_after(headers) if status in RETRYABLE else None,
         status=status,
     )
+
+
+def on_this_machine(url: str) -> bool:
+    """Whether ``url`` is a loopback address: a model there runs on this machine."""
+    host = urlsplit(url if "//" in url else f"http://{url}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def schema_refused(status: int, message: str, words: tuple[str, ...]) -> bool:
+    """Whether an error status answering a request with a response schema refuses the
+    schema parameter itself (a server without structured output), named by ``words``."""
+    text = message.lower()
+    return status in (400, 422) and any(w in text for w in words)
 
 
 def transport_error(provider: str, url: str, exc: httpx.HTTPError) -> ProviderError:

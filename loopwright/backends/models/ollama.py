@@ -8,6 +8,7 @@ version) in the ``model_call`` event and in ``<state>/ollama/profiles.jsonl``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -15,11 +16,11 @@ from typing import Any
 import httpx
 import orjson
 
-from ...errors import ProviderError, ToolsUnsupported, UserError
-from ..base import Backend, Emit, Usage
-from ..registry import BackendInfo, Spec
+from ...errors import ProviderError, SchemaUnsupported, ToolsUnsupported, UserError
+from ..base import Backend, Emit, JsonSchema, Usage
 from ..settings import OllamaHost, ollama_host, ollama_hosts, tool_steps
-from .backend import ChatBackend
+from ..spec import BackendInfo, Spec
+from .backend import API, ChatBackend
 from .chat import (
     Message,
     OnText,
@@ -28,7 +29,7 @@ from .chat import (
     ToolSpec,
     Turn,
 )
-from .http import error_text
+from .http import error_text, on_this_machine, schema_refused
 from .ollama_api import (
     DEFAULT_MAX_CTX,
     NS,
@@ -127,7 +128,12 @@ class OllamaChat:
             await learn(self.client, self.host, self.model, self.facts, self.max_ctx)
 
     async def turn(
-        self, system: str, messages: list[Message], tools: list[ToolSpec], on_text: OnText
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        on_text: OnText,
+        schema: JsonSchema | None = None,
     ) -> Turn:
         await self._prepare()
         if tools and self.facts.tools is False:
@@ -140,6 +146,8 @@ class OllamaChat:
         }
         if tools:
             body["tools"] = wire_tools(tools)
+        if schema is not None:
+            body["format"] = schema  # Ollama >= 0.5 constrains the reply to the JSON schema
         text, calls, final = await self._stream(body, on_text)
         return self._turn(body, "".join(text), calls, final)
 
@@ -156,7 +164,7 @@ class OllamaChat:
                 "POST", url, content=orjson.dumps(body), headers=headers
             ) as r:
                 if r.status_code >= 400:
-                    raise self._status(r.status_code, await r.aread(), bool(body.get("tools")))
+                    raise self._status(r.status_code, await r.aread(), body)
                 async for raw in r.aiter_lines():
                     if raw.strip():
                         line = orjson.loads(raw)
@@ -168,13 +176,18 @@ class OllamaChat:
             raise ProviderError(f"Ollama sent an unreadable line: {exc}", retryable=True) from exc
         return text, calls, final
 
-    def _status(self, status: int, body: bytes, tools: bool) -> ProviderError:
+    def _status(self, status: int, body: bytes, sent: dict[str, Any]) -> ProviderError:
         msg = error_text(body)
         if status == 404:
             return not_found(self.host, self.model)
-        if status == 400 and tools and "does not support tools" in msg:
+        if status == 400 and "tools" in sent and "does not support tools" in msg:
             self.facts.tools = False
             return ToolsUnsupported(f"{self.model} does not support tools")
+        if "format" in sent and schema_refused(status, msg, ("format", "schema")):
+            return SchemaUnsupported(
+                f"Ollama host {self.host.name!r} refused a JSON schema format ({status}): {msg}",
+                status=status,
+            )
         if status in (401, 403):
             return ProviderError(
                 f"Ollama host {self.host.name!r} refused our credentials ({status}); check its "
@@ -226,7 +239,8 @@ def create(spec: Spec, client: httpx.AsyncClient | None = None) -> Backend:
 
         return OllamaChat(c, host, spec.model, progress=progress)
 
-    return ChatBackend(str(spec), make, client, host=host.name, steps=tool_steps())
+    caps = dataclasses.replace(API, local=on_this_machine(host.url))
+    return ChatBackend(str(spec), make, client, host.name, tool_steps(), capabilities=caps)
 
 
 def infos() -> list[BackendInfo]:

@@ -7,6 +7,7 @@ Specs: ``openai:MODEL`` (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``), ``openrouter:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,12 +15,12 @@ from typing import Any
 import httpx
 import orjson
 
-from ...errors import ProviderError, ToolsUnsupported, UserError
-from ..base import Backend, Emit, Usage
-from ..registry import BackendInfo, Spec
+from ...errors import ProviderError, SchemaUnsupported, ToolsUnsupported, UserError
+from ..base import Backend, Emit, JsonSchema, Usage
 from ..settings import OPENAI_URL, OPENROUTER_URL, Endpoint, endpoints, tool_steps
+from ..spec import BackendInfo, Spec
 from ..usage_limits import spend_limit, spend_note
-from .backend import ChatBackend
+from .backend import API, ChatBackend
 from .chat import (
     Message,
     OnText,
@@ -27,9 +28,13 @@ from .chat import (
     ToolCall,
     ToolSpec,
     Turn,
+    schema_name,
 )
-from .http import sse_data, status_error, transport_error
+from .http import on_this_machine, schema_refused, sse_data, status_error, transport_error
 from .prices import price
+
+SCHEMA_WORDS = ("response_format", "json_schema", "schema")
+"""An error naming one of these, in answer to a request with a schema, refuses the schema."""
 
 
 def wire_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
@@ -116,7 +121,13 @@ class OpenAIChat:
         self.max_tokens = max_tokens
         self.supports_tools = True
 
-    def _body(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> dict[str, Any]:
+    def _body(
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        schema: JsonSchema | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": wire_messages(system, messages),
@@ -125,6 +136,8 @@ class OpenAIChat:
         }
         if tools:
             body["tools"] = wire_tools(tools)
+        if schema is not None:
+            body["response_format"] = response_format(schema)
         if self.max_tokens:
             body["max_tokens"] = self.max_tokens
         if self.endpoint.name == "openrouter":
@@ -136,10 +149,15 @@ class OpenAIChat:
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     async def turn(
-        self, system: str, messages: list[Message], tools: list[ToolSpec], on_text: OnText
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        on_text: OnText,
+        schema: JsonSchema | None = None,
     ) -> Turn:
         url = f"{self.endpoint.base_url}/chat/completions"
-        body = self._body(system, messages, tools)
+        body = self._body(system, messages, tools, schema)
         state = _Stream()
         try:
             headers = {**self._headers(), "content-type": "application/json"}
@@ -147,7 +165,7 @@ class OpenAIChat:
                 "POST", url, content=orjson.dumps(body), headers=headers
             ) as r:
                 if r.status_code >= 400:
-                    raise self._status(r.status_code, await r.aread(), r.headers, bool(tools))
+                    raise self._status(r.status_code, await r.aread(), r.headers, body)
                 async for _, data in sse_data(r):
                     if data.strip() == "[DONE]":
                         break
@@ -164,11 +182,13 @@ class OpenAIChat:
         return Turn("".join(state.text), state.tool_calls(), usage, state.stop, extra)
 
     def _status(
-        self, status: int, body: bytes, headers: httpx.Headers, tools: bool
+        self, status: int, body: bytes, headers: httpx.Headers, sent: dict[str, Any]
     ) -> ProviderError:
         err = status_error(self.provider, status, body, headers, self.endpoint.key_env or "the key")
-        if status == 400 and tools and "tool" in str(err).lower():
+        if status == 400 and "tools" in sent and "tool" in str(err).lower():
             return ToolsUnsupported(f"{self.model} does not take tools here: {err}")
+        if "response_format" in sent and schema_refused(status, str(err), SCHEMA_WORDS):
+            return SchemaUnsupported(f"no structured output here: {err}", status=status)
         if status == 404:
             return ProviderError(
                 f"{err}; list models with `loopwright models {self.provider}`", status=404
@@ -197,6 +217,14 @@ class OpenAIChat:
         else:
             cost = None
         return Usage(tin, tout, cost), {"cache_read_tokens": cached, "endpoint": self.endpoint.name}
+
+
+def response_format(schema: JsonSchema) -> dict[str, Any]:
+    """Structured output as chat completions take it (not strict: optional keys stay so)."""
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": schema_name(schema), "schema": schema, "strict": False},
+    }
 
 
 def _endpoint(spec: Spec, field_name: str) -> Endpoint:
@@ -228,7 +256,9 @@ def create(spec: Spec, client: httpx.AsyncClient | None = None) -> Backend:
     def make(c: httpx.AsyncClient, _emit: Emit | None) -> OpenAIChat:
         return OpenAIChat(c, endpoint, spec.model, provider=spec.provider)
 
-    return ChatBackend(str(spec), make, client, host=spec.host, steps=tool_steps())
+    local = on_this_machine(endpoint.base_url)
+    caps = dataclasses.replace(API, local=local)
+    return ChatBackend(str(spec), make, client, spec.host, tool_steps(), capabilities=caps)
 
 
 def infos() -> list[BackendInfo]:

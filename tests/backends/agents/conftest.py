@@ -7,7 +7,7 @@ from typing import Any
 import anyio
 import pytest
 
-from loopwright.backends.base import AgentRequest, AgentResponse, OutputWriter
+from loopwright.backends.base import AgentRequest, AgentResponse, OutputWriter, Purpose
 from loopwright.backends.registry import create_backend
 from loopwright.loop.events import MemoryOutput
 
@@ -32,7 +32,7 @@ async def call(
     *,
     prompt: str = "Create hello.py",
     system: str = "You are a careful worker.",
-    role: Any = "worker",
+    purpose: Purpose = "work",
     timeout: float = 30,
     output: OutputWriter | None = None,
 ) -> Call:
@@ -40,13 +40,14 @@ async def call(
     events: list[tuple[str, dict[str, Any]]] = []
     out = output or MemoryOutput()
     request = AgentRequest(
-        role=role,
-        system=system,
-        prompt=prompt,
-        cwd=str(cwd),
-        timeout=timeout,
+        purpose,
+        system,
+        prompt,
+        str(cwd),
+        timeout,
         emit=lambda t, d: events.append((t, d)),
         output=out,
+        may_edit=purpose == "work",
     )
     with anyio.fail_after(timeout + 30):
         response = await backend.run(request)

@@ -99,7 +99,7 @@ async def test_a_cli_gone_from_path_is_a_failed_worker_with_the_install_command(
     fake = install(tmp_path, monkeypatch, "gemini")["gemini"]
     backend = create_backend("gemini_cli")
     (fake.bin_dir / "gemini").unlink()
-    r = await backend.run(AgentRequest("worker", "", "hi", str(work), 10))
+    r = await backend.run(AgentRequest("work", "", "hi", str(work), 10, may_edit=True))
     assert not r.ok and r.error and "npm install -g @google/gemini-cli@0.61.0" in r.error
 
 

@@ -52,7 +52,7 @@ async def test_claude_code_reviewers_run_without_edit_permission(
 ) -> None:
     fake = install(tmp_path, monkeypatch, "claude")["claude"]
     fake.set("claude-write.jsonl")
-    c = await call("claude_code", work, role="reviewer")
+    c = await call("claude_code", work, purpose="review")
     assert c.response.text == "MOCK_DONE: created hello.py"
     argv = fake.record["argv"]
     assert argv[argv.index("--permission-mode") + 1] == "dontAsk"
@@ -221,7 +221,7 @@ async def test_a_reviewer_denied_a_tool_still_gives_its_answer(
     tmp_path: Path, work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     install(tmp_path, monkeypatch, "claude")["claude"].set("claude-denied.jsonl")
-    c = await call("claude_code", work, role="reviewer")
+    c = await call("claude_code", work, purpose="review")
     assert c.response.ok and c.response.text == "MOCK_DONE: denied"
     assert c.kinds("denied") and "Bash" in c.kinds("denied")[0]["text"]
 

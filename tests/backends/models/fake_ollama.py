@@ -52,6 +52,8 @@ class FakeOllama:
     context_length: int = 131_072
     capabilities: list[str] = field(default_factory=lambda: ["completion", "tools"])
     chat_status: int = 200
+    schema_format: bool = True
+    """False: like Ollama before 0.5, ``format`` must be a string (a schema is a 400)."""
     requests: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
 
     def bodies(self, path: str) -> list[dict[str, Any]]:
@@ -84,6 +86,9 @@ class FakeOllama:
         if path == "/api/chat":
             if self.chat_status != 200:
                 return self.chat_status, json.dumps({"error": "scripted failure"})
+            if not self.schema_format and isinstance(body.get("format"), dict):
+                wrong = "json: cannot unmarshal object into Go struct field .format of type string"
+                return 400, json.dumps({"error": wrong})
             n = min(len(self.bodies("/api/chat")), len(self.chats)) - 1
             return 200, "".join(json.dumps(x) + "\n" for x in self.chats[n])
         return 404, json.dumps({"error": "no such path"})

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from loopwright.backends.base import AgentRequest
+from loopwright.backends.base import AgentRequest, JsonSchema, Purpose
 from loopwright.loop.events import MemoryOutput
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -64,17 +64,24 @@ class Events:
 
 
 def request(
-    role: str = "planner", cwd: Path | str = ".", prompt: str = "hi", timeout: float = 10.0
+    purpose: Purpose = "plan",
+    cwd: Path | str = ".",
+    prompt: str = "hi",
+    timeout: float = 10.0,
+    schema: JsonSchema | None = None,
 ) -> tuple[AgentRequest, Events, MemoryOutput]:
+    """A request as the harness makes it: a ``work`` call may edit, others answer."""
     events, out = Events(), MemoryOutput()
     req = AgentRequest(
-        role=role,  # type: ignore[arg-type]
-        system="sys",
-        prompt=prompt,
-        cwd=str(cwd),
-        timeout=timeout,
+        purpose,
+        "sys",
+        prompt,
+        str(cwd),
+        timeout,
         emit=events,
         output=out,
+        may_edit=purpose == "work",
+        response_schema=schema,
     )
     return req, events, out
 

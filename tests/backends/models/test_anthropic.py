@@ -14,6 +14,8 @@ from loopwright.backends.models.backend import ChatBackend
 from loopwright.backends.models.chat import RetryPolicy
 from loopwright.backends.registry import check_spec, parse_spec
 from loopwright.errors import UserError
+from loopwright.loop import schemas
+from loopwright.loop.roles import parse_plan
 
 from .fakes import Recorder, Sleeps, request
 
@@ -169,7 +171,7 @@ async def test_a_worker_uses_tools_and_results_go_back_as_tool_results(tmp_path:
             ),
         ]
     )
-    req, evs, _ = request("worker", tmp_path)
+    req, evs, _ = request("work", tmp_path)
     r = await backend(rec).run(req)
     assert r.ok and r.text == "replaced old"
     assert (tmp_path / "a.txt").read_text() == "new\n"
@@ -279,3 +281,33 @@ async def test_a_deprecated_model_is_reported_once_as_a_warning_event() -> None:
     assert (await chat.run(req)).ok
     notes = [w["message"] for w in evs.of("warning")]
     assert len(notes) == 1 and "deprecated" in notes[0] and old in notes[0]
+
+
+PLAN = {"subgoals": [{"id": "s1", "title": "fix add", "instructions": "make add() add"}]}
+
+
+async def test_the_response_schema_is_a_forced_tool_whose_input_is_the_answer() -> None:
+    rec = Recorder([events(start(), *tool_block(0, "tu_1", "plan", PLAN), *end("tool_use"))])
+    r = await backend(rec).run(request("plan", schema=schemas.plan(3))[0])
+    assert r.ok and [s.title for s in parse_plan(r.text, 3)] == ["fix add"]
+    body = json.loads(rec.requests[0].content)
+    assert body["tool_choice"] == {"type": "tool", "name": "plan"}
+    [tool] = body["tools"]
+    assert tool["name"] == "plan" and tool["input_schema"] == schemas.plan(3)
+
+
+async def test_a_server_refusing_the_forced_tool_is_asked_plainly_once_and_remembered() -> None:
+    refused = error(
+        400,
+        {"type": "error", "error": {"type": "invalid_request_error",
+                                    "message": "tool_choice: Extra inputs are not permitted"}},
+    )  # fmt: skip
+    answer = events(start(), *text_block(0, json.dumps(PLAN)), *end())
+    rec = Recorder([refused, answer])
+    b = backend(rec)
+    req, evs, _ = request("plan", schema=schemas.plan(3))
+    first, second = await b.run(req), await b.run(request("plan", schema=schemas.plan(3))[0])
+    assert first.ok and second.ok and parse_plan(first.text, 3)[0].id == "s1"
+    sent = [json.loads(x.content) for x in rec.requests]
+    assert ["tool_choice" in body for body in sent] == [True, False, False]
+    assert "no forced tool here" in evs.of("warning")[0]["message"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 
-from loopwright.backends.base import Usage
+from loopwright.backends.base import JsonSchema, Usage
 from loopwright.backends.models import chat as chat_mod
 from loopwright.backends.models.backend import ChatBackend
 from loopwright.backends.models.chat import (
@@ -32,13 +32,20 @@ class Scripted:
     def __init__(self, *turns: Turn | Exception, retry: RetryPolicy | None = None) -> None:
         self.turns = list(turns)
         self.seen: list[tuple[list[ToolSpec], list[Message]]] = []
+        self.schemas: list[JsonSchema | None] = []
         self.supports_tools = True
         self.retry = retry or RetryPolicy()
 
     async def turn(
-        self, system: str, messages: list[Message], tools: list[ToolSpec], on_text: OnText
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        on_text: OnText,
+        schema: JsonSchema | None = None,
     ) -> Turn:
         self.seen.append((tools, list(messages)))
+        self.schemas.append(schema)
         item = self.turns.pop(0)
         if isinstance(item, Exception):
             raise item
@@ -51,7 +58,7 @@ def backend(chat: Any) -> ChatBackend:
 
 
 def test_the_first_delta_goes_to_the_sink_at_once_and_the_rest_in_batches() -> None:
-    req, events, out = request("worker")
+    req, events, out = request("work")
     forward = Forwarder(req)
     forward("a")
     assert events.of("worker_output") == [{"text": "a", "first": True}]
@@ -85,18 +92,20 @@ async def test_usage_is_summed_and_one_unknown_price_makes_the_cost_unknown(tmp_
         Turn("", [ToolCall("1", "list_files", {})], Usage(10, 1, 0.5)),
         Turn("done", [], Usage(20, 2, None)),
     )
-    req, events, _ = request("worker", tmp_path)
+    req, events, _ = request("work", tmp_path)
     r = await backend(chat).run(req)
     assert r.ok and r.text == "done"
     assert (r.usage.input_tokens, r.usage.output_tokens, r.usage.cost_usd) == (30, 3, None)
     assert [c["cost_usd"] for c in events.of("model_call")] == [0.5, None]
+    assert [c["purpose"] for c in events.of("model_call")] == ["work", "work"]
+    assert chat.schemas == [None, None]  # the tool loop asks for no response schema
 
 
 async def test_a_model_refusing_tools_falls_back_to_edit_blocks(tmp_path: Path) -> None:
     (tmp_path / "f.txt").write_text("one\n")
     block = "f.txt\n<<<<<<< SEARCH\none\n=======\ntwo\n>>>>>>> REPLACE\n"
     chat = Scripted(ToolsUnsupported("m does not take tools"), Turn(block + "Done."))
-    req, events, _ = request("worker", tmp_path, prompt="edit f.txt")
+    req, events, _ = request("work", tmp_path, prompt="edit f.txt")
     r = await backend(chat).run(req)
     assert r.ok and (tmp_path / "f.txt").read_text() == "two\n"
     assert chat.seen[1][0] == [] and not chat.supports_tools
@@ -107,7 +116,7 @@ async def test_failed_edit_blocks_are_sent_back_once_then_the_call_fails(tmp_pat
     (tmp_path / "f.txt").write_text("one\n")
     bad = Turn("f.txt\n<<<<<<< SEARCH\nzero\n=======\ntwo\n>>>>>>> REPLACE\n")
     chat = Scripted(ToolsUnsupported("no tools"), bad, bad)
-    r = await backend(chat).run(request("worker", tmp_path)[0])
+    r = await backend(chat).run(request("work", tmp_path)[0])
     assert not r.ok and "edit blocks failed: f.txt" in (r.error or "")
     assert "These edit blocks failed" in chat.seen[2][1][-1].text
 
@@ -118,5 +127,5 @@ async def test_a_worker_without_finish_stops_at_the_step_limit(tmp_path: Path) -
     again = Turn("", [ToolCall("1", "list_files", {})])
     chat = Scripted(*[again] * 3)
     b = ChatBackend("fake:m", lambda c, e: chat, client=object(), steps=3)
-    r = await b.run(request("worker", tmp_path)[0])
+    r = await b.run(request("work", tmp_path)[0])
     assert not r.ok and "stopped after 3 tool steps without finish" in (r.error or "")

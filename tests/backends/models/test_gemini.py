@@ -16,6 +16,8 @@ from loopwright.backends.models.chat import RetryPolicy
 from loopwright.backends.models.gemini import GeminiChat, make_client
 from loopwright.backends.registry import check_spec
 from loopwright.errors import UserError
+from loopwright.loop import schemas
+from loopwright.loop.roles import parse_plan
 
 from .fakes import Recorder, Sleeps, error, request
 
@@ -75,7 +77,7 @@ async def test_a_worker_calls_functions_and_gets_their_results(tmp_path: Path) -
     fc = {"functionCall": {"name": "read_file", "args": {"path": "a.txt"}}}
     done = {"functionCall": {"name": "finish", "args": {"summary": "read it"}}}
     rec = Recorder([sse(chunk([fc], "STOP", usage=True)), sse(chunk([done], "STOP", usage=True))])
-    r = await backend(rec).run(request("worker", tmp_path)[0])
+    r = await backend(rec).run(request("work", tmp_path)[0])
     assert r.ok and r.text == "read it"
     second = json.loads(rec.requests[1].content)
     reply = second["contents"][-1]["parts"][0]["functionResponse"]
@@ -100,3 +102,15 @@ def test_the_spec_needs_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GEMINI_API_KEY")
     with pytest.raises(UserError, match="GEMINI_API_KEY is not set"):
         check_spec(f"gemini:{MODEL}", "reviewer")
+
+
+PLAN = {"subgoals": [{"id": "s1", "title": "fix add", "instructions": "make add() add"}]}
+
+
+async def test_the_response_schema_asks_for_json_in_that_schema() -> None:
+    rec = Recorder([sse(chunk([{"text": json.dumps(PLAN)}], "STOP", usage=True))])
+    r = await backend(rec).run(request("plan", schema=schemas.plan(3))[0])
+    assert r.ok and [s.title for s in parse_plan(r.text, 3)] == ["fix add"]
+    config = json.loads(rec.requests[0].content)["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"] == schemas.plan(3)

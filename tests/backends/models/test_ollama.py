@@ -14,6 +14,8 @@ from loopwright.backends.models.ollama_api import read_profiles
 from loopwright.backends.registry import check_spec, parse_spec
 from loopwright.backends.settings import OllamaHost, ollama_host
 from loopwright.errors import UserError
+from loopwright.loop import schemas
+from loopwright.loop.roles import parse_plan
 
 from .fake_ollama import FakeOllama, call, say
 from .fakes import request
@@ -158,7 +160,7 @@ async def test_a_worker_edits_the_repo_through_native_tool_calls(tmp_path: Path)
             call("finish", summary="spelling fixed"),
         ]
     )
-    req, _, _ = request("worker", tmp_path)
+    req, _, _ = request("work", tmp_path)
     r = await backend(fake).run(req)
     assert r.ok and r.text == "spelling fixed"
     assert (tmp_path / "greet.py").read_text() == "print('hello')\n"
@@ -175,7 +177,7 @@ async def test_a_model_without_tools_edits_through_fenced_blocks(tmp_path: Path)
         "print('hello')\n>>>>>>> REPLACE\n```\nFixed."
     )
     fake = FakeOllama(chats=[say(reply)], capabilities=["completion"])
-    req, events, _ = request("worker", tmp_path, prompt="fix greet.py")
+    req, events, _ = request("work", tmp_path, prompt="fix greet.py")
     r = await backend(fake).run(req)
     assert r.ok, r.error
     assert (tmp_path / "greet.py").read_text() == "print('hello')\n"
@@ -186,8 +188,8 @@ async def test_a_model_without_tools_edits_through_fenced_blocks(tmp_path: Path)
 
 async def test_the_tool_loop_stops_when_the_runs_token_budget_is_spent(tmp_path: Path) -> None:
     fake = FakeOllama(chats=[call("list_files")])  # would loop until the step limit
-    req, _, _ = request("worker", tmp_path)
-    req.meta["tokens_left"] = 1000  # each turn costs 450
+    req, _, _ = request("work", tmp_path)
+    req.tokens_left = 1000  # each turn costs 450
     r = await backend(fake).run(req)
     assert not r.ok and "token budget ran out" in (r.error or "")
     assert len(fake.bodies("/api/chat")) == 3
@@ -208,3 +210,33 @@ def test_a_host_with_basic_auth_gets_a_basic_header(
     cfg.write_text('[ollama.hosts.box]\nurl = "box:11434"\n')
     with pytest.raises(UserError, match="url must start with http"):
         ollama_host("box")
+
+
+PLAN = {"subgoals": [{"id": "s1", "title": "fix add", "instructions": "make add() add"}]}
+
+
+async def test_the_response_schema_goes_as_format_and_the_answer_parses_as_a_plan() -> None:
+    fake = FakeOllama(chats=[say(json.dumps(PLAN))])
+    r = await backend(fake).run(request("plan", schema=schemas.plan(3))[0])
+    assert r.ok and [s.title for s in parse_plan(r.text, 3)] == ["fix add"]
+    assert fake.bodies("/api/chat")[0]["format"] == schemas.plan(3)
+
+
+async def test_a_call_that_may_edit_gets_the_tool_loop_and_no_format(tmp_path: Path) -> None:
+    fake = FakeOllama(chats=[call("finish", summary="nothing to do")])
+    r = await backend(fake).run(request("work", tmp_path, schema=schemas.plan(3))[0])
+    assert r.ok and r.text.startswith("nothing to do")
+    sent = fake.bodies("/api/chat")[0]
+    assert "format" not in sent and sent["tools"]
+
+
+async def test_an_ollama_refusing_a_schema_format_is_asked_plainly_from_then_on() -> None:
+    fake = FakeOllama(chats=[say(json.dumps(PLAN))], schema_format=False)
+    b = backend(fake)
+    req, events, _ = request("plan", schema=schemas.plan(3))
+    first, second = await b.run(req), await b.run(request("plan", schema=schemas.plan(3))[0])
+    assert first.ok and second.ok and parse_plan(second.text, 3)[0].id == "s1"
+    assert ["format" in body for body in fake.bodies("/api/chat")] == [True, False, False]
+    assert not b.capabilities.structured_output
+    [warning] = events.of("warning")
+    assert "refused a JSON schema format (400)" in warning["message"]

@@ -15,6 +15,8 @@ from loopwright.backends.models.openai_compat import OpenAIChat, check, create
 from loopwright.backends.registry import check_spec, parse_spec
 from loopwright.backends.settings import Endpoint
 from loopwright.errors import UserError
+from loopwright.loop import schemas
+from loopwright.loop.roles import parse_plan
 
 from .fakes import Recorder, Sleeps, error, request, sse
 
@@ -175,7 +177,7 @@ async def test_a_worker_edits_files_through_tool_calls(tmp_path: Path) -> None:
             sse(*tool_call(0, "c4", "finish", {"summary": "fixed add"}), *text_chunks()),
         ]
     )
-    req, events, out = request("worker", tmp_path)
+    req, events, out = request("work", tmp_path)
     r = await backend(rec).run(req)
     assert r.ok, r.error
     assert r.text == "fixed add"
@@ -198,3 +200,35 @@ def test_specs_are_checked_without_network(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
     assert check_spec("openai:gpt-4.1", "worker") == "openai:gpt-4.1"
     assert create(parse_spec("openai:gpt-4.1")).spec == "openai:gpt-4.1"
+
+
+PLAN = {"subgoals": [{"id": "s1", "title": "fix add", "instructions": "make add() add"}]}
+
+
+async def test_the_response_schema_goes_as_response_format_and_the_plan_comes_back() -> None:
+    rec = Recorder([sse(*text_chunks(json.dumps(PLAN)))])
+    r = await backend(rec).run(request("plan", schema=schemas.plan(3))[0])
+    assert r.ok and [s.title for s in parse_plan(r.text, 3)] == ["fix add"]
+    wanted = {"name": "plan", "schema": schemas.plan(3), "strict": False}
+    assert rec.bodies()[0]["response_format"] == {"type": "json_schema", "json_schema": wanted}
+
+
+async def test_a_server_refusing_response_format_is_asked_plainly_once_and_remembered() -> None:
+    refused = error(400, {"error": {"message": "response_format json_schema is not supported"}})
+    rec = Recorder([refused, sse(*text_chunks(json.dumps(PLAN)))])
+    b = backend(rec)
+    req, events, _ = request("plan", schema=schemas.plan(3))
+    first, second = await b.run(req), await b.run(request("plan", schema=schemas.plan(3))[0])
+    assert first.ok and second.ok and parse_plan(first.text, 3)[0].id == "s1"
+    assert ["response_format" in body for body in rec.bodies()] == [True, False, False]
+    assert not b.capabilities.structured_output
+    [warning] = events.of("warning")
+    assert "no structured output here" in warning["message"]
+
+
+async def test_a_400_about_something_else_is_a_failed_call_not_a_refused_schema() -> None:
+    rec = Recorder([error(400, {"error": {"message": "maximum context length exceeded"}})])
+    b = backend(rec)
+    r = await b.run(request("plan", schema=schemas.plan(3))[0])
+    assert not r.ok and "maximum context length" in (r.error or "")
+    assert len(rec.requests) == 1 and b.capabilities.structured_output
