@@ -33,7 +33,7 @@ from typing import Any
 import anyio
 
 from ..errors import UserError
-from ..process.runner import run_process
+from ..process.runner import PlainRunner, ProcessRunner
 from .base import AgentRequest, AgentResponse, Capabilities, Purpose, Usage, UsageLimit
 
 ROLES = ("clarifier", "planner", "worker", "reviewer")
@@ -76,8 +76,15 @@ def check_scenario(raw: Any, where: str = "scenario") -> dict[str, list[Reply]]:
 class ScriptedBackend:
     capabilities = Capabilities(edits_files=True, local=True)
 
-    def __init__(self, scenario: dict[str, list[Reply]] | None = None, spec: str = "scripted"):
+    def __init__(
+        self,
+        scenario: dict[str, list[Reply]] | None = None,
+        spec: str = "scripted",
+        runner: ProcessRunner | None = None,
+    ):
         self.spec = spec
+        self.runner = runner or PlainRunner()
+        """Starts a reply's ``run`` command."""
         self.queues = dict(check_scenario(scenario)) if scenario else {}
         self.last: dict[str, Reply] = {}
 
@@ -103,7 +110,7 @@ class ScriptedBackend:
             except (OSError, ValueError) as exc:
                 ok, error = False, f"edit failed: {exc}"
         if reply.get("run") and ok:
-            r = await run_process(reply["run"], cwd=request.cwd, timeout=request.timeout)
+            r = await self.runner.run(reply["run"], cwd=request.cwd, timeout=request.timeout)
             text = f"{text}\n{r.output}".strip()
             ok, error = r.ok, None if r.ok else f"command exited {r.exit_code}"
         if request.output is not None:

@@ -25,6 +25,7 @@ from ..backends.base import (
 )
 from ..config import PREVIEW_CHARS
 from ..errors import BudgetExceeded, LoopwrightError, PlanError, UserError, unwrapped
+from ..process.runner import PlainRunner, ProcessRunner
 from . import roles as R
 from . import schemas
 from .budget import BudgetTracker
@@ -69,6 +70,7 @@ class Harness:
         state: LoopState | None = None,
         workspace: LoopWorkspace | None = None,
         pauses: PauseGate | None = None,
+        runner: ProcessRunner | None = None,
     ) -> None:
         if not roles.workers or not roles.reviewers:
             raise UserError("at least one worker and one reviewer backend are needed", "roles")
@@ -79,6 +81,8 @@ class Harness:
         self.workspace = workspace
         self.budget = BudgetTracker(config.budget, self.state.usage, self.state.elapsed)
         self.pauses = pauses or PauseGate(sink)
+        self.runner = runner or PlainRunner()
+        """Starts the verify commands (the run's runner; the plain one when none is given)."""
 
     @property
     def criteria(self) -> list[str]:
@@ -123,7 +127,7 @@ class Harness:
             results = await ws.merge_subgoals(iteration, results)
         self._phase("verify", iteration)
         self._emit("verify_started", {"commands": c.verify_commands}, iteration)
-        verify = await run_verify(c.verify_commands, c.cwd, c.verify_timeout)
+        verify = await run_verify(c.verify_commands, c.cwd, c.verify_timeout, self.runner)
         self._emit("verify_finished", _verify_event(verify), iteration)
         self._phase("review", iteration)
         verdicts = await self._review(iteration, results, verify)

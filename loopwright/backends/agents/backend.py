@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ...errors import ProcessError, UserError
 from ...process.env import agent_env
-from ...process.runner import ProcessResult, run_process
+from ...process.runner import PlainRunner, ProcessResult, ProcessRunner
 from ..base import AgentRequest, AgentResponse, Capabilities, Usage
 from ..spec import Spec
 from ..usage_limits import reset_note
@@ -36,7 +36,7 @@ from .streams import READERS
 __all__ = ["CliAgent", "check", "create", "infos"]
 
 PROCESS_CAP = 16 * 1024
-"""What ``run_process`` keeps in memory: the readers see every line, the file gets it all."""
+"""What the runner keeps in memory: the readers see every line, the file gets it all."""
 LINE_MAX = 4 * 1024 * 1024
 """One stream-json event may be long (a tool result with a whole file); held whole up to this."""
 _IDLE = (
@@ -62,12 +62,15 @@ class CliAgent:
         model: str = "",
         options: Options | None = None,
         template: Template | None = None,
+        runner: ProcessRunner | None = None,
     ) -> None:
         self.spec = spec
         self.preset = preset
         self.model = model
         self.options = options or Options()
         self.template = template
+        self.runner = runner or PlainRunner()
+        """Starts the CLI (the run's runner; the plain one when none is given)."""
         if preset is not None:
             self.name, self.program, self.reader = preset.name, preset.program, preset.reader
             self.idle_timeout = self.options.idle_timeout
@@ -144,7 +147,7 @@ class CliAgent:
         """Run the CLI in the request's cwd with a private temp dir, removed afterwards."""
         with tempfile.TemporaryDirectory(prefix="loopwright-agent-") as tmp:
             invocation = self._invocation(request, Path(tmp))
-            return await run_process(
+            return await self.runner.run(
                 [program, *invocation.argv[1:]],
                 cwd=request.cwd,
                 timeout=request.timeout,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ...errors import ProcessError
 from ...process.env import (
     agent_env,
     codex_home,
@@ -22,6 +22,7 @@ from ...process.env import (
     codex_provider_keys,
     opencode_config_paths,
 )
+from ...process.runner import PlainRunner
 from ..spec import BackendInfo
 from .presets import PRESETS, Preset
 
@@ -71,20 +72,16 @@ def version(path: str, preset: str) -> str:
         package = NPM_PACKAGES.get(preset, "aider-chat")
         _versions[key] = f"{_npm_version(path, preset)} ({package})"
     if key not in _versions:
-        try:
-            done = subprocess.run(
-                [path, "--version"],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=VERSION_TIMEOUT,
-                env=agent_env(preset),
-                start_new_session=True,
-                check=False,
+        try:  # a probe of loopwright's own, outside any run: the plain runner
+            done = PlainRunner().run_sync(
+                [path, "--version"], cwd=os.getcwd(), timeout=VERSION_TIMEOUT, env=agent_env(preset)
             )
-            lines = (done.stdout or done.stderr).decode("utf-8", "replace").strip().splitlines()
-            _versions[key] = lines[-1].strip()[:80] if lines else ""
-        except (OSError, subprocess.SubprocessError):
+        except (OSError, ProcessError):
             return ""
+        if done.timed_out:
+            return ""
+        lines = (done.stdout or done.stderr).decode("utf-8", "replace").strip().splitlines()
+        _versions[key] = lines[-1].strip()[:80] if lines else ""
     return _versions[key]
 
 

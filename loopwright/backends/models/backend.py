@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 
 from ...errors import ProviderError, SchemaUnsupported
+from ...process.runner import PlainRunner, ProcessRunner
 from ..base import AgentRequest, AgentResponse, Capabilities, Emit
 from .chat import Chat, Message, Meter, Turn, call_turn, httpx_client
 from .toolloop import run_tool_loop
@@ -36,6 +37,7 @@ class ChatBackend:
         host: str | None = None,
         steps: int = 40,
         new_client: Callable[[float], Any] | None = None,
+        runner: ProcessRunner | None = None,
         capabilities: Capabilities = API,
     ) -> None:
         self.spec = spec
@@ -44,6 +46,8 @@ class ChatBackend:
         self.host = host
         self.steps = steps
         self.new_client = new_client or httpx_client
+        self.runner = runner or PlainRunner()
+        """Starts the tool loop's ``run_command`` programs."""
         self.capabilities = capabilities
 
     async def run(self, request: AgentRequest) -> AgentResponse:
@@ -64,7 +68,7 @@ class ChatBackend:
         try:
             with anyio.fail_after(max(request.timeout, 0.001)):
                 if request.may_edit:
-                    return await run_tool_loop(chat, meter, self.steps)
+                    return await run_tool_loop(chat, meter, self.steps, self.runner)
                 turn = await self._answer(chat, meter)
                 return turn.text, True, None
         except ProviderError as exc:
