@@ -105,7 +105,8 @@ class ProcessRunner(Protocol):
         """Run a short command to its end, blocking; ``stdin`` fed (else /dev/null).
 
         Never raises for a non-zero exit or a timeout (``returncode`` None, its group
-        killed); raises ``ProcessError`` when the program cannot be started."""
+        killed); raises ``ProcessError`` when the program cannot be started. It has no
+        controlling terminal: nothing it runs can stop to prompt."""
         ...
 
     def spawn_detached(
@@ -174,7 +175,7 @@ class PlainRunner:
                 stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                process_group=0,
+                start_new_session=True,  # its own group, and no terminal to prompt on
             )
         with proc:
             try:

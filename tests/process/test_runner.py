@@ -32,13 +32,16 @@ def test_a_short_command_keeps_stdout_and_stderr_apart_and_gets_its_stdin(
     assert not done.timed_out
 
 
-def test_a_short_command_has_dev_null_for_stdin_and_our_env_unless_given_one(
+def test_a_short_command_has_dev_null_for_stdin_no_terminal_and_the_env_it_is_given(
     tmp_path: Path,
 ) -> None:
-    code = "import os, sys; print(repr(sys.stdin.read()), os.environ.get('ONLY'), os.getcwd())"
+    code = (
+        "import os, sys; print(repr(sys.stdin.read()), os.environ.get('ONLY'), os.getcwd(), "
+        "os.getsid(0) == os.getpid())"
+    )
     argv = [sys.executable, "-c", code]
     done = PlainRunner().run_sync(argv, cwd=tmp_path, timeout=30, env={"ONLY": "this"})
-    assert done.stdout.decode().split() == ["''", "this", str(tmp_path)]
+    assert done.stdout.decode().split() == ["''", "this", str(tmp_path), "True"]
 
 
 async def test_a_short_command_that_times_out_is_killed_with_its_group(tmp_path: Path) -> None:
