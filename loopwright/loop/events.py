@@ -7,35 +7,10 @@ from typing import Any, Protocol
 
 from ..backends.base import OutputWriter
 from .types import UsageTotals
-
-EVENT_TYPES = (
-    "run_started",
-    "questions",
-    "answers",
-    "intake",
-    "plan",
-    "worker_started",
-    "worker_output",
-    "worker_finished",
-    "model_call",
-    "verify_started",
-    "verify_finished",
-    "review",
-    "checkpoint",
-    "iteration_finished",
-    "budget_exhausted",
-    "warning",
-    "cancelled",
-    "interrupted",
-    "paused",
-    "resumed",
-    "error",
-    "run_finished",
-)
-
+from .vocab import Event, EventType
 
 class EventSink(Protocol):
-    def emit(self, type: str, iteration: int, data: dict[str, Any]) -> None:
+    def emit(self, type: EventType, iteration: int, data: dict[str, Any]) -> None:
         """Record one event."""
 
     def phase(self, phase: str, iteration: int, usage: UsageTotals) -> None:
@@ -67,12 +42,12 @@ class MemorySink:
     """Keeps events in a list: for the Python API and tests."""
 
     def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
+        self.events: list[Event] = []
         self.phases: list[tuple[str, int]] = []
         self.outputs: dict[str, MemoryOutput] = {}
         self.pauses: list[float | None] = []
 
-    def emit(self, type: str, iteration: int, data: dict[str, Any]) -> None:
+    def emit(self, type: EventType, iteration: int, data: dict[str, Any]) -> None:
         self.events.append(
             {
                 "seq": len(self.events),
@@ -93,5 +68,5 @@ class MemorySink:
     def paused(self, resume_at: float | None) -> None:
         self.pauses.append(resume_at)
 
-    def of_type(self, type: str) -> list[dict[str, Any]]:
+    def of_type(self, type: EventType) -> list[Event]:
         return [e for e in self.events if e["type"] == type]

@@ -45,6 +45,7 @@ from .types import (
     VerifyResult,
 )
 from .verify import run_verify
+from .vocab import EventType, backend_event
 from .work import run_subgoals
 from .workspace import LoopWorkspace
 
@@ -259,7 +260,7 @@ class Harness:
             prompt,
             cwd or self.config.cwd,
             timeout,
-            emit=lambda type, data: self._emit(type, data, iteration),
+            emit=lambda type, data: self._emit(backend_event(type), data, iteration),
             output=output,
             may_edit=may_edit,
             response_schema=schema,
@@ -337,7 +338,7 @@ class Harness:
         return value
 
     # --- reporting ------------------------------------------------------------------
-    def _emit(self, type: str, data: dict[str, Any], iteration: int | None = None) -> None:
+    def _emit(self, type: EventType, data: dict[str, Any], iteration: int | None = None) -> None:
         it = self.state.iterations if iteration is None else iteration
         self.sink.emit(type, it, data)
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack, cast
 
 import anyio
 
 from ..backends.base import OutputWriter
 from ..config import WORKER_OUTPUT_CAP
+from ..loop.vocab import EventType, RunState
 from .diskspace import writing
 from .eventlog import EventWriter
 from .redact import Redactor
+from .status import RunStatus, StatusFields
 from .store import RunStore
 
 if TYPE_CHECKING:
@@ -65,7 +67,7 @@ class CappedFile:
 
 
 class RunRecorder:
-    def __init__(self, store: RunStore, run_id: str, status: dict[str, Any]) -> None:
+    def __init__(self, store: RunStore, run_id: str, status: RunStatus) -> None:
         self.store = store
         self.run_id = run_id
         self.status = status
@@ -80,11 +82,11 @@ class RunRecorder:
         self._t0 = time.monotonic() - float(status.get("elapsed") or 0.0)
 
     # EventSink ----------------------------------------------------------------------
-    def emit(self, type: str, iteration: int, data: dict[str, Any]) -> None:
+    def emit(self, type: EventType, iteration: int, data: dict[str, Any]) -> None:
         self.writer.append(type, iteration, data)
 
     def phase(self, phase: str, iteration: int, usage: UsageTotals) -> None:
-        self.status.update(phase=phase, iteration=iteration)
+        self.status.update({"phase": phase, "iteration": iteration})
         self._usage = usage
         self._dirty = True
         if time.monotonic() - self._last_write >= STATUS_INTERVAL:
@@ -126,10 +128,11 @@ class RunRecorder:
             if self._dirty:
                 self.flush()
 
-    def set_state(self, state: str, **fields: Any) -> None:
+    def set_state(self, state: RunState, **fields: Unpack[StatusFields]) -> None:
         if state != "paused":
             self.status.pop("resume_at", None)
-        self.status.update(fields, elapsed=round(time.monotonic() - self._t0, 3))
+        self.status.update(cast(RunStatus, fields))  # the keywords are checked at the call
+        self.status["elapsed"] = round(time.monotonic() - self._t0, 3)
         self.writer.sync()
         self.store.set_state(self.run_id, self.status, state)
         self._dirty = False

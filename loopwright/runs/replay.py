@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from ..loop.types import KEEP_HISTORY, IterationRecord, LoopState, Question, UsageTotals
+from ..loop.vocab import Event
 from .eventlog import read_events
+from .status import RunStatus
 
 
-def replay(events_path: Path, status: dict[str, Any]) -> LoopState:
+def replay(events_path: Path, status: RunStatus) -> LoopState:
     state = LoopState(
         usage=UsageTotals.from_dict(status.get("usage") or {}),
         elapsed=float(status.get("elapsed") or 0.0),
@@ -29,7 +30,7 @@ def replay(events_path: Path, status: dict[str, Any]) -> LoopState:
     return state
 
 
-def _apply(state: LoopState, records: dict[int, IterationRecord], event: dict[str, Any]) -> None:
+def _apply(state: LoopState, records: dict[int, IterationRecord], event: Event) -> None:
     kind, data = event.get("type"), event.get("data") or {}
     if kind == "intake":
         state.criteria = list(data.get("criteria") or [])
@@ -40,5 +41,3 @@ def _apply(state: LoopState, records: dict[int, IterationRecord], event: dict[st
     elif kind == "iteration_finished" and "record" in data:
         record = IterationRecord.model_validate(data["record"])
         records[record.iteration] = record
-    elif kind == "usage" and data:
-        state.usage = UsageTotals.from_dict(data)

@@ -10,6 +10,7 @@ import anyio
 
 from ...errors import ProcessError, WorkAtRisk
 from ...loop.types import Subgoal, TaskResult
+from ...loop.vocab import EventType
 from .gitcmd import agit, repo_lock, run_git
 from .safety import remove_worktree_dir
 
@@ -20,7 +21,7 @@ class Workspace(Protocol):
     path: str
     record: dict[str, Any]
     run_id: str
-    emit: Callable[[str, int, dict[str, Any]], None]
+    emit: Callable[[EventType, int, dict[str, Any]], None]
 
 
 def _sub(ws: Workspace, iteration: int, subgoal_id: str) -> tuple[str, Path]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ...errors import CheckpointFailed, ProcessError
+from ...loop.vocab import EventType
 from . import pool
 from .gitcmd import agit, git, porcelain, repo_lock, resolve_commit, run_git
 from .locks import remove_stale_index_lock
@@ -26,7 +27,7 @@ from .staging import Warn, clear_index_lock, nested_repos, stage
 if TYPE_CHECKING:
     from ...loop.types import Subgoal, TaskResult
 
-Emit = Callable[[str, int, dict[str, Any]], None]
+Emit = Callable[[EventType, int, dict[str, Any]], None]
 
 
 def branch_name(run_id: str) -> str:
