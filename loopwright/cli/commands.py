@@ -19,18 +19,20 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..config import state_dir
 from ..errors import LoopwrightError, UserError
+from ..loop.vocab import Event, RunState
 from ..runs import runner
 from ..runs.diskspace import find_disk_full
 from ..runs.eventlog import read_events, read_last
 from ..runs.ids import check_run_id
-from ..runs.store import RunStore
+from ..runs.status import RunStatus
+from ..runs.store import ResultData, RunStore
 from .output import out
 from .view import Progress, format_event, format_result, format_status
 
 if TYPE_CHECKING:
     from ..runs.request import RunRequest
 
-EXIT = {
+EXIT: dict[RunState, int] = {
     "completed": 0,
     "stopped": 1,
     "interrupted": 1,
@@ -169,11 +171,11 @@ def follow(store: RunStore, run_id: str, args: argparse.Namespace) -> int:
     """Show events until the run ends; Ctrl-C (or SIGTERM/SIGHUP) cancels it."""
     old = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        status = _follow_loop(store, run_id, quiet=args.json, cursor=None)
+        status, cursor = _follow_loop(store, run_id, quiet=args.json, cursor=None)
         while status["state"] == "needs_input" and _can_prompt(store, run_id, args):
             answers = _prompt(status.get("questions") or [])
             runner.resume(store, run_id, answers)
-            status = _follow_loop(store, run_id, quiet=args.json, cursor=status["_cursor"])
+            status, cursor = _follow_loop(store, run_id, quiet=args.json, cursor=cursor)
     except (KeyboardInterrupt, _Stop):
         if not args.json:
             out("\ncancelling…")
@@ -184,12 +186,15 @@ def follow(store: RunStore, run_id: str, args: argparse.Namespace) -> int:
     return _report(store, run_id, status, args.json)
 
 
-def _follow_loop(store: RunStore, run_id: str, quiet: bool, cursor: str | None) -> dict[str, Any]:
+def _follow_loop(
+    store: RunStore, run_id: str, quiet: bool, cursor: str | None
+) -> tuple[RunStatus, str]:
+    """Show events until the run is not live; its status then, and the log's cursor."""
     events = store.paths(run_id).events
     live = not quiet and sys.stdout.isatty()
     progress = Progress()
 
-    def show(page_events: list[dict[str, Any]]) -> None:
+    def show(page_events: list[Event]) -> None:
         for event in page_events:
             progress.see(event)
             if not quiet:
@@ -207,8 +212,7 @@ def _follow_loop(store: RunStore, run_id: str, quiet: bool, cursor: str | None) 
             show(page.events)
             if live:
                 print("\r\x1b[K", end="", flush=True)
-            status["_cursor"] = page.cursor
-            return status
+            return status, page.cursor
         if live:
             print("\r\x1b[K" + progress.line(status), end="", flush=True)
         time.sleep(FOLLOW_POLL)
@@ -228,9 +232,8 @@ def _prompt(questions: list[dict[str, Any]]) -> dict[str, str]:
     return answers
 
 
-def _report(store: RunStore, run_id: str, status: dict[str, Any], as_json: bool) -> int:
+def _report(store: RunStore, run_id: str, status: RunStatus, as_json: bool) -> int:
     state = status["state"]
-    status.pop("_cursor", None)
     if state == "needs_input":
         questions = status.get("questions") or []
         if as_json:
@@ -245,7 +248,11 @@ def _report(store: RunStore, run_id: str, status: dict[str, Any], as_json: bool)
             ids = " ".join(f"--answer {q['id']}=..." for q in questions)
             out(f"answer with: loopwright resume {run_id} {ids}")
         return EXIT[state]
-    result = store.read_result(run_id) or {"state": state, "summary": state, "run_id": run_id}
+    result: ResultData = store.read_result(run_id) or {
+        "state": state,
+        "summary": state,
+        "run_id": run_id,
+    }
     if as_json:
         out(json.dumps(result))
     else:
@@ -264,7 +271,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
     if not args.follow:
         return 0
     args.json = args.json or False
-    status = _follow_loop(store, args.run_id, quiet=False, cursor=page.cursor)
+    status, _ = _follow_loop(store, args.run_id, quiet=False, cursor=page.cursor)
     return EXIT.get(status["state"], 2)
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
+
+from ..loop.vocab import Event, EventData, EventType
+from ..runs.status import RunStatus
+from ..runs.store import ResultData
 
 
 def _clip(text: Any, n: int = 100) -> str:
@@ -11,11 +16,11 @@ def _clip(text: Any, n: int = 100) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def _worker(d: dict[str, Any]) -> str:
+def _worker(d: EventData) -> str:
     return f"{d.get('subgoal')} (attempt {d.get('attempt')})"
 
 
-def _finished(d: dict[str, Any]) -> str:
+def _finished(d: EventData) -> str:
     status = d.get("status")
     why = (
         f": {_clip(d.get('error'), 120)}" if status != "ok" else f" — {_clip(d.get('preview'), 90)}"
@@ -23,7 +28,7 @@ def _finished(d: dict[str, Any]) -> str:
     return f"worker {_worker(d)} {status} in {d.get('duration', 0):.2f}s{why}"
 
 
-def _verify(d: dict[str, Any]) -> str:
+def _verify(d: EventData) -> str:
     parts = []
     for r in d.get("results", []):
         mark = "pass" if r.get("passed") else f"FAIL (exit {r.get('exit_code')})"
@@ -34,7 +39,7 @@ def _verify(d: dict[str, Any]) -> str:
     return "verify: " + ("; ".join(parts) or "no commands")
 
 
-def _review(d: dict[str, Any]) -> str:
+def _review(d: EventData) -> str:
     verdicts = d.get("verdicts", [])
     yes = sum(1 for v in verdicts if v.get("complete"))
     issues = [i for v in verdicts for i in v.get("issues", [])]
@@ -42,26 +47,26 @@ def _review(d: dict[str, Any]) -> str:
     return f"review: {yes}/{len(verdicts)} complete (quorum {d.get('quorum')}){more}"
 
 
-def _iteration(d: dict[str, Any]) -> str:
+def _iteration(d: EventData) -> str:
     if d.get("passed"):
         return "iteration passed the gate"
     return "iteration did not pass: " + _clip("; ".join(d.get("reasons", [])), 160)
 
 
-def _paused(d: dict[str, Any]) -> str:
+def _paused(d: EventData) -> str:
     return (
         f"paused: {d.get('backend')} hit its usage limit; goes on at {_clock(d.get('resume_at'))} "
         f"(in {d.get('in')}) or with `loopwright resume`: {_clip(d.get('message'), 100)}"
     )
 
 
-def _resumed(d: dict[str, Any]) -> str:
+def _resumed(d: EventData) -> str:
     if "early" not in d:  # a new host took the run over
         return "run resumed"
     return "usage limit pause over" + (": woken early" if d["early"] else "")
 
 
-_FORMATS: dict[str, Any] = {
+_FORMATS: dict[EventType, Callable[[EventData], str]] = {
     "run_started": lambda d: f"run started: {_clip(d.get('goal'), 120)}",
     "resumed": _resumed,
     "paused": _paused,
@@ -97,10 +102,10 @@ _FORMATS: dict[str, Any] = {
 }
 
 
-def format_event(event: dict[str, Any]) -> str:
+def format_event(event: Event) -> str:
     ts = time.strftime("%H:%M:%S", time.localtime(float(event.get("ts") or 0)))
-    kind = str(event.get("type"))
-    fmt = _FORMATS.get(kind)
+    kind = event.get("type")
+    fmt = _FORMATS.get(kind) if kind is not None else None
     body = fmt(event.get("data") or {}) if fmt else f"{kind} {_clip(event.get('data'), 120)}"
     return f"{ts} it{event.get('iteration', 0)} {body}"
 
@@ -109,7 +114,7 @@ def _clock(epoch: Any) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(epoch or 0)))
 
 
-def format_status(status: dict[str, Any]) -> str:
+def format_status(status: RunStatus) -> str:
     usage = status.get("usage") or {}
     until = f" until {_clock(status['resume_at'])}" if status.get("resume_at") else ""
     return (
@@ -128,7 +133,7 @@ def _cleaned(ws: dict[str, Any]) -> str:
     return " (nothing committed; worktree removed)"
 
 
-def format_result(result: dict[str, Any]) -> str:
+def format_result(result: ResultData) -> str:
     lines = [f"{result.get('state', '?').upper()}: {result.get('summary')}"]
     for r in result.get("last_results", []):
         lines.append(
@@ -166,7 +171,7 @@ class Progress:
         self.running = 0
         self.done = 0
 
-    def see(self, event: dict[str, Any]) -> None:
+    def see(self, event: Event) -> None:
         kind = event.get("type")
         if kind == "worker_started":
             self.running += 1
@@ -176,7 +181,7 @@ class Progress:
         elif kind == "plan":
             self.running = self.done = 0
 
-    def line(self, status: dict[str, Any]) -> str:
+    def line(self, status: RunStatus) -> str:
         return (
             f"… {status.get('state')} · iteration {status.get('iteration')} · "
             f"phase {status.get('phase')} · workers: {self.running} running, {self.done} done · "

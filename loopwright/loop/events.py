@@ -9,6 +9,7 @@ from ..backends.base import OutputWriter
 from .types import UsageTotals
 from .vocab import Event, EventType
 
+
 class EventSink(Protocol):
     def emit(self, type: EventType, iteration: int, data: dict[str, Any]) -> None:
         """Record one event."""

@@ -1,13 +1,14 @@
 """Every vocabulary of loopwright, each a ``Literal`` defined once and imported where used:
 run states, event types, review quorum, question and cleanup policies. Lists and sets of
-them are derived with ``typing.get_args``, never spelled again.
+them are derived with ``typing.get_args``, never spelled again. Also the record of the
+event log, whose ``type`` is one of them.
 
 Plain ``typing`` only: the CLI's parser and a run-host's start import it for nothing.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, NotRequired, TypedDict, cast, get_args
 
 LiveState = Literal["queued", "running", "paused"]
 """A host owns the run (``paused``: it waits for a usage limit to reset, then goes on)."""
@@ -56,7 +57,28 @@ EventType = Literal[
     "merge",
     "run_finished",
 ]
-"""The ``type`` of each record of a run's event log (the README's table says their data).
+"""The ``type`` of each record of a run's event log (the README's table says their data)."""
 
-Backends sit below the loop and name the events they add (``worker_output``,
-``model_call``, ``model_pull``, ``warning``) as plain strings; a test checks those too."""
+
+def backend_event(name: str) -> EventType:
+    """An event a backend adds, as an ``EventType``. Backends sit below the loop and name
+    theirs (``worker_output``, ``model_call``, ``model_pull``, ``warning``) as plain
+    strings; ``tests/loop/test_vocab.py`` checks that every name they use is one."""
+    return cast(EventType, name)
+
+
+EventData = dict[str, Any]
+"""What an event says: its keys depend on its ``type`` (the README's table)."""
+
+
+class Event(TypedDict):
+    """One record of a run's event log (``events.jsonl``, one JSON object a line)."""
+
+    seq: int
+    """Counts from 0 without gaps; later events refer to earlier ones by it."""
+    ts: float
+    run_id: NotRequired[str]
+    """In every record of a run's log; not in a ``MemorySink``'s (there is no run)."""
+    type: EventType
+    iteration: int
+    data: EventData

@@ -44,8 +44,9 @@ async def drive(
     recorder: RunRecorder | None = None,
     prepared: Future[dict[str, Any]] | None = None,
     runner: ProcessRunner | None = None,
-) -> dict[str, Any]:
-    """Run (or resume) ``run_id`` to its end; returns what went into ``result.json``.
+) -> RunResult:
+    """Run (or resume) ``run_id`` to its end; returns its result (what went into
+    ``result.json``, unless it ended asking questions).
 
     ``runner`` starts the run's programs (verify, workers, the tool loop's commands, git);
     by default the one its request calls for (``run_runner``)."""
@@ -62,7 +63,7 @@ async def _drive(
     recorder: RunRecorder | None,
     prepared: Future[dict[str, Any]] | None,
     runner: ProcessRunner,
-) -> dict[str, Any]:
+) -> RunResult:
     try:
         recorder = recorder or begin(store, run_id, resume)
     except DiskFull as exc:
@@ -155,7 +156,7 @@ async def _finish(
     run_id: str,
     ws: Workspace | None,
     request: RunRequest,
-) -> dict[str, Any]:
+) -> RunResult:
     result.run_id = run_id
     if ws is not None:
         result.workspace = await close_workspace(ws, result, request.cleanup)
@@ -177,7 +178,7 @@ async def _finish(
                 "summary": result.summary,
             },
         )
-        recorder.store.write_result(run_id, data)
+        recorder.store.write_result(run_id, result)
         recorder.set_state(result.state, phase="done", usage=usage, error=result.error)
     recorder.close()
-    return data
+    return result

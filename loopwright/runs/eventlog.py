@@ -12,11 +12,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import orjson
 
 from ..errors import UserError
+from ..loop.vocab import Event, EventType
 from .diskspace import writing
 from .redact import Redactor
 
@@ -53,12 +54,12 @@ class EventWriter:
                 continue
         return 0
 
-    def append(self, type: str, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
+    def append(self, type: EventType, iteration: int, data: dict[str, Any]) -> Event:
         with self._lock:
             return self._append(type, iteration, data)
 
-    def _append(self, type: str, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
-        event = {
+    def _append(self, type: EventType, iteration: int, data: dict[str, Any]) -> Event:
+        event: Event = {
             "seq": self.seq,
             "ts": round(time.time(), 3),
             "run_id": self.run_id,
@@ -100,7 +101,7 @@ class EventWriter:
 
 @dataclass
 class Page:
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     cursor: str = "0"
     more: bool = False
 
@@ -113,14 +114,14 @@ def parse_cursor(cursor: str | None) -> int:
     return int(cursor)
 
 
-def _decode(lines: list[bytes], out: list[dict[str, Any]]) -> None:
+def _decode(lines: list[bytes], out: list[Event]) -> None:
     for line in lines:
         try:
             event = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
-        if isinstance(event, dict):
-            out.append(event)
+        if isinstance(event, dict):  # our own records: not validated on the read path
+            out.append(cast(Event, event))
 
 
 def read_events(path: Path, cursor: str | None = None, limit: int = 200) -> Page:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
+from ..loop.vocab import RunState
 from .diskspace import writing
 
 _SCHEMA = """
@@ -20,7 +22,23 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_state ON runs (state, run_id);
 """
-COLUMNS = ("run_id", "state", "created_at", "updated_at", "goal", "cwd", "backend")
+
+
+class IndexRow(TypedDict):
+    """One run in the index: enough to list runs without opening their directories."""
+
+    run_id: str
+    state: RunState
+    created_at: float
+    updated_at: float
+    goal: str
+    """The first 200 characters."""
+    cwd: str
+    backend: str
+    """The planner's spec."""
+
+
+COLUMNS = tuple(IndexRow.__annotations__)
 
 
 def _set_wal(db: sqlite3.Connection, tries: int = 100) -> None:
@@ -63,14 +81,15 @@ class RunIndex:
         with writing(self.path):  # a full disk is DiskFull naming the index, not SQLITE_FULL
             self._db().execute(sql, args)
 
-    def upsert(self, row: dict[str, Any]) -> None:
+    def upsert(self, row: IndexRow) -> None:
+        fields: Mapping[str, object] = row
         self._write(
             "INSERT INTO runs VALUES (?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET "
             "state=excluded.state, updated_at=excluded.updated_at",
-            tuple(row[c] for c in COLUMNS),
+            tuple(fields[c] for c in COLUMNS),
         )
 
-    def set_state(self, run_id: str, state: str, updated_at: float) -> None:
+    def set_state(self, run_id: str, state: RunState, updated_at: float) -> None:
         self._write(
             "UPDATE runs SET state=?, updated_at=? WHERE run_id=?", (state, updated_at, run_id)
         )
@@ -78,14 +97,14 @@ class RunIndex:
     def delete(self, run_id: str) -> None:
         self._write("DELETE FROM runs WHERE run_id=?", (run_id,))
 
-    def list(self, state: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    def list(self, state: RunState | None = None, limit: int = 20) -> list[IndexRow]:
         sql = f"SELECT {', '.join(COLUMNS)} FROM runs"
         args: tuple[Any, ...] = ()
         if state:
             sql += " WHERE state=?"
             args = (state,)
         rows = self._db().execute(sql + " ORDER BY run_id DESC LIMIT ?", (*args, limit))
-        return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
+        return [cast(IndexRow, dict(zip(COLUMNS, r, strict=True))) for r in rows]
 
     def count(self) -> int:
         return int(self._db().execute("SELECT COUNT(*) FROM runs").fetchone()[0])

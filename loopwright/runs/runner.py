@@ -21,18 +21,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidState, UserError
-from ..loop.vocab import ALL_STATES, LIVE_STATES, TERMINAL_STATES
+from ..loop.vocab import ALL_STATES, LIVE_STATES, TERMINAL_STATES, EventType, RunState
 from ..process.runner import PlainRunner, ProcessRunner, kill_session, pid_alive, proc_start_time
 from .diskspace import release_reserve
 from .eventlog import EventWriter
 from .git.scratch import make_scratch_repo
 from .ids import new_run_id
-from .store import RunStore, goal_row
+from .status import RunStatus
+from .store import RunStore
 from .tally import elapsed_now, with_elapsed_now
 from .wake import WAKE_SIGNAL, driven_here, wake_here
 
 if TYPE_CHECKING:
     from ..loop.harness import Roles
+    from ..loop.types import RunResult
     from .request import RunRequest
 
 __all__ = [
@@ -63,7 +65,7 @@ def create_run(store: RunStore, request: RunRequest) -> str:
             repo = make_scratch_repo(_scratch_dir(store, run_id))
             request.loop.cwd = request.repo = str(repo)
         data = request.model_dump()
-        store.create(run_id, data, goal_row(data))
+        store.create(run_id, data)
     except BaseException:
         _discard(store, run_id, request)
         raise
@@ -109,7 +111,7 @@ def _record_host(store: RunStore, run_id: str, pid: int) -> None:
     with run_lock(store, run_id):
         status = store.read_status(run_id)
         if status["state"] in ("queued", "needs_input", "interrupted"):
-            status.update(pid=pid, pid_start=proc_start_time(pid))
+            status.update({"pid": pid, "pid_start": proc_start_time(pid)})
             store.write_status(run_id, status)
 
 
@@ -137,7 +139,7 @@ def run_lock(store: RunStore, run_id: str) -> Iterator[None]:
         os.close(fd)
 
 
-def _append(store: RunStore, run_id: str, type: str, data: dict[str, Any]) -> None:
+def _append(store: RunStore, run_id: str, type: EventType, data: dict[str, Any]) -> None:
     writer = EventWriter(store.paths(run_id).events, run_id, store.redact)
     try:
         writer.append(type, int(store.read_status(run_id).get("iteration") or 0), data)
@@ -145,7 +147,7 @@ def _append(store: RunStore, run_id: str, type: str, data: dict[str, Any]) -> No
         writer.close()
 
 
-def refresh(store: RunStore, run_id: str) -> dict[str, Any]:
+def refresh(store: RunStore, run_id: str) -> RunStatus:
     """The run's status, ``elapsed`` as of now; a live state whose host is gone becomes
     ``interrupted``."""
     status = store.read_status(run_id)
@@ -166,14 +168,14 @@ def refresh(store: RunStore, run_id: str) -> dict[str, Any]:
     return status
 
 
-def _kill_orphans(status: dict[str, Any]) -> None:
+def _kill_orphans(status: RunStatus) -> None:
     """Workers the dead host left behind: they are in its session (its pid is their sid)."""
     pid = status.get("pid")
     if pid and not pid_alive(int(pid), None):  # a reused pid belongs to someone else: skip
         kill_session(int(pid))
 
 
-def _host_alive(status: dict[str, Any]) -> bool:
+def _host_alive(status: RunStatus) -> bool:
     pid = status.get("pid")
     if not pid:  # queued, host not yet recorded: give it a moment before calling it dead
         return time.time() - float(status.get("updated_at") or 0) < 30
@@ -190,13 +192,13 @@ def recover(store: RunStore) -> list[str]:
     return found
 
 
-def cancel(store: RunStore, run_id: str, timeout: float = 10.0) -> dict[str, Any]:
+def cancel(store: RunStore, run_id: str, timeout: float = 10.0) -> RunStatus:
     """Stop a run at once: its host gets SIGTERM (then SIGKILL); returns the final status."""
     status = refresh(store, run_id)
     if status["state"] in TERMINAL_STATES:
         return status
-    if status["state"] in LIVE_STATES and status.get("pid") and _host_alive(status):
-        pid = int(status["pid"])
+    pid = status.get("pid")
+    if status["state"] in LIVE_STATES and pid and _host_alive(status):
         os.kill(pid, signal.SIGTERM)
         # "interrupted": the host died of the signal before its handler was installed.
         status = wait(store, run_id, timeout, states=TERMINAL_STATES | {"interrupted"})
@@ -214,7 +216,7 @@ def cancel(store: RunStore, run_id: str, timeout: float = 10.0) -> dict[str, Any
     return status
 
 
-def _cancelled_result(store: RunStore, run_id: str, status: dict[str, Any]) -> dict[str, Any]:
+def _cancelled_result(store: RunStore, run_id: str, status: RunStatus) -> RunResult:
     """The result of a run whose host could not record its own cancellation."""
     from ..loop.types import RunResult, UsageTotals  # only on this path: keeps the CLI light
 
@@ -230,12 +232,12 @@ def _cancelled_result(store: RunStore, run_id: str, status: dict[str, Any]) -> d
         duration=float(status.get("elapsed") or 0.0),
         workspace=status.get("workspace") or {},
     )
-    return result.model_dump()
+    return result
 
 
 def wait(
-    store: RunStore, run_id: str, timeout: float, states: frozenset[str] | None = None
-) -> dict[str, Any]:
+    store: RunStore, run_id: str, timeout: float, states: frozenset[RunState] | None = None
+) -> RunStatus:
     """Poll until the run is in one of ``states`` (default: not live) or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     delay = POLL_MIN
@@ -250,7 +252,7 @@ def wait(
 
 def resume(
     store: RunStore, run_id: str, answers: dict[str, str] | None = None, spawn: bool = True
-) -> dict[str, Any]:
+) -> RunStatus:
     """Continue a run that asked questions, one that was interrupted, or (before its usage
     limit resets) one that is paused."""
     if refresh(store, run_id)["state"] == "paused":
@@ -278,15 +280,16 @@ def resume(
     return store.read_status(run_id)
 
 
-def _wake(store: RunStore, run_id: str) -> dict[str, Any]:
+def _wake(store: RunStore, run_id: str) -> RunStatus:
     """A paused run goes on now: through its waker if this process drives it, else by
     signalling its host (pid checked as for cancel); returns the status once it runs."""
     status = store.read_status(run_id)
+    pid = status.get("pid")
     if driven_here(run_id):
         wake_here(run_id)
-    elif status.get("wake_signal") == WAKE_SIGNAL.name and _host_alive(status):
+    elif pid and status.get("wake_signal") == WAKE_SIGNAL.name and _host_alive(status):
         with contextlib.suppress(ProcessLookupError):  # it ended meanwhile: status says how
-            os.kill(int(status["pid"]), WAKE_SIGNAL)
+            os.kill(pid, WAKE_SIGNAL)
     else:
         raise InvalidState(
             f"run {run_id} is paused in a process that cannot be woken from here; it goes "
@@ -315,7 +318,7 @@ class ThreadRun:
         self.store, self.run_id = store, run_id
         self._done = threading.Event()
 
-        async def main() -> dict[str, Any]:
+        async def main() -> RunResult:
             try:
                 return await drive(store, run_id, resume=resume, roles=roles, runner=runner)
             finally:
@@ -323,7 +326,7 @@ class ThreadRun:
 
         self._portal_cm = start_blocking_portal()
         portal = self._portal_cm.__enter__()
-        self.future: concurrent.futures.Future[dict[str, Any]] = portal.start_task_soon(main)
+        self.future: concurrent.futures.Future[RunResult] = portal.start_task_soon(main)
         self.future.add_done_callback(lambda _: self._close())
 
     def _close(self) -> None:
@@ -333,7 +336,7 @@ class ThreadRun:
         """Cancel the run: its workers are killed and the state becomes ``cancelled``."""
         self.future.cancel()
 
-    def wait(self, timeout: float) -> dict[str, Any]:
+    def wait(self, timeout: float) -> RunStatus:
         self._done.wait(timeout)
         return self.store.read_status(self.run_id)
 

@@ -67,7 +67,7 @@ def fail_to_start(store: RunStore, run_id: str, exc: DiskFull) -> None:
         writer.append("error", int(status.get("iteration") or 0), data)
     finally:
         writer.close()
-    status.update(phase="done", error=str(exc))
+    status.update({"phase": "done", "error": str(exc)})
     store.set_state(run_id, status, "failed")
 
 

@@ -15,13 +15,22 @@ import shutil
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RunNotFound
+from ..loop.vocab import RunState
 from .diskspace import make_reserve, writing
 from .ids import check_run_id
-from .index import RunIndex
+from .index import IndexRow, RunIndex
 from .redact import Redactor
+from .status import RunStatus
+
+if TYPE_CHECKING:
+    from ..loop.types import RunResult
+
+ResultData = dict[str, Any]
+"""``result.json`` as read back: a ``loop.types.RunResult`` dumped. Readers that only show it
+(the CLI, the tools) take it as data; reading it costs no pydantic."""
 
 
 def make_private_dir(path: Path) -> None:
@@ -94,25 +103,26 @@ class RunStore:
             raise RunNotFound(f"no run {run_id!r} under {self.runs_dir}", "run_id")
         return p
 
-    def create(self, run_id: str, request: dict[str, Any], row: dict[str, Any]) -> RunPaths:
+    def create(self, run_id: str, request: dict[str, Any]) -> RunPaths:
         """A new ``queued`` run with its disk reserve. A create that fails (a full disk:
         ``DiskFull``) leaves neither a run dir nor an index row behind."""
         p = self.paths(run_id)
         make_private_dir(self.runs_dir)
         p.root.mkdir(mode=0o700)
         try:
-            self._fill(p, run_id, request, row)
+            self._fill(p, run_id, request)
         except BaseException:
             self.remove(run_id)
             raise
         return p
 
-    def _fill(self, p: RunPaths, run_id: str, request: dict[str, Any], row: dict[str, Any]) -> None:
+    def _fill(self, p: RunPaths, run_id: str, request: dict[str, Any]) -> None:
         make_private_dir(p.workers)
         make_reserve(p.root)
         write_json_atomic(p.request, request, self.redact, durable=True)
         now = time.time()
-        status = {
+        row = _row(run_id, None, request, now)
+        status: RunStatus = {
             "run_id": run_id,
             "state": "queued",
             "phase": "queued",
@@ -126,9 +136,7 @@ class RunStore:
             "goal": row["goal"],
         }
         write_json_atomic(p.status, status, self.redact, durable=True)
-        self.index.upsert(
-            {**row, "run_id": run_id, "state": "queued", "created_at": now, "updated_at": now}
-        )
+        self.index.upsert(row)
 
     def remove(self, run_id: str) -> None:
         """Delete a run that never started: its dir, then (with the room that freed) its
@@ -137,16 +145,16 @@ class RunStore:
         with contextlib.suppress(OSError, sqlite3.Error):
             self.index.delete(run_id)
 
-    def read_status(self, run_id: str) -> dict[str, Any]:
+    def read_status(self, run_id: str) -> RunStatus:
         p = self.existing(run_id)
-        status: dict[str, Any] = read_json(p.status)
+        status: RunStatus = read_json(p.status)
         return status
 
-    def write_status(self, run_id: str, status: dict[str, Any], durable: bool = False) -> None:
+    def write_status(self, run_id: str, status: RunStatus, durable: bool = False) -> None:
         status["updated_at"] = time.time()
         write_json_atomic(self.paths(run_id).status, status, self.redact, durable)
 
-    def set_state(self, run_id: str, status: dict[str, Any], state: str) -> None:
+    def set_state(self, run_id: str, status: RunStatus, state: RunState) -> None:
         """A state change: written at once, durably, and mirrored into the index."""
         status["state"] = state
         self.write_status(run_id, status, durable=True)
@@ -156,13 +164,14 @@ class RunStore:
         data: dict[str, Any] = read_json(self.existing(run_id).request)
         return data
 
-    def write_result(self, run_id: str, result: dict[str, Any]) -> None:
-        write_json_atomic(self.paths(run_id).result, result, self.redact, durable=True)
+    def write_result(self, run_id: str, result: RunResult) -> None:
+        data = result.model_dump()
+        write_json_atomic(self.paths(run_id).result, data, self.redact, durable=True)
 
-    def read_result(self, run_id: str) -> dict[str, Any] | None:
+    def read_result(self, run_id: str) -> ResultData | None:
         p = self.existing(run_id)
         try:
-            data: dict[str, Any] = read_json(p.result)
+            data: ResultData = read_json(p.result)
         except FileNotFoundError:
             return None
         return data
@@ -181,17 +190,17 @@ class RunStore:
         return n
 
 
-def _row(run_id: str, status: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+def _row(
+    run_id: str, status: RunStatus | None, request: dict[str, Any], now: float = 0.0
+) -> IndexRow:
+    """The index row of a run: from its status (None: a new run, ``queued`` at ``now``)."""
+    loop = request.get("loop", {})
     return {
         "run_id": run_id,
-        "state": status.get("state", "interrupted"),
-        "created_at": status.get("started_at", 0.0),
-        "updated_at": status.get("updated_at", 0.0),
-        "goal": str(request.get("loop", {}).get("goal", ""))[:200],
-        "cwd": str(request.get("loop", {}).get("cwd", "")),
+        "state": status.get("state", "interrupted") if status else "queued",
+        "created_at": status.get("started_at", now) if status else now,
+        "updated_at": status.get("updated_at", now) if status else now,
+        "goal": str(loop.get("goal", ""))[:200],
+        "cwd": str(loop.get("cwd", "")),
         "backend": request.get("planner", ""),
     }
-
-
-def goal_row(request: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in _row("", {}, request).items() if k in ("goal", "cwd", "backend")}

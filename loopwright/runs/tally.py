@@ -9,9 +9,10 @@ more than it finished: its result counts that iteration and says it was cut shor
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..loop.vocab import RunState
+from .status import RunStatus
 
 if TYPE_CHECKING:
     from ..loop.types import RunResult
@@ -20,7 +21,7 @@ TICKING: frozenset[RunState] = frozenset({"running", "paused"})
 """States in which the host is alive and the run's clock runs."""
 
 
-def elapsed_now(status: dict[str, Any], now: float | None = None) -> float:
+def elapsed_now(status: RunStatus, now: float | None = None) -> float:
     """Seconds the run has run: the stored value, plus the time since it was written while
     the run's clock is running."""
     stored = float(status.get("elapsed") or 0.0)
@@ -31,13 +32,13 @@ def elapsed_now(status: dict[str, Any], now: float | None = None) -> float:
     return round(stored + max(0.0, now - float(written)), 3)
 
 
-def with_elapsed_now(status: dict[str, Any]) -> dict[str, Any]:
+def with_elapsed_now(status: RunStatus) -> RunStatus:
     """``status`` (changed in place and returned) with ``elapsed`` as of now."""
     status["elapsed"] = elapsed_now(status)
     return status
 
 
-def as_it_ran(result: RunResult, status: dict[str, Any]) -> None:
+def as_it_ran(result: RunResult, status: RunStatus) -> None:
     """Fill in what a result made outside the harness lacks, from the host's own status:
     the iteration the run had reached (``status["iteration"]``) and its running time."""
     if not result.duration:

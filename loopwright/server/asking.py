@@ -30,7 +30,7 @@ from mcp_types import (
 from mcp_types.version import is_version_at_least
 
 from ..errors import UserError
-from .models import Question
+from ..loop.types import Question
 
 MODERN = "2026-07-28"
 ROOTS, ANSWERS = "roots", "answers"

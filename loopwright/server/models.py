@@ -6,11 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-
-class Question(BaseModel):
-    id: str
-    text: str
-    default: str | None = None
+from ..loop.types import Question
 
 
 class RunReply(BaseModel):

@@ -10,6 +10,7 @@ from mcp_types import InputRequiredResult
 
 from ..runs import runner
 from ..runs.request import RunRequest
+from ..runs.status import RunStatus
 from . import asking
 from .models import RunReply
 from .state import ServerState, questions_of, run_reply, signal_host
@@ -73,7 +74,7 @@ async def block(ctx: Context[Any, Any], run_id: str) -> Reply:
     return run_reply(st.store, run_id, status)
 
 
-async def ask(ctx: Context[Any, Any], run_id: str, status: dict[str, Any], detach: bool) -> Reply:
+async def ask(ctx: Context[Any, Any], run_id: str, status: RunStatus, detach: bool) -> Reply:
     """Put the run's questions to the client if it can answer, else reply needs_input."""
     st = server_state(ctx)
     questions = questions_of(status)

@@ -10,17 +10,19 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 
 from ..errors import LoopwrightError, UserError, first_error
+from ..loop.types import Question
 from ..loop.vocab import LIVE_STATES, TERMINAL_STATES
 from ..process.runner import pid_alive
 from ..runs.diskspace import find_disk_full
+from ..runs.status import RunStatus
 from ..runs.store import RunStore
-from .models import Question, RunReply
+from .models import RunReply
 
 log = logging.getLogger("loopwright.server")
 Params = ParamSpec("Params")
@@ -72,11 +74,11 @@ def mapped(fn: Callable[Params, Awaitable[T]]) -> Callable[Params, Awaitable[T]]
     return tool
 
 
-def questions_of(status: dict[str, Any]) -> list[Question]:
+def questions_of(status: RunStatus) -> list[Question]:
     return [Question.model_validate(q) for q in status.get("questions") or []]
 
 
-def run_reply(store: RunStore, run_id: str, status: dict[str, Any]) -> RunReply:
+def run_reply(store: RunStore, run_id: str, status: RunStatus) -> RunReply:
     """The reply of a started, waiting or finished run, with what to do next."""
     p = store.paths(run_id)
     request = store.read_request(run_id)

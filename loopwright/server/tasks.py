@@ -33,6 +33,7 @@ from pydantic import ConfigDict, Field
 from ..errors import LoopwrightError
 from ..runs import runner
 from ..runs.ids import check_run_id
+from ..runs.status import RunStatus
 from . import asking
 from .state import LIVE, ServerState, questions_of, run_reply
 
@@ -72,7 +73,7 @@ def declared(ctx: Ctx) -> bool:
     return bool(caps and caps.extensions and TASKS in caps.extensions)
 
 
-def _base(run_id: str, status: dict[str, Any], task_status: str) -> dict[str, Any]:
+def _base(run_id: str, status: RunStatus, task_status: str) -> dict[str, Any]:
     return {
         "taskId": run_id,
         "status": task_status,
@@ -85,7 +86,7 @@ def _base(run_id: str, status: dict[str, Any], task_status: str) -> dict[str, An
     }
 
 
-def _tool_result(state: ServerState, run_id: str, status: dict[str, Any]) -> dict[str, Any]:
+def _tool_result(state: ServerState, run_id: str, status: RunStatus) -> dict[str, Any]:
     reply = run_reply(state.store, run_id, status).model_dump(mode="json")
     result = CallToolResult(
         content=[TextContent(type="text", text=json.dumps(reply, indent=2))],

@@ -11,6 +11,7 @@ from mcp_types import InputRequiredResult, ToolAnnotations
 from ..runs import runner
 from ..runs.eventlog import read_events
 from ..runs.ids import check_run_id
+from ..runs.index import IndexRow
 from ..runs.preflight import preflight as check_ready
 from ..runs.request import build_request
 from . import asking, descriptions, runflow
@@ -191,7 +192,7 @@ async def orchestrate_list(
 ) -> ListReply:
     store = runflow.server_state(ctx).store
 
-    def rows() -> list[dict[str, Any]]:
+    def rows() -> list[IndexRow]:
         runner.recover(store)
         return store.index.list(state, limit)
 

@@ -13,8 +13,10 @@ from typing import Any
 
 import anyio
 
+from ..loop.vocab import Event
 from ..runs import runner
 from ..runs.eventlog import parse_cursor, read_events
+from ..runs.status import RunStatus
 from ..runs.store import RunStore
 
 POLL_MIN, POLL_MAX = 0.02, 0.5
@@ -25,8 +27,8 @@ Progress = Callable[[str], Awaitable[None]]
 
 
 async def wait_until(
-    store: RunStore, run_id: str, timeout: float, done: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
+    store: RunStore, run_id: str, timeout: float, done: Callable[[RunStatus], bool]
+) -> RunStatus:
     """Poll the run's status until ``done(status)`` or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
     delay = POLL_MIN
@@ -38,11 +40,11 @@ async def wait_until(
         delay = min(POLL_MAX, delay * 1.5)
 
 
-def not_live(status: dict[str, Any]) -> bool:
+def not_live(status: RunStatus) -> bool:
     return status["state"] not in runner.LIVE_STATES
 
 
-def past_intake(status: dict[str, Any]) -> bool:
+def past_intake(status: RunStatus) -> bool:
     """Intake has settled: the run asked, ended, or began iteration 1 (planning)."""
     return not_live(status) or int(status.get("iteration") or 0) >= 1
 
@@ -67,7 +69,7 @@ async def wait_for_events(store: RunStore, run_id: str, cursor: str | None, wait
 
 async def follow(
     store: RunStore, run_id: str, progress: Progress, cursor: str | None = None
-) -> dict[str, Any]:
+) -> RunStatus:
     """Wait for the run to leave the live states, reporting phases and iterations."""
     last_report = time.monotonic()
     while True:
@@ -102,7 +104,7 @@ PHASE_EVENTS = {
 }
 
 
-def describe(event: dict[str, Any], store: RunStore, run_id: str) -> str | None:
+def describe(event: Event, store: RunStore, run_id: str) -> str | None:
     """A one-line progress message for the events that mark phases and iterations."""
     kind, data, it = event.get("type"), event.get("data") or {}, event.get("iteration", 0)
     if kind == "plan":

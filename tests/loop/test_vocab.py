@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -89,3 +90,47 @@ def test_a_request_outside_a_vocabulary_is_refused_naming_the_field_and_the_word
     with pytest.raises(UserError, match=f"{field} 'nope': allowed are {allowed}") as caught:
         build_request("g", **{field: "nope"})
     assert caught.value.field == field
+
+
+def emitted_event_types() -> dict[str, str]:
+    """Every event type named in the package where an event is emitted: ``emit(type, ...)``,
+    ``_emit(type, ...)``, ``writer.append(type, ...)`` and the runner's ``_append``."""
+    found: dict[str, str] = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            receiver = getattr(getattr(func, "value", None), "id", "")
+            if name in ("emit", "_emit") or (name == "append" and receiver == "writer"):
+                arg = node.args[0] if node.args else None
+            elif name == "_append" and len(node.args) > 2:
+                arg = node.args[2]
+            else:
+                continue
+            for const in ast.walk(arg) if arg is not None else ():
+                if isinstance(const, ast.Constant) and isinstance(const.value, str):
+                    found[const.value] = f"{path.relative_to(PACKAGE)}:{node.lineno}"
+    return found
+
+
+def test_every_event_the_package_emits_is_in_the_vocabulary() -> None:
+    found = emitted_event_types()
+    unknown = {t: where for t, where in found.items() if t not in get_args(vocab.EventType)}
+    assert not unknown, f"event types missing from vocab.EventType: {unknown}"
+    assert {"worker_output", "model_call", "model_pull", "run_started"} <= set(found)
+
+
+def test_every_event_type_is_emitted_somewhere() -> None:
+    unused = set(get_args(vocab.EventType)) - set(emitted_event_types())
+    assert not unused, f"event types nothing emits: {sorted(unused)}"
+
+
+def test_the_readme_event_table_names_exactly_the_event_types() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text()
+    table = readme.split("| type | data |", 1)[1].split("\n\n", 1)[0]
+    named = set(
+        re.findall(r"`([a-z_]+)`", "\n".join(r.split("|")[1] for r in table.splitlines()[2:]))
+    )
+    assert named == set(get_args(vocab.EventType))
