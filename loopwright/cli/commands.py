@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..config import state_dir
 from ..errors import LoopwrightError, UserError
-from ..loop.vocab import Event, RunState
+from ..loop.vocab import LIVE_STATES, Event, RunState
 from ..runs import runner
 from ..runs.diskspace import find_disk_full
 from ..runs.eventlog import read_events, read_last
@@ -207,7 +207,7 @@ def _follow_loop(
         if page.more:
             continue
         status = runner.refresh(store, run_id)
-        if status["state"] not in runner.LIVE_STATES:
+        if status["state"] not in LIVE_STATES:
             page = read_events(events, cursor, limit=100_000)
             show(page.events)
             if live:
@@ -287,7 +287,7 @@ def cmd_result(args: argparse.Namespace) -> int:
     if args.wait:
         runner.wait(store, run_id, args.timeout)
     status = runner.refresh(store, run_id)
-    if status["state"] in runner.LIVE_STATES:
+    if status["state"] in LIVE_STATES:
         out(json.dumps(status) if args.json else f"run {run_id} is still {status['state']}")
         return EXIT["running"]
     return _report(store, run_id, status, args.json)

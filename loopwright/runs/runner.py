@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from .request import RunRequest
 
 __all__ = [
-    "LIVE_STATES",
-    "TERMINAL_STATES",
     "cancel",
     "create_run",
     "recover",

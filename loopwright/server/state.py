@@ -27,7 +27,6 @@ from .models import RunReply
 log = logging.getLogger("loopwright.server")
 Params = ParamSpec("Params")
 T = TypeVar("T")
-LIVE = LIVE_STATES
 
 
 @dataclass
@@ -85,7 +84,7 @@ def run_reply(store: RunStore, run_id: str, status: RunStatus) -> RunReply:
     state = status["state"]
     result = store.read_result(run_id) if state in TERMINAL_STATES else None
     return RunReply(
-        status="running" if state in LIVE else state,
+        status="running" if state in LIVE_STATES else state,
         run_id=run_id,
         run_dir=str(p.root),
         events_path=str(p.events),
@@ -99,7 +98,7 @@ def run_reply(store: RunStore, run_id: str, status: RunStatus) -> RunReply:
 
 
 def next_step(run_id: str, state: str) -> str:
-    if state in LIVE:
+    if state in LIVE_STATES:
         return (
             f"Run {run_id} is running in its own process and goes on after this client "
             f"exits. Follow it with orchestrate_tail(run_id, cursor, wait=30) or wait for "
@@ -124,7 +123,7 @@ def signal_host(store: RunStore, run_id: str) -> None:
     try:
         status = store.read_status(run_id)
         pid = status.get("pid")
-        if status["state"] in LIVE and pid and pid_alive(int(pid), status.get("pid_start")):
+        if status["state"] in LIVE_STATES and pid and pid_alive(int(pid), status.get("pid_start")):
             os.kill(int(pid), signal.SIGTERM)
             log.info("cancelled run %s owned by a cancelled call (pid %s)", run_id, pid)
     except (OSError, LoopwrightError, ValueError) as exc:

@@ -31,11 +31,12 @@ from mcp_types import (
 from pydantic import ConfigDict, Field
 
 from ..errors import LoopwrightError
+from ..loop.vocab import LIVE_STATES
 from ..runs import runner
 from ..runs.ids import check_run_id
 from ..runs.status import RunStatus
 from . import asking
-from .state import LIVE, ServerState, questions_of, run_reply
+from .state import ServerState, questions_of, run_reply
 
 TASKS = "io.modelcontextprotocol/tasks"
 MODERN = frozenset({asking.MODERN})
@@ -101,7 +102,7 @@ def describe(state: ServerState, run_id: str) -> dict[str, Any]:
     """The task view of a run (``tasks/get``): working, input_required or settled."""
     status = runner.refresh(state.store, run_id)
     s = status["state"]
-    if s in LIVE:
+    if s in LIVE_STATES:
         return _base(run_id, status, "working")
     if s == "needs_input":
         request = asking.question_round(run_id, questions_of(status)).input_requests

@@ -8,6 +8,7 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import InputRequiredResult, ToolAnnotations
 
+from ..loop.vocab import LIVE_STATES
 from ..runs import runner
 from ..runs.eventlog import read_events
 from ..runs.ids import check_run_id
@@ -31,7 +32,6 @@ from .models import (
     TailReply,
 )
 from .state import (
-    LIVE,
     check_cwd_absolute,
     check_cwd_allowed,
     mapped,
@@ -128,7 +128,7 @@ async def orchestrate_tail(
         events=page.events,
         cursor=page.cursor,
         more=page.more,
-        running=status["state"] in LIVE,
+        running=status["state"] in LIVE_STATES,
         state=status["state"],
     )
 
@@ -140,7 +140,7 @@ async def orchestrate_status(run_id: P.RunId, ctx: Ctx) -> StatusReply:
     return StatusReply(
         run_id=run_id,
         state=s["state"],
-        running=s["state"] in LIVE,
+        running=s["state"] in LIVE_STATES,
         resume_at=s.get("resume_at"),
         phase=s.get("phase") or "",
         iteration=int(s.get("iteration") or 0),
@@ -161,17 +161,17 @@ async def orchestrate_result(
     report = runflow.progress_reporter(ctx)
     status = runner.refresh(store, run_id)
     deadline = anyio.current_time() + (timeout if wait else 0)
-    while status["state"] in LIVE and anyio.current_time() < deadline:
+    while status["state"] in LIVE_STATES and anyio.current_time() < deadline:
         chunk = min(HEARTBEAT, deadline - anyio.current_time())
         status = await wait_until(store, run_id, chunk, not_live)
-        if status["state"] in LIVE:
+        if status["state"] in LIVE_STATES:
             await report(f"still {status.get('phase')} (iteration {status.get('iteration')})")
     state = status["state"]
-    result = store.read_result(run_id) if state not in LIVE else None
+    result = store.read_result(run_id) if state not in LIVE_STATES else None
     return ResultReply(
         run_id=run_id,
         state=state,
-        done=state not in LIVE,
+        done=state not in LIVE_STATES,
         result=result,
         questions=questions_of(status),
         message=next_step(run_id, state),

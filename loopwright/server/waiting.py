@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 
-from ..loop.vocab import Event
+from ..loop.vocab import LIVE_STATES, Event
 from ..runs import runner
 from ..runs.eventlog import parse_cursor, read_events
 from ..runs.status import RunStatus
@@ -41,7 +41,7 @@ async def wait_until(
 
 
 def not_live(status: RunStatus) -> bool:
-    return status["state"] not in runner.LIVE_STATES
+    return status["state"] not in LIVE_STATES
 
 
 def past_intake(status: RunStatus) -> bool:

@@ -26,8 +26,6 @@ from ..base import AgentRequest
 from .presets import DEFAULT_IDLE, Invocation, _joined, _write
 from .streams import READERS
 
-PLACEHOLDERS = ("{prompt_file}", "{system_file}", "{cwd}")
-
 
 @dataclass(frozen=True)
 class Template:

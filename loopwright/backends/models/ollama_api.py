@@ -10,7 +10,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +209,3 @@ def read_profiles(model: str | None = None) -> list[dict[str, Any]]:
         if isinstance(item, dict) and (model is None or item.get("model") == model):
             out.append(item)
     return out
-
-
-def facts_dict(facts: ModelFacts) -> dict[str, Any]:
-    return asdict(facts)

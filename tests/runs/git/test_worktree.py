@@ -13,6 +13,7 @@ import anyio
 import pytest
 
 from loopwright.errors import InvalidState, UserError
+from loopwright.loop.vocab import LIVE_STATES
 from loopwright.runs import runner
 from loopwright.runs.git.gitcmd import git
 from loopwright.runs.git.merge import diff, merge
@@ -40,7 +41,7 @@ def snapshot(repo: Path) -> tuple[str, str, str, str]:
 def run_thread(store: RunStore, timeout: float = 30, **kw: Any) -> dict[str, Any]:
     goal = kw.pop("goal", "change things")
     run = runner.start_thread(store, build_request(goal, **kw))
-    assert run.wait(timeout)["state"] not in runner.LIVE_STATES
+    assert run.wait(timeout)["state"] not in LIVE_STATES
     result = store.read_result(run.run_id)
     assert result is not None
     return result
