@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ...errors import CheckpointFailed, ProcessError
-from ...loop.vocab import EventType
+from ...loop.vocab import CleanupPolicy, EventType
 from . import pool
 from .gitcmd import agit, git, porcelain, repo_lock, resolve_commit, run_git
 from .locks import remove_stale_index_lock
@@ -244,7 +244,7 @@ class Workspace:
         )
         return {**self.record, "changed_files": parse_name_status(raw)}
 
-    def cleanup(self, policy: str) -> None:
+    def cleanup(self, policy: CleanupPolicy) -> None:
         """``auto``: keep worktree and branch iff the run committed; ``always``: remove the
         worktree (the branch stays if it holds commits); ``never``: keep both. A worktree
         whose checkpoint failed is always kept, and the pool and removal refuse, on their
