@@ -45,7 +45,7 @@ from .types import (
     VerifyResult,
 )
 from .verify import run_verify
-from .vocab import EventType, backend_event
+from .vocab import EventType, RunState, backend_event
 from .work import run_subgoals
 from .workspace import LoopWorkspace
 
@@ -345,7 +345,7 @@ class Harness:
     def _phase(self, phase: str, iteration: int) -> None:
         self.sink.phase(phase, iteration, self.state.usage)
 
-    def _result(self, state: Any, reason: str, error: str | None = None) -> RunResult:
+    def _result(self, state: RunState, reason: str, error: str | None = None) -> RunResult:
         h = self.state.history
         last = h[-1] if h else None
         questions: list[Question] = self.state.questions if state == "needs_input" else []

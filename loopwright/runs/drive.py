@@ -12,6 +12,7 @@ from ..backends.registry import create_backend
 from ..errors import DiskFull, LoopwrightError, unwrapped
 from ..loop.harness import Harness, Roles, summary_line
 from ..loop.types import RunResult
+from ..loop.vocab import RunState
 from ..process.runner import ProcessRunner
 from .diskspace import find_disk_full, release_reserve
 from .git.gitcmd import git_runner
@@ -133,7 +134,7 @@ def _finish_failed(recorder: RunRecorder, result: RunResult, exc: Exception) -> 
 
 
 def _ended(
-    harness: Harness | None, request: RunRequest, state: Any, reason: str, error: str | None
+    harness: Harness | None, request: RunRequest, state: RunState, reason: str, error: str | None
 ) -> RunResult:
     """The result of a run that ended outside the harness's own decisions."""
     iterations = harness.state.iterations if harness else 0
