@@ -17,7 +17,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "AgentRequest": "backends.base", "AgentResponse": "backends.base", "Backend": "backends.base",
-    "Usage": "backends.base", "create_backend": "backends.registry",
+    "Usage": "backends.base", "Capabilities": "backends.base", "ReviewFacts": "backends.base",
+    "WorkItem": "backends.base", "create_backend": "backends.registry",
     "list_backends": "backends.registry", "register_function": "backends.registry",
     "FunctionBackend": "backends.scripted", "ScriptedBackend": "backends.scripted",
     "BudgetExceeded": "errors", "DiskFull": "errors", "InvalidState": "errors",
@@ -36,6 +37,7 @@ __all__ = [
     "Backend",
     "Budget",
     "BudgetExceeded",
+    "Capabilities",
     "DiskFull",
     "EventSink",
     "FunctionBackend",
@@ -48,6 +50,7 @@ __all__ = [
     "NeedsInput",
     "PlanError",
     "ProcessError",
+    "ReviewFacts",
     "Roles",
     "RunError",
     "RunNotFound",
@@ -59,6 +62,7 @@ __all__ = [
     "Usage",
     "UserError",
     "Verdict",
+    "WorkItem",
     "__version__",
     "create_backend",
     "list_backends",
@@ -76,7 +80,15 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .backends.base import AgentRequest, AgentResponse, Backend, Usage
+    from .backends.base import (
+        AgentRequest,
+        AgentResponse,
+        Backend,
+        Capabilities,
+        ReviewFacts,
+        Usage,
+        WorkItem,
+    )
     from .backends.registry import create_backend, list_backends, register_function
     from .backends.scripted import FunctionBackend, ScriptedBackend
     from .errors import (
