@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import UnknownBackend, UserError
+from ..process.runner import PlainRunner, ProcessRunner
 from .base import Backend
 from .scripted import ScriptedBackend, load_scenario
 from .spec import BackendInfo, Spec, parse_spec
@@ -38,8 +39,9 @@ class Provider(Protocol):
         ``UserError`` naming ``field`` when it cannot work."""
         ...
 
-    def create(self, spec: Spec, /) -> Backend:
-        """A ready backend for a checked spec (may raise ``UserError``)."""
+    def create(self, spec: Spec, /, *, runner: ProcessRunner) -> Backend:
+        """A ready backend for a checked spec (may raise ``UserError``); the programs it
+        starts go through ``runner``."""
         ...
 
     def infos(self) -> list[BackendInfo]:
@@ -125,15 +127,19 @@ def check_spec(spec: str, field: str = "backend") -> str:
     return PROVIDERS[s.provider]().check(s, field)
 
 
-def create_backend(spec: str) -> Backend:
+def create_backend(spec: str, *, runner: ProcessRunner | None = None) -> Backend:
+    """A backend for ``spec``. The programs it starts (an agent CLI, the tool loop's
+    commands, a scripted reply's ``run``) go through ``runner``, by default the plain one;
+    a ``function:`` backend is the caller's own object and starts what it likes."""
     s = parse_spec(check_spec(spec))
+    runner = runner or PlainRunner()
     if s.provider == "function":
         return _FUNCTIONS[s.model]
     if s.provider == "scripted":
         if not s.model:
-            return ScriptedBackend(spec="scripted")
-        return ScriptedBackend(load_scenario(s.model), spec=str(s))
-    return PROVIDERS[s.provider]().create(s)
+            return ScriptedBackend(spec="scripted", runner=runner)
+        return ScriptedBackend(load_scenario(s.model), spec=str(s), runner=runner)
+    return PROVIDERS[s.provider]().create(s, runner=runner)
 
 
 def list_backends() -> list[BackendInfo]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 
+from ..backends.base import Backend
 from ..backends.registry import create_backend
 from ..errors import DiskFull, LoopwrightError, unwrapped
 from ..loop.harness import Harness, Roles, summary_line
@@ -27,12 +28,17 @@ from .wake import registered
 from .workspace_setup import close_workspace, open_workspace
 
 
-def build_roles(request: RunRequest) -> Roles:
+def build_roles(request: RunRequest, runner: ProcessRunner | None = None) -> Roles:
+    """The request's backends, each starting its programs with ``runner``."""
+
+    def create(spec: str) -> Backend:
+        return create_backend(spec, runner=runner)
+
     return Roles(
-        planner=create_backend(request.planner),
-        workers=[create_backend(w) for w in request.workers],
-        reviewers=[create_backend(r) for r in request.reviewers],
-        clarifier=create_backend(request.clarifier) if request.clarifier else None,
+        planner=create(request.planner),
+        workers=[create(w) for w in request.workers],
+        reviewers=[create(r) for r in request.reviewers],
+        clarifier=create(request.clarifier) if request.clarifier else None,
     )
 
 
@@ -76,7 +82,7 @@ async def _drive(
     ws: Workspace | None = None
     try:
         ws = await open_workspace(store, run_id, request, recorder, state, prepared)
-        roles = roles or build_roles(request)
+        roles = roles or build_roles(request, runner)
         harness = Harness(request.loop, roles, recorder, state, ws, runner=runner)
         with unwrapped(), registered(run_id, harness.pauses.wake):
             async with anyio.create_task_group() as tg:

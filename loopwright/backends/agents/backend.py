@@ -224,9 +224,11 @@ def check(spec: Spec, field: str) -> str:
     return f"{spec.provider}:{model}" if model else spec.provider
 
 
-def create(spec: Spec) -> CliAgent:
+def create(spec: Spec, *, runner: ProcessRunner | None = None) -> CliAgent:
     normalised = check(spec, "backend")
     if spec.provider == "cli":
-        return CliAgent(normalised, template=load_template(spec.model, "backend"))
+        template = load_template(spec.model, "backend")
+        return CliAgent(normalised, template=template, runner=runner)
     model, options = _split_model(spec, "backend")
-    return CliAgent(normalised, preset=PRESETS[spec.provider], model=model, options=options)
+    preset = PRESETS[spec.provider]
+    return CliAgent(normalised, preset=preset, model=model, options=options, runner=runner)

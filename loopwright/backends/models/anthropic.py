@@ -14,6 +14,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ProviderError, SchemaUnsupported, UserError
+from ...process.runner import ProcessRunner
 from ..base import Backend, Emit, JsonSchema, Usage
 from ..settings import load_file, tool_steps
 from ..spec import BackendInfo, Spec
@@ -283,7 +284,7 @@ def check(spec: Spec, field: str) -> str:
     return str(spec)
 
 
-def create(spec: Spec, client: Any = None) -> Backend:
+def create(spec: Spec, client: Any = None, *, runner: ProcessRunner | None = None) -> Backend:
     check(spec, "backend")
     max_tokens = int(_settings().get("max_tokens", DEFAULT_MAX_TOKENS))
 
@@ -293,8 +294,9 @@ def create(spec: Spec, client: Any = None) -> Backend:
     base = _base_url()
     caps = dataclasses.replace(API, local=base is not None and on_this_machine(base))
     return ChatBackend(
-        str(spec), make, client, steps=tool_steps(), new_client=http_client, capabilities=caps
-    )
+        str(spec), make, client, steps=tool_steps(), new_client=http_client, runner=runner,
+        capabilities=caps,
+    )  # fmt: skip
 
 
 def infos() -> list[BackendInfo]:

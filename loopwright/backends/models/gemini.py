@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from ...errors import ProviderError, SchemaUnsupported, UserError
+from ...process.runner import ProcessRunner
 from ..base import Backend, Emit, JsonSchema, Usage
 from ..settings import tool_steps
 from ..spec import BackendInfo, Spec
@@ -174,13 +175,15 @@ def check(spec: Spec, field: str) -> str:
     return str(spec)
 
 
-def create(spec: Spec, client: httpx.AsyncClient | None = None) -> Backend:
+def create(
+    spec: Spec, client: httpx.AsyncClient | None = None, *, runner: ProcessRunner | None = None
+) -> Backend:
     check(spec, "backend")
 
     def make(http: httpx.AsyncClient, _emit: Emit | None) -> GeminiChat:
         return GeminiChat(make_client(http), spec.model)
 
-    return ChatBackend(str(spec), make, client, steps=tool_steps())
+    return ChatBackend(str(spec), make, client, steps=tool_steps(), runner=runner)
 
 
 def infos() -> list[BackendInfo]:

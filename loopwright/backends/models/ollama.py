@@ -17,6 +17,7 @@ import httpx
 import orjson
 
 from ...errors import ProviderError, SchemaUnsupported, ToolsUnsupported, UserError
+from ...process.runner import ProcessRunner
 from ..base import Backend, Emit, JsonSchema, Usage
 from ..settings import OllamaHost, ollama_host, ollama_hosts, tool_steps
 from ..spec import BackendInfo, Spec
@@ -228,7 +229,9 @@ def check(spec: Spec, field: str) -> str:
     return str(spec)
 
 
-def create(spec: Spec, client: httpx.AsyncClient | None = None) -> Backend:
+def create(
+    spec: Spec, client: httpx.AsyncClient | None = None, *, runner: ProcessRunner | None = None
+) -> Backend:
     check(spec, "backend")
     host = ollama_host(spec.host)
 
@@ -240,7 +243,9 @@ def create(spec: Spec, client: httpx.AsyncClient | None = None) -> Backend:
         return OllamaChat(c, host, spec.model, progress=progress)
 
     caps = dataclasses.replace(API, local=on_this_machine(host.url))
-    return ChatBackend(str(spec), make, client, host.name, tool_steps(), capabilities=caps)
+    return ChatBackend(
+        str(spec), make, client, host.name, tool_steps(), runner=runner, capabilities=caps
+    )
 
 
 def infos() -> list[BackendInfo]:

@@ -16,6 +16,7 @@ import httpx
 import orjson
 
 from ...errors import ProviderError, SchemaUnsupported, ToolsUnsupported, UserError
+from ...process.runner import ProcessRunner
 from ..base import Backend, Emit, JsonSchema, Usage
 from ..settings import OPENAI_URL, OPENROUTER_URL, Endpoint, endpoints, tool_steps
 from ..spec import BackendInfo, Spec
@@ -249,7 +250,9 @@ def check(spec: Spec, field: str) -> str:
     return str(spec)
 
 
-def create(spec: Spec, client: httpx.AsyncClient | None = None) -> Backend:
+def create(
+    spec: Spec, client: httpx.AsyncClient | None = None, *, runner: ProcessRunner | None = None
+) -> Backend:
     check(spec, "backend")
     endpoint = _endpoint(spec, "backend")
 
@@ -258,7 +261,9 @@ def create(spec: Spec, client: httpx.AsyncClient | None = None) -> Backend:
 
     local = on_this_machine(endpoint.base_url)
     caps = dataclasses.replace(API, local=local)
-    return ChatBackend(str(spec), make, client, spec.host, tool_steps(), capabilities=caps)
+    return ChatBackend(
+        str(spec), make, client, spec.host, tool_steps(), runner=runner, capabilities=caps
+    )
 
 
 def infos() -> list[BackendInfo]:
