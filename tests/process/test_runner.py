@@ -11,14 +11,9 @@ import anyio
 import pytest
 
 from loopwright.errors import ProcessError
-from loopwright.process.runner import PlainRunner, ProcessRunner
+from loopwright.process.runner import PlainRunner
 
 from ..helpers import wait_dead, wait_for_file
-
-
-def test_the_plain_runner_implements_the_process_runner_protocol() -> None:
-    runner: ProcessRunner = PlainRunner()
-    assert runner.run_sync is not None
 
 
 def test_a_short_command_keeps_stdout_and_stderr_apart_and_gets_its_stdin(
