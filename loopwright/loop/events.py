@@ -11,8 +11,8 @@ from .vocab import Event, EventType
 
 
 class EventSink(Protocol):
-    def emit(self, type: EventType, iteration: int, data: dict[str, Any]) -> None:
-        """Record one event."""
+    def emit(self, type: EventType, iteration: int, data: dict[str, Any]) -> int:
+        """Record one event; returns its ``seq``, by which later events refer to it."""
 
     def phase(self, phase: str, iteration: int, usage: UsageTotals) -> None:
         """The loop entered ``phase`` (intake, plan, work, verify, review, decide).
@@ -48,16 +48,12 @@ class MemorySink:
         self.outputs: dict[str, MemoryOutput] = {}
         self.pauses: list[float | None] = []
 
-    def emit(self, type: EventType, iteration: int, data: dict[str, Any]) -> None:
+    def emit(self, type: EventType, iteration: int, data: dict[str, Any]) -> int:
+        seq = len(self.events)
         self.events.append(
-            {
-                "seq": len(self.events),
-                "ts": time.time(),
-                "type": type,
-                "iteration": iteration,
-                "data": data,
-            }
+            {"seq": seq, "ts": time.time(), "type": type, "iteration": iteration, "data": data}
         )
+        return seq
 
     def phase(self, phase: str, iteration: int, usage: UsageTotals) -> None:
         self.phases.append((phase, iteration))

@@ -23,13 +23,13 @@ from ..backends.base import (
     ReviewFacts,
     WorkItem,
 )
-from ..config import PREVIEW_CHARS
 from ..errors import BudgetExceeded, LoopwrightError, PlanError, UserError, unwrapped
 from ..process.runner import PlainRunner, ProcessRunner
 from . import roles as R
 from . import schemas
 from .budget import BudgetTracker
 from .events import EventSink
+from .history import Refs, iteration_event, verify_event
 from .pause import PAUSES_PER_CALL, PauseGate
 from .review import gate
 from .types import (
@@ -84,6 +84,8 @@ class Harness:
         self.pauses = pauses or PauseGate(sink)
         self.runner = runner or PlainRunner()
         """Starts the verify commands (the run's runner; the plain one when none is given)."""
+        self._last_seq: dict[str, int] = {}
+        """The seq of the latest event of each type (``iteration_finished`` refers to them)."""
 
     @property
     def criteria(self) -> list[str]:
@@ -123,13 +125,14 @@ class Harness:
         subgoals = await self._plan(iteration)
         self._phase("work", iteration)
         dirs = await ws.subgoal_dirs(iteration, subgoals) if ws is not None else {}
-        results = await run_subgoals(self, iteration, subgoals, dirs)
+        finished: dict[str, int] = {}
+        worked = results = await run_subgoals(self, iteration, subgoals, dirs, finished)
         if ws is not None and dirs:
-            results = await ws.merge_subgoals(iteration, results)
+            results = await ws.merge_subgoals(iteration, worked)
         self._phase("verify", iteration)
         self._emit("verify_started", {"commands": c.verify_commands}, iteration)
         verify = await run_verify(c.verify_commands, c.cwd, c.verify_timeout, self.runner)
-        self._emit("verify_finished", _verify_event(verify), iteration)
+        self._emit("verify_finished", verify_event(verify), iteration)
         self._phase("review", iteration)
         verdicts = await self._review(iteration, results, verify)
         passed, reasons = gate(results, verify, verdicts, c.review_quorum)
@@ -142,7 +145,10 @@ class Harness:
             passed=passed,
         )
         self._phase("decide", iteration)
-        self._emit("iteration_finished", _iteration_event(record, reasons), iteration)
+        seqs = self._last_seq
+        refs = Refs(seqs["plan"], finished, seqs["verify_finished"], seqs["review"])
+        data = iteration_event(record, reasons, refs, worked)
+        self._emit("iteration_finished", data, iteration)
         if ws is not None:
             subject = "criteria met" if passed else "; ".join(reasons)
             await ws.checkpoint(iteration, subject, "complete" if passed else "incomplete")
@@ -340,7 +346,7 @@ class Harness:
     # --- reporting ------------------------------------------------------------------
     def _emit(self, type: EventType, data: dict[str, Any], iteration: int | None = None) -> None:
         it = self.state.iterations if iteration is None else iteration
-        self.sink.emit(type, it, data)
+        self._last_seq[type] = self.sink.emit(type, it, data)
 
     def _phase(self, phase: str, iteration: int) -> None:
         self.sink.phase(phase, iteration, self.state.usage)
@@ -378,23 +384,6 @@ def _problem(response: AgentResponse, parse: Callable[[str], Any]) -> _Parsed | 
         return _Parsed(parse(response.text))
     except ValueError as exc:
         return str(exc)
-
-
-def _verify_event(verify: list[VerifyResult]) -> dict[str, Any]:
-    return {
-        "passed": all(v.passed for v in verify),
-        "results": [
-            {**v.model_dump(exclude={"output"}), "output_tail": v.output[-PREVIEW_CHARS:]}
-            for v in verify
-        ],
-    }
-
-
-def _iteration_event(record: IterationRecord, reasons: list[str]) -> dict[str, Any]:
-    dumped = record.model_dump()
-    for v in dumped["verify"]:
-        v["output"] = v["output"][-PREVIEW_CHARS:]
-    return {"passed": record.passed, "reasons": reasons, "record": dumped}
 
 
 def summary_line(state: str, reason: str, iterations: int) -> str:

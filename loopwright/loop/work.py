@@ -6,7 +6,7 @@ A worker that fails or raises becomes a FAILED ``TaskResult``; nothing is droppe
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -60,9 +60,17 @@ MAX_BACKOFF = 30.0
 
 
 async def run_subgoals(
-    h: Harness, iteration: int, subgoals: list[Subgoal], dirs: dict[str, str] | None = None
+    h: Harness,
+    iteration: int,
+    subgoals: list[Subgoal],
+    dirs: dict[str, str] | None = None,
+    finished: dict[str, int] | None = None,
 ) -> list[TaskResult]:
-    """Run every subgoal (each in ``dirs[id]`` when given) and return their results in order."""
+    """Run every subgoal (each in ``dirs[id]`` when given) and return their results in order.
+
+    ``finished`` gets, per subgoal id, the seq of its last ``worker_finished`` event: the
+    event that holds its result (``iteration_finished`` refers to it)."""
+    seqs = {} if finished is None else finished
     limiter = anyio.CapacityLimiter(h.config.concurrency)
     limited = len(subgoals) > h.config.concurrency
     results: dict[str, TaskResult] = {}
@@ -74,12 +82,12 @@ async def run_subgoals(
         cwd = (dirs or {}).get(subgoal.id)
         if not limited:
             results[subgoal.id] = await _attempts(
-                h, iteration, subgoal, backend, budget_errors, cwd
+                h, iteration, subgoal, backend, budget_errors, cwd, seqs
             )
             return
         async with limiter:
             results[subgoal.id] = await _attempts(
-                h, iteration, subgoal, backend, budget_errors, cwd
+                h, iteration, subgoal, backend, budget_errors, cwd, seqs
             )
 
     if len(subgoals) == 1:
@@ -103,12 +111,14 @@ async def _attempts(
     backend: Backend,
     budget: list[BudgetExceeded],
     cwd: str | None,
+    seqs: dict[str, int],
 ) -> TaskResult:
     prompt = R.worker_prompt(h.config.goal, h.criteria, subgoal)
     tries = h.config.worker_retries + 1
     result = TaskResult(subgoal_id=subgoal.id, title=subgoal.title, status="failed", attempts=0)
     for attempt in range(1, tries + 1):
         meta = {"subgoal": subgoal.id, "title": subgoal.title, "attempt": attempt}
+        name = f"{iteration}-{subgoal.id}-{attempt}"
         h.sink.emit("worker_started", iteration, {**meta, "backend": backend.spec})
         try:
             r = await h.call(
@@ -119,7 +129,7 @@ async def _attempts(
                 iteration,
                 may_edit=True,
                 work=WorkItem(subgoal.id, subgoal.title, attempt),
-                output_name=f"{iteration}-{subgoal.id}-{attempt}",
+                output_name=name,
                 cwd=cwd,
             )
             ok, error, text, duration, path = r.ok, r.error, r.text, r.duration, r.output_path
@@ -143,21 +153,29 @@ async def _attempts(
             duration=round(duration, 3),
             backend=backend.spec,
         )
-        h.sink.emit(
-            "worker_finished",
-            iteration,
-            {
-                **meta,
-                "status": result.status,
-                "error": result.error,
-                "duration": result.duration,
-                "usage": usage,
-                "preview": text[:PREVIEW_CHARS],
-                "output_path": path,
-            },
-        )
+        finished = _finished_event(meta, result, usage, path)
+        seqs[subgoal.id] = h.sink.emit("worker_finished", iteration, finished)
         if ok or budget:
             break
         if attempt < tries and h.config.retry_backoff > 0:
             await anyio.sleep(min(MAX_BACKOFF, h.config.retry_backoff * 2 ** (attempt - 1)))
     return result
+
+
+def _finished_event(
+    meta: dict[str, Any],
+    result: TaskResult,
+    usage: dict[str, Any],
+    path: str | None,
+) -> dict[str, Any]:
+    """``worker_finished``: the one place a worker's result is written down."""
+    return {
+        **meta,
+        "backend": result.backend,
+        "status": result.status,
+        "error": result.error,
+        "duration": result.duration,
+        "usage": usage,
+        "preview": result.summary,
+        "output_path": path,
+    }

@@ -82,8 +82,9 @@ class RunRecorder:
         self._t0 = time.monotonic() - float(status.get("elapsed") or 0.0)
 
     # EventSink ----------------------------------------------------------------------
-    def emit(self, type: EventType, iteration: int, data: dict[str, Any]) -> None:
-        self.writer.append(type, iteration, data)
+    def emit(self, type: EventType, iteration: int, data: dict[str, Any]) -> int:
+        seq: int = self.writer.append(type, iteration, data)["seq"]
+        return seq
 
     def phase(self, phase: str, iteration: int, usage: UsageTotals) -> None:
         self.status.update({"phase": phase, "iteration": iteration})

@@ -21,7 +21,7 @@ class Workspace(Protocol):
     path: str
     record: dict[str, Any]
     run_id: str
-    emit: Callable[[EventType, int, dict[str, Any]], None]
+    emit: Callable[[EventType, int, dict[str, Any]], object]
 
 
 def _sub(ws: Workspace, iteration: int, subgoal_id: str) -> tuple[str, Path]:

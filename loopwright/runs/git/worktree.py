@@ -27,7 +27,8 @@ from .staging import Warn, clear_index_lock, nested_repos, stage
 if TYPE_CHECKING:
     from ...loop.types import Subgoal, TaskResult
 
-Emit = Callable[[EventType, int, dict[str, Any]], None]
+Emit = Callable[[EventType, int, dict[str, Any]], object]
+"""An event sink's ``emit`` (what it returns, the seq, is not needed here)."""
 
 
 def branch_name(run_id: str) -> str:
