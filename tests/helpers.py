@@ -42,3 +42,11 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return pid_alive(pid, None)
+
+
+def worker_output(finished: dict[str, Any]) -> str:
+    """A worker's whole output from its ``worker_finished`` data: the file it spilled to,
+    else the event itself (``output``, or the preview when output and answer are one)."""
+    if finished.get("output_path"):
+        return Path(finished["output_path"]).read_text()
+    return str(finished.get("output", finished["preview"]))

@@ -6,6 +6,7 @@ import time
 from typing import Any, Protocol
 
 from ..backends.base import OutputWriter
+from ..config import PREVIEW_CHARS
 from .types import UsageTotals
 from .vocab import Event, EventType
 
@@ -22,12 +23,19 @@ class EventSink(Protocol):
     def open_output(self, name: str) -> OutputWriter | None:
         """A writer for a worker's full output named ``name``, or None to keep none."""
 
+    def kept_output(self, name: str) -> str | None:
+        """The whole output written to ``open_output(name)`` when it stayed in memory (it
+        fits the event preview, so no file holds it), handed over once; None when it went
+        to a file, was empty, or was never opened."""
+
     def paused(self, resume_at: float | None) -> None:
         """The run waits for a usage limit that resets at ``resume_at`` (epoch seconds);
         None: it runs again."""
 
 
 class MemoryOutput:
+    """A worker's output kept whole in memory (``MemorySink`` never writes files)."""
+
     def __init__(self) -> None:
         self.path: str | None = None
         self.parts: list[str] = []
@@ -61,6 +69,11 @@ class MemorySink:
     def open_output(self, name: str) -> OutputWriter | None:
         out = self.outputs[name] = MemoryOutput()
         return out
+
+    def kept_output(self, name: str) -> str | None:
+        out = self.outputs.get(name)
+        text = "".join(out.parts) if out is not None else ""
+        return text if 0 < len(text) <= PREVIEW_CHARS else None
 
     def paused(self, resume_at: float | None) -> None:
         self.pauses.append(resume_at)

@@ -153,7 +153,7 @@ async def _attempts(
             duration=round(duration, 3),
             backend=backend.spec,
         )
-        finished = _finished_event(meta, result, usage, path)
+        finished = _finished_event(meta, result, usage, path, h.sink.kept_output(name))
         seqs[subgoal.id] = h.sink.emit("worker_finished", iteration, finished)
         if ok or budget:
             break
@@ -167,9 +167,12 @@ def _finished_event(
     result: TaskResult,
     usage: dict[str, Any],
     path: str | None,
+    kept: str | None,
 ) -> dict[str, Any]:
-    """``worker_finished``: the one place a worker's result is written down."""
-    return {
+    """``worker_finished``: the one place a worker's result is written down. The output
+    is in the file at ``output_path`` when it outgrew the preview; else, when it is not
+    the preview itself (an agent CLI's stream, not its answer), in ``output``."""
+    data = {
         **meta,
         "backend": result.backend,
         "status": result.status,
@@ -179,3 +182,6 @@ def _finished_event(
         "preview": result.summary,
         "output_path": path,
     }
+    if kept is not None and kept != result.summary:
+        data["output"] = kept
+    return data

@@ -3,7 +3,9 @@
 Events are appended one ``write(2)`` each. ``status.json`` follows phase changes but is
 rewritten at most once per ``STATUS_INTERVAL`` (a deferred write catches up), and the
 log is fsynced at most once per ``SYNC_INTERVAL``; state changes are written at once and
-durably. This keeps the harness's own cost per iteration well under a millisecond.
+durably. A worker's output gets a file only when it outgrows the event preview
+(``SpillingOutput``). This keeps the harness's own cost per iteration well under a
+millisecond.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Unpack, cast
 import anyio
 
 from ..backends.base import OutputWriter
-from ..config import WORKER_OUTPUT_CAP
+from ..config import PREVIEW_CHARS, WORKER_OUTPUT_CAP
 from ..loop.vocab import EventType, RunState
 from .diskspace import writing
 from .eventlog import EventWriter
@@ -66,6 +68,55 @@ class CappedFile:
             self._fd = -1
 
 
+class SpillingOutput:
+    """A worker's output, kept in memory while it fits the event preview (``keep``
+    characters) and spilled to a ``CappedFile`` at ``spill_path`` once it does not: most
+    outputs are a few bytes and then cost no file. ``path`` is None until it spills; the
+    file, once there, holds the whole output from its first character."""
+
+    def __init__(
+        self,
+        spill_path: str,
+        redact: Redactor,
+        keep: int = PREVIEW_CHARS,
+        cap: int = WORKER_OUTPUT_CAP,
+    ) -> None:
+        self.path: str | None = None
+        self._spill_path = spill_path
+        self._redact = redact
+        self._keep = keep
+        self._cap = cap
+        self._parts: list[str] = []
+        self._size = 0
+        self._file: CappedFile | None = None
+        self._closed = False
+
+    def write(self, text: str) -> None:
+        if self._file is not None:
+            self._file.write(text)
+        elif not self._closed:
+            self._parts.append(text)
+            self._size += len(text)
+            if self._size > self._keep:
+                self._spill()
+
+    def _spill(self) -> None:
+        self._file = CappedFile(self._spill_path, self._redact, self._cap)
+        self.path = self._spill_path
+        self._file.write("".join(self._parts))
+        self._parts = []
+
+    @property
+    def text(self) -> str | None:
+        """The whole output while it is in memory; None once it went to the file."""
+        return None if self._file is not None else "".join(self._parts)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._file is not None:
+            self._file.close()
+
+
 class RunRecorder:
     def __init__(self, store: RunStore, run_id: str, status: RunStatus) -> None:
         self.store = store
@@ -79,6 +130,7 @@ class RunRecorder:
         self._wake: anyio.Event | None = None
         self._usage: UsageTotals | None = None
         self._workers = str(self.paths.workers)
+        self._outputs: dict[str, SpillingOutput] = {}
         self._t0 = time.monotonic() - float(status.get("elapsed") or 0.0)
 
     # EventSink ----------------------------------------------------------------------
@@ -98,7 +150,12 @@ class RunRecorder:
             self._wake.set()
 
     def open_output(self, name: str) -> OutputWriter | None:
-        return CappedFile(f"{self._workers}/{name}.out", self.store.redact)
+        out = self._outputs[name] = SpillingOutput(f"{self._workers}/{name}.out", self.store.redact)
+        return out
+
+    def kept_output(self, name: str) -> str | None:
+        out = self._outputs.pop(name, None)
+        return (out.text or None) if out is not None else None
 
     def paused(self, resume_at: float | None) -> None:
         if resume_at is None:

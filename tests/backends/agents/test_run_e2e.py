@@ -13,7 +13,7 @@ from loopwright.runs import runner
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
-from ...helpers import events_of, wait_dead
+from ...helpers import events_of, wait_dead, worker_output
 from .fakes import STREAMS, install
 
 VERIFY = [sys.executable, "-c", "import hello"]
@@ -56,7 +56,7 @@ def test_a_run_with_claude_code_as_worker_edits_the_repo_and_verify_passes(
     assert fake.record["cwd"] == ready["path"]
     finished = next(e["data"] for e in events if e["type"] == "worker_finished")
     assert finished["status"] == "ok" and finished["usage"]["cost_usd"] == 0.00108
-    assert Path(finished["output_path"]).read_text().count('"type":"result"') == 1
+    assert worker_output(finished).count('"type":"result"') == 1
     edits = [e["data"] for e in events if e["data"].get("kind") == "file_edit"]
     assert edits[0]["path"].endswith("/hello.py")
     calls = [e["data"] for e in events if e["type"] == "model_call"]

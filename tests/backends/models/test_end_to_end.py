@@ -17,6 +17,7 @@ from loopwright.runs.git.scratch import make_scratch_repo
 from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
+from ...helpers import worker_output
 from .fake_ollama import FakeOllama, Server, call
 
 BUGGY = "def add(a, b):\n    return a - b\n"
@@ -66,8 +67,7 @@ def test_a_run_with_an_ollama_worker_fixes_the_repo_through_the_tool_loop(
     assert finished["status"] == "ok" and finished["usage"]["output_tokens"] == 250
     assert finished["preview"].startswith("add() adds now")
     assert any(e["type"] == "worker_output" and e["data"].get("tool") for e in events)
-    out = Path(finished["output_path"]).read_text()
-    assert "[tool] run_command" in out
+    assert "[tool] run_command" in worker_output(finished)  # in the event: it fits the preview
     assert len(fake.bodies("/api/chat")) == 5
 
 
