@@ -70,26 +70,34 @@ def park(home: Path, repo: str, path: str, base: str) -> bool:
     return True
 
 
-def gc(home: Path, keep: int = 0) -> dict[str, Any]:
-    """Trim every repository's pool to ``keep`` checkouts and prune stale worktree records."""
-    removed, repos = 0, 0
+def gc(home: Path, keep: int = 0, dry_run: bool = False) -> dict[str, Any]:
+    """Trim every repository's pool to ``keep`` checkouts and prune stale worktree records.
+
+    Returns counts and the slots ``removed`` and ``kept`` (``{path, why}``); a slot someone
+    worked in is kept. ``dry_run``: say what would go, change nothing."""
+    removed: list[str] = []
+    kept: list[dict[str, str]] = []
+    repos = 0
     for d in sorted((home / "pool").glob("*")) if (home / "pool").is_dir() else []:
         try:
             repo = (d / "repo").read_text().strip()
         except OSError:
-            shutil.rmtree(d, ignore_errors=True)
-            continue
+            repo = ""
         repos += 1
-        if not Path(repo).is_dir():  # the repository is gone: its pool is just files
-            removed += len(_slots(d))
-            shutil.rmtree(d, ignore_errors=True)
+        if not repo or not Path(repo).is_dir():  # the repository is gone: its pool is just files
+            removed += [str(s) for s in _slots(d)]
+            if not dry_run:
+                shutil.rmtree(d, ignore_errors=True)
             continue
         with repo_lock(repo):
             for slot in _slots(d)[keep:]:
                 try:
-                    remove_worktree_dir(repo, slot)
-                except WorkAtRisk:
-                    continue  # kept: someone worked in it
-                removed += 1
-            run_git(repo, "worktree", "prune")
-    return {"repositories": repos, "removed": removed, "kept_per_repo": keep}
+                    assert_disposable(slot) if dry_run else remove_worktree_dir(repo, slot)
+                except WorkAtRisk as exc:
+                    kept.append({"path": str(slot), "why": str(exc)})  # someone worked in it
+                    continue
+                removed.append(str(slot))
+            if not dry_run:
+                run_git(repo, "worktree", "prune")
+    return {"repositories": repos, "removed": len(removed), "kept_per_repo": keep,
+            "removed_slots": removed, "kept_slots": kept}  # fmt: skip

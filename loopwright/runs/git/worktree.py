@@ -103,10 +103,21 @@ def create(
         "path": str(path),
         "branch": branch_name(run_id),
         "base": base,
+        "base_branch": base_branch(repo, base_ref),
         "head": base,
         "commits": 0,
         "errors": [],
     }
+
+
+def base_branch(repo: str, base_ref: str | None) -> str:
+    """The branch a run's work is meant for (``gc`` deletes the run's branch once it is
+    merged there): ``base_ref`` if it names a branch, else the one checked out ("" if none)."""
+    if base_ref:
+        known = run_git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{base_ref}")
+        return base_ref if known.returncode == 0 else ""
+    done = run_git(repo, "symbolic-ref", "--quiet", "--short", "HEAD")
+    return done.stdout.decode().strip() if done.returncode == 0 else ""
 
 
 class Workspace:
