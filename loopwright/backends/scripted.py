@@ -151,8 +151,18 @@ def _text(reply: Reply, request: AgentRequest) -> str:
     return str(reply.get("text", ""))
 
 
+def _goal(prompt: str) -> str:
+    """The goal line a default reply echoes: the first line of the prompt's first fenced
+    block (the loop's prompts quote the goal there), else the prompt's second line."""
+    lines = prompt.split("\n")
+    for n, line in enumerate(lines[:-1]):
+        if line.startswith("<<<"):
+            return lines[n + 1]
+    return lines[1] if len(lines) > 1 else prompt
+
+
 def _default(request: AgentRequest) -> Reply:
-    goal = request.prompt.split("\n", 2)[1] if "\n" in request.prompt else request.prompt
+    goal = _goal(request.prompt)
     if request.purpose == "clarify":
         return {"json": {"criteria": [f"Done: {goal[:200]}"], "questions": []}}
     if request.purpose == "plan":

@@ -1,7 +1,7 @@
 """The harness: intake -> plan -> work -> verify -> review -> decide, repeated.
 
 Control flow, budgets, retries and the gate live here; model judgement lives in the
-backends and the prompt templates of ``roles``. The harness reports through an
+backends and the prompt templates of ``prompts``. The harness reports through an
 ``EventSink`` and never touches the run directory.
 """
 
@@ -25,6 +25,7 @@ from ..backends.base import (
 )
 from ..errors import BudgetExceeded, LoopwrightError, PlanError, UserError, unwrapped
 from ..process.runner import PlainRunner, ProcessRunner
+from . import prompts as P
 from . import roles as R
 from . import schemas
 from .budget import BudgetTracker
@@ -164,10 +165,10 @@ class Harness:
         if not criteria or c.questions != "auto":
             self._phase("intake", 0)
             clarifier = self.roles.clarifier or self.roles.planner
-            prompt = R.clarifier_prompt(c.goal, criteria)
+            prompt = P.clarifier_prompt(c.goal, criteria)
             try:
                 drafted, questions = await self._ask_json(
-                    clarifier, "clarify", R.CLARIFIER_SYSTEM, prompt, 0, R.parse_intake,
+                    clarifier, "clarify", P.CLARIFIER_SYSTEM, prompt, 0, R.parse_intake,
                     schemas.INTAKE,
                 )  # fmt: skip
             except PlanError as exc:
@@ -189,8 +190,8 @@ class Harness:
     async def _plan(self, iteration: int) -> list[Subgoal]:
         self._phase("plan", iteration)
         c, st = self.config, self.state
-        system = R.PLANNER_SYSTEM.format(max_subgoals=c.max_subgoals)
-        prompt = R.planner_prompt(c.goal, self.criteria, st.answers, st.history)
+        system = P.planner_system(c.max_subgoals)
+        prompt = P.planner_prompt(c.goal, self.criteria, st.answers, st.history)
         subgoals = await self._ask_json(
             self.roles.planner,
             "plan",
@@ -206,7 +207,7 @@ class Harness:
     async def _review(
         self, iteration: int, results: list[TaskResult], verify: list[VerifyResult]
     ) -> list[Verdict]:
-        prompt = R.reviewer_prompt(self.config.goal, self.criteria, results, verify)
+        prompt = P.reviewer_prompt(self.config.goal, self.criteria, results, verify)
         facts = ReviewFacts(
             verify_passed=all(v.passed for v in verify),
             verify_failed=tuple(" ".join(v.argv) for v in verify if not v.passed),
@@ -219,7 +220,7 @@ class Harness:
                 verdicts[n] = await self._ask_json(
                     backend,
                     "review",
-                    R.REVIEWER_SYSTEM,
+                    P.REVIEWER_SYSTEM,
                     prompt,
                     iteration,
                     lambda text: R.parse_verdict(text, backend.spec),
@@ -316,21 +317,21 @@ class Harness:
         backend: Backend,
         purpose: Purpose,
         system: str,
-        prompt: str,
+        prompt: P.Parts,
         iteration: int,
         parse: Callable[[str], T],
         schema: JsonSchema,
         facts: ReviewFacts | None = None,
     ) -> T:
-        """Call with ``schema`` as the response schema (APIs with constrained output keep to
-        it), parse; on a bad reply ask once for a repair, then raise ``PlanError``."""
+        """Call with ``prompt`` rendered (its untrusted text fenced) and ``schema`` as the
+        response schema (APIs with constrained output keep to it), parse; on a bad reply
+        ask once for a repair, then raise ``PlanError``."""
         response = await self.call(
-            backend, purpose, system, prompt, iteration, schema=schema, facts=facts
+            backend, purpose, system, P.render(prompt), iteration, schema=schema, facts=facts
         )
         problem = _problem(response, parse)
         if isinstance(problem, str):
-            repair = f"{prompt}\n\nYour reply was:\n{response.text[:4000]}\n\n"
-            repair += R.REPAIR.format(error=problem)
+            repair = P.render(P.repair_prompt(prompt, response.text, problem))
             response = await self.call(
                 backend, purpose, system, repair, iteration, schema=schema, facts=facts
             )

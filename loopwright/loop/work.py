@@ -13,7 +13,7 @@ import anyio
 from ..backends.base import WorkItem
 from ..config import PREVIEW_CHARS
 from ..errors import BudgetExceeded, LoopwrightError, unwrapped
-from . import roles as R
+from . import prompts as P
 from .types import Subgoal, TaskResult
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ async def _attempts(
     cwd: str | None,
     seqs: dict[str, int],
 ) -> TaskResult:
-    prompt = R.worker_prompt(h.config.goal, h.criteria, subgoal)
+    prompt = P.worker_prompt(h.config.goal, h.criteria, subgoal)
     tries = h.config.worker_retries + 1
     result = TaskResult(subgoal_id=subgoal.id, title=subgoal.title, status="failed", attempts=0)
     for attempt in range(1, tries + 1):
@@ -124,7 +124,7 @@ async def _attempts(
             r = await h.call(
                 backend,
                 "work",
-                R.WORKER_SYSTEM,
+                P.WORKER_SYSTEM,
                 prompt,
                 iteration,
                 may_edit=True,

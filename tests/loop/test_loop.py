@@ -22,6 +22,8 @@ from loopwright import (
 )
 from loopwright.loop.types import Budget
 
+from .fences import outside, quoted_once
+
 PLAN3 = {"json": {"subgoals": [{"id": f"s{i}", "title": f"part {i}"} for i in range(3)]}}
 NEVER = {"json": {"complete": False, "score": 0.2, "issues": ["not yet"], "next_steps": []}}
 YES = {"json": {"complete": True, "score": 1.0}}
@@ -109,7 +111,8 @@ async def test_a_failing_worker_becomes_a_failed_result_the_reviewer_sees(tmp_pa
     assert result.state == "stopped"
     failed = [r for r in result.last_results if r.status == "failed"]
     assert [(r.subgoal_id, r.attempts, r.error) for r in failed] == [("s1", 2, "model said no")]
-    assert "[failed] part 1: model said no" in seen[0].prompt
+    assert "- subgoal 2: FAILED after 2 attempts" in outside(seen[0].prompt)
+    quoted_once(seen[0].prompt, "part 1\nmodel said no")
     assert seen[0].facts is not None and seen[0].facts.subgoals_failed == ("part 1",)
 
 

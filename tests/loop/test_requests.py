@@ -13,6 +13,8 @@ from loopwright.backends.base import ReviewFacts, WorkItem
 from loopwright.loop import roles, schemas
 from loopwright.loop.types import Budget
 
+from .fences import quoted_once
+
 INTAKE = {"criteria": ["it is so"], "questions": [{"id": "q1", "text": "db?", "default": "no"}]}
 PLAN = {"subgoals": [{"id": "s1", "title": "do it", "instructions": "now", "files": ["a.py"]}]}
 VERDICT = {"complete": True, "score": 1.0, "issues": [], "next_steps": []}
@@ -55,7 +57,7 @@ async def test_a_repair_is_asked_with_the_same_schema(tmp_path: Path) -> None:
     replies = {"clarify": [json.dumps(INTAKE)], "plan": ["no json", json.dumps(PLAN)],
                "work": [], "review": [json.dumps(VERDICT)]}  # fmt: skip
     plans = [r for r in await run(tmp_path, replies) if r.purpose == "plan"]
-    assert len(plans) == 2 and "Your reply was:\nno json" in plans[1].prompt
+    assert len(plans) == 2 and quoted_once(plans[1].prompt, "no json")[1] == "no json"
     assert plans[0].response_schema == plans[1].response_schema == schemas.plan(4)
 
 
