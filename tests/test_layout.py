@@ -2,7 +2,8 @@
 
 Direction, top to bottom (an arrow back up fails): ``cli`` (which may start the
 ``server``), ``server``, ``ui`` -> ``runs`` -> ``loop`` -> ``backends`` -> ``hosts`` ->
-``process``, ``config``, ``errors``. Function-local and ``TYPE_CHECKING`` imports count.
+``process``, ``config`` and ``fsmodes`` (how loopwright makes its files), ``errors``.
+Function-local and ``TYPE_CHECKING`` imports count.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import loopwright
 PACKAGE = Path(loopwright.__file__).parent
 RANK = {
     "cli": 0, "server": 1, "ui": 1, "runs": 2, "memory": 2, "loop": 3, "backends": 4,
-    "hosts": 5, "process": 6, "config": 7, "errors": 8,
+    "hosts": 5, "process": 6, "config": 7, "fsmodes": 7, "errors": 8,
 }  # fmt: skip
 """Lower numbers sit higher; a module may import its own part or any part ranked below it."""
 TOP = {"loopwright", "loopwright.__main__"}  # the public API's re-exports: not a layer

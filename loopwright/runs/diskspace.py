@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import DiskFull
+from ..fsmodes import open_nofollow
 
 __all__ = [
     "RESERVE_BYTES",
@@ -101,7 +102,7 @@ def make_reserve(run_dir: Path, size: int = RESERVE_BYTES) -> None:
     path = run_dir / RESERVE_NAME
     try:
         with writing(path):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            fd = open_nofollow(path, os.O_WRONLY | os.O_CREAT)
             try:
                 if os.fstat(fd).st_size < size:
                     _allocate(fd, size)

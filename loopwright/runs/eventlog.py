@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, cast
 import orjson
 
 from ..errors import UserError
+from ..fsmodes import open_nofollow
 from ..loop.vocab import Event, EventType
 from .diskspace import writing
 from .redact import Redactor
@@ -32,7 +33,7 @@ class EventWriter:
         self.path = path
         self.run_id = run_id
         self.redact = redactor or Redactor([])
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._fd = open_nofollow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         self.seq = self._next_seq()
         self.unsynced = False
         self._lock = threading.Lock()  # a run-host's start-up thread may append too
@@ -41,7 +42,7 @@ class EventWriter:
         size = os.fstat(self._fd).st_size
         if size == 0:
             return 0
-        with open(self.path, "rb") as f:
+        with _open_read(self.path) as f:
             f.seek(max(0, size - CHUNK))
             tail = f.read()
         if not tail.endswith(b"\n"):
@@ -106,6 +107,11 @@ class Page:
     more: bool = False
 
 
+def _open_read(path: Path) -> BinaryIO:
+    """The log for reading; a symbolic link (as the log or its run dir) is an ``OSError``."""
+    return os.fdopen(open_nofollow(path, os.O_RDONLY), "rb")
+
+
 def parse_cursor(cursor: str | None) -> int:
     if cursor is None or cursor == "":
         return 0
@@ -128,7 +134,7 @@ def read_events(path: Path, cursor: str | None = None, limit: int = 200) -> Page
     """Events after ``cursor`` (at most ``limit``), the cursor after them, and ``more``."""
     offset = parse_cursor(cursor)
     try:
-        with open(path, "rb") as f:
+        with _open_read(path) as f:
             return _read_from(f, offset, limit)
     except FileNotFoundError:
         return Page(cursor=str(offset))
@@ -157,7 +163,7 @@ def _read_from(f: BinaryIO, offset: int, limit: int) -> Page:
 def read_last(path: Path, count: int) -> Page:
     """The last ``count`` complete events, reading backwards from the end: O(count)."""
     try:
-        with open(path, "rb") as f:
+        with _open_read(path) as f:
             pos = os.fstat(f.fileno()).st_size
             buf = b""
             while pos > 0 and buf.count(b"\n") <= count:

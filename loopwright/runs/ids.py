@@ -9,7 +9,9 @@ import time
 
 from ..errors import UserError
 
-RUN_ID_RE = re.compile(r"^\d{8}-\d{9}-[0-9a-f]{6}$")
+RUN_ID_RE = re.compile(r"[0-9]{8}-[0-9]{9}-[0-9a-f]{6}")
+"""Matched whole (``fullmatch``: ``$`` lets a trailing newline through); ``[0-9]``, not
+``\\d``, which takes the digits of every script."""
 _lock = threading.Lock()
 _last_ms = 0
 
@@ -25,7 +27,7 @@ def new_run_id() -> str:
 
 def check_run_id(run_id: str, field: str = "run_id") -> str:
     """Refuse anything but the id format (``../x``, absolute paths) before any file access."""
-    if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id):
+    if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
         shown = repr(run_id)[:80]
         raise UserError(f"{field} {shown} is not a run id (like 20261123-071300123-a3f9c2)", field)
     return run_id

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidState, UserError
+from ..fsmodes import open_nofollow
 from ..loop.vocab import ALL_STATES, LIVE_STATES, TERMINAL_STATES, EventType, RunState
 from ..process.runner import PlainRunner, ProcessRunner, kill_session, pid_alive, proc_start_time
 from .diskspace import release_reserve
@@ -116,7 +117,7 @@ def _record_host(store: RunStore, run_id: str, pid: int) -> None:
 def _launch_host(store: RunStore, run_id: str, resume: bool, runner: ProcessRunner) -> int:
     """The host in a new session, its output to ``host.log``; the runner reaps it."""
     p = store.paths(run_id)
-    log = os.open(p.host_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log = open_nofollow(p.host_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     argv = [sys.executable, "-m", "loopwright.runs.host", str(p.root)]
     try:
         return runner.spawn_detached(
@@ -129,7 +130,7 @@ def _launch_host(store: RunStore, run_id: str, resume: bool, runner: ProcessRunn
 @contextlib.contextmanager
 def run_lock(store: RunStore, run_id: str) -> Iterator[None]:
     """Serialises state transitions made from outside the host (cancel, interrupt, resume)."""
-    fd = os.open(store.existing(run_id).lock, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_nofollow(store.existing(run_id).lock, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

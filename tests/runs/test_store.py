@@ -29,6 +29,17 @@ def test_anything_but_the_id_format_is_refused(store: RunStore, bad: str) -> Non
         store.paths(bad)
 
 
+def test_a_run_id_with_a_trailing_newline_or_another_script_s_digits_is_refused(
+    store: RunStore,
+) -> None:
+    run_id = new_run_id()
+    for bad in (f"{run_id}\n", f"{run_id}\r", "٢٠٢٦١١٢٣-071300123-a3f9c2"):
+        with pytest.raises(UserError, match="not a run id"):
+            check_run_id(bad)
+        with pytest.raises(UserError, match="not a run id"):
+            store.paths(bad)
+
+
 def test_an_unknown_run_is_a_clear_error(store: RunStore) -> None:
     with pytest.raises(RunNotFound):
         store.read_status(new_run_id())

@@ -18,6 +18,7 @@ import httpx
 
 from ...config import state_dir
 from ...errors import ProviderError
+from ...fsmodes import open_nofollow, private_dir
 from ..settings import OllamaHost
 from .http import error_text, ndjson, transport_error
 
@@ -175,8 +176,8 @@ def _appender(path: Path) -> int:
     call's own parsing); one ``os.write`` per line keeps threads from interleaving."""
     fd = _OPEN.get(path)
     if fd is None:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = _OPEN[path] = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        private_dir(path.parent)
+        fd = _OPEN[path] = open_nofollow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         if len(_OPEN) == 1:
             atexit.register(close_profiles)
     return fd

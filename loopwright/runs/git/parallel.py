@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import anyio
 
 from ...errors import ProcessError, WorkAtRisk
+from ...fsmodes import private_dir
 from ...loop.types import Subgoal, TaskResult
 from ...loop.vocab import EventType
 from .gitcmd import agit, repo_lock, run_git
@@ -41,7 +42,7 @@ async def make_subgoal_worktrees(
         with repo_lock(repo):
             for s in subgoals:
                 branch, path = _sub(ws, iteration, s.id)
-                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                private_dir(path.parent)
                 remove_worktree_dir(repo, path)  # a leftover of an interrupted iteration
                 run_git(repo, "branch", "-D", branch)
                 done = run_git(
@@ -49,6 +50,7 @@ async def make_subgoal_worktrees(
                 )
                 if done.returncode != 0:
                     raise ProcessError(f"worktree for subgoal {s.id}: {done.stderr.decode()}")
+                private_dir(path)  # git made it with the umask
                 dirs[s.id] = str(path)
 
     await anyio.to_thread.run_sync(create)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import WorkAtRisk
+from ...fsmodes import private_dir, write_private
 from .gitcmd import common_dir, git, repo_lock, run_git
 from .safety import assert_disposable, remove_worktree_dir
 
@@ -60,8 +61,8 @@ def park(home: Path, repo: str, path: str, base: str) -> bool:
     if POOL_SIZE <= 0 or len(_slots(d)) >= POOL_SIZE:
         return False
     assert_disposable(path, base)
-    d.mkdir(mode=0o700, parents=True, exist_ok=True)
-    (d / "repo").write_text(repo)
+    private_dir(d)
+    write_private(d / "repo", repo.encode())
     git(path, "reset", "-q", "--hard")
     git(path, "clean", "-ffdxq")
     with repo_lock(repo):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...fsmodes import private_dir
 from .gitcmd import git
 
 
 def make_scratch_repo(path: Path, files: dict[str, str] | None = None) -> Path:
     """A new git repo at ``path`` with ``files`` (or a README) in one initial commit."""
-    path.mkdir(mode=0o700, parents=True)
+    private_dir(path, exist_ok=False)
     for name, body in (files or {"README.md": "# Scratch repository made by loopwright\n"}).items():
         target = path / name
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ...errors import CheckpointFailed, ProcessError
+from ...fsmodes import private_dir
 from ...loop.vocab import CleanupPolicy, EventType
 from . import pool
 from .gitcmd import agit, git, porcelain, repo_lock, resolve_commit, run_git
@@ -73,7 +74,7 @@ def create(
 ) -> dict[str, Any]:
     """Make the run's branch and worktree; returns the workspace record kept in status."""
     path = home / "worktrees" / run_id
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(path.parent)
     base = resolve_commit(repo, base_ref or "HEAD")
     if include_uncommitted:
         if porcelain(repo):
@@ -89,6 +90,7 @@ def create(
         with repo_lock(repo):
             git(repo, "worktree", "add", "-q", "--no-track", "-b", branch_name(run_id), str(path),
                 base)  # fmt: skip
+    private_dir(path)  # git made it with the umask: a worktree is the user's code, 0700
     dirty = [p for _, p in dirty_check.result()] if dirty_check is not None else []
     if dirty:
         emit("warning", 0, {
