@@ -31,6 +31,7 @@ from .chat import (
     schema_name,
 )
 from .http import on_this_machine, retry_after, schema_refused
+from .limits import output_caps
 from .prices import price
 
 if TYPE_CHECKING:
@@ -188,6 +189,7 @@ class AnthropicChat:
         self.model = model
         self.retry = retry or RetryPolicy()
         self.max_tokens = max_tokens
+        self.output_cap: int | None = None
         self.supports_tools = True
         self.notes: list[str] = []
 
@@ -201,7 +203,7 @@ class AnthropicChat:
     ) -> Turn:
         kwargs: dict[str, Any] = {
             "model": self.model,
-            "max_tokens": self.max_tokens,
+            "max_tokens": min(self.max_tokens, self.output_cap or self.max_tokens),
             "messages": cache_last(wire_messages(messages)),
         }
         if system:
@@ -295,7 +297,7 @@ def create(spec: Spec, client: Any = None, *, runner: ProcessRunner | None = Non
     caps = dataclasses.replace(API, local=base is not None and on_this_machine(base))
     return ChatBackend(
         str(spec), make, client, steps=tool_steps(), new_client=http_client, runner=runner,
-        capabilities=caps,
+        capabilities=caps, output_caps=output_caps(),
     )  # fmt: skip
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -14,6 +14,7 @@ from ...errors import ProviderError, SchemaUnsupported
 from ...process.runner import PlainRunner, ProcessRunner
 from ..base import AgentRequest, AgentResponse, Capabilities, Emit
 from .chat import Chat, Message, Meter, Turn, call_turn, httpx_client
+from .limits import DEFAULT_OUTPUT_CAPS
 from .toolloop import run_tool_loop
 
 API = Capabilities(tools=True, streaming=True, structured_output=True, edits_files=True)
@@ -26,7 +27,7 @@ class ChatBackend:
 
     ``make_chat(client, emit)`` builds the provider's ``Chat`` on an HTTP client: the one
     given here (tests, benchmarks) or one from ``new_client(timeout)`` per call, closed
-    when the call ends.
+    when the call ends. Each turn may generate ``output_caps[purpose]`` tokens at most.
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class ChatBackend:
         new_client: Callable[[float], Any] | None = None,
         runner: ProcessRunner | None = None,
         capabilities: Capabilities = API,
+        output_caps: Mapping[str, int] | None = None,
     ) -> None:
         self.spec = spec
         self.make_chat = make_chat
@@ -49,6 +51,10 @@ class ChatBackend:
         self.runner = runner or PlainRunner()
         """Starts the tool loop's ``run_command`` programs."""
         self.capabilities = capabilities
+        self.output_caps = dict(output_caps or DEFAULT_OUTPUT_CAPS)
+        self.tools_work = True
+        """False once a call found that the server takes no tools (refused or dropped):
+        later calls go to edit blocks at once."""
 
     async def run(self, request: AgentRequest) -> AgentResponse:
         started = time.monotonic()
@@ -57,8 +63,12 @@ class ChatBackend:
             if client is None:
                 client = await stack.enter_async_context(self.new_client(request.timeout))
             chat = self.make_chat(client, request.emit)
+            chat.output_cap = self.output_caps.get(request.purpose)
+            if not self.tools_work:
+                chat.supports_tools = False
             meter = Meter(chat, request, self.host)
             text, ok, error = await self._run(chat, meter)
+            self.tools_work = self.tools_work and chat.supports_tools
         return AgentResponse(
             text=text, ok=ok, error=error, usage=meter.usage, duration=time.monotonic() - started
         )

@@ -72,6 +72,9 @@ class Chat(Protocol):
     model: str
     supports_tools: bool
     retry: RetryPolicy
+    output_cap: int | None
+    """Output tokens one turn may generate (sent as the API's own limit); set per call
+    from the request's purpose by ``ChatBackend``."""
 
     async def turn(
         self,
@@ -92,8 +95,23 @@ def schema_name(schema: JsonSchema) -> str:
     return name[:64]
 
 
+TRUNCATED_STOPS = ("length", "max_tokens")
+"""Stop reasons meaning the output cap (or the context) cut the answer: OpenAI-compatible
+``length``, Ollama's ``length``, Anthropic's ``max_tokens``, Gemini's ``MAX_TOKENS``."""
+
+
+def truncated(stop: str) -> bool:
+    """Whether a turn's stop reason says the answer was cut short by a token limit."""
+    reason = stop.lower().rsplit(".", 1)[-1]
+    return reason in TRUNCATED_STOPS
+
+
 class Forwarder:
-    """Streams text deltas: the first one to the event sink at once, then in batches."""
+    """Streams text deltas: the first one to the event sink at once, then in batches.
+
+    A batch ends at a word boundary: its unfinished last word waits for the next batch,
+    and a preview cut from a long batch starts at a word, so no key is split across two
+    events (each is redacted on its own) nor cut in half at the preview's start."""
 
     def __init__(self, request: AgentRequest) -> None:
         # the call that edits reports its progress; answers (plans, verdicts) come whole
@@ -119,12 +137,34 @@ class Forwarder:
         self.buffer.append(text)
         self.size += len(text)
         if self.size >= FLUSH_CHARS or now - self.last >= FLUSH_SECONDS:
-            self.flush()
+            self.flush(whole=False)
 
-    def flush(self) -> None:
-        if self.buffer and self.emit is not None:
-            self.emit("worker_output", {"text": "".join(self.buffer)[-PREVIEW_CHARS:]})
-        self.buffer, self.size, self.last = [], 0, time.monotonic()
+    def flush(self, whole: bool = True) -> None:
+        """Send the batch; unless ``whole``, its unfinished last word waits."""
+        text = "".join(self.buffer)
+        cut = len(text) if whole else _word_start(text) or len(text)
+        if text[:cut] and self.emit is not None:
+            self.emit("worker_output", {"text": _preview(text[:cut])})
+        held = text[cut:]
+        self.buffer, self.size, self.last = [held] if held else [], len(held), time.monotonic()
+
+
+_SPACE = re.compile(r"\s")
+
+
+def _word_start(text: str) -> int:
+    """Where the last word of ``text`` starts (no token holds whitespace); 0 if it is one
+    word, ``len(text)`` if it ends in whitespace."""
+    return max(text.rfind(" "), text.rfind("\n"), text.rfind("\t")) + 1
+
+
+def _preview(text: str) -> str:
+    """The last ``PREVIEW_CHARS`` of ``text``, from the first word that starts there."""
+    if len(text) <= PREVIEW_CHARS:
+        return text
+    tail = text[-PREVIEW_CHARS:]
+    space = _SPACE.search(tail)
+    return tail[space.end() :] if space else tail
 
 
 @dataclass
@@ -146,7 +186,16 @@ class Meter:
             u.cost_usd = None if turn.usage.cost_usd is None else u.cost_usd + turn.usage.cost_usd
         if self.request.emit is None:
             return
-        for message in turn.warnings:
+        warnings = list(turn.warnings)
+        cut = truncated(turn.stop)
+        if cut:
+            cap = self.chat.output_cap
+            limit = f"the output cap of {cap} tokens" if cap else "the server's token limit"
+            warnings.append(
+                f"{self.chat.provider}:{self.chat.model}: the answer was cut at {limit} (stop "
+                f"{turn.stop!r}); raise [max_tokens] {self.request.purpose} in loopwright.toml"
+            )
+        for message in warnings:
             self.request.emit("warning", {"message": message, "model": self.chat.model})
         data: dict[str, Any] = {
             "provider": self.chat.provider,
@@ -160,6 +209,8 @@ class Meter:
             "latency": round(time.monotonic() - started, 4),
             "first_token": None if first is None else round(first - started, 4),
             "stop": turn.stop,
+            "truncated": cut,
+            "max_tokens": self.chat.output_cap,
             "tool_calls": [c.name for c in turn.tool_calls],
             **turn.extra,
         }

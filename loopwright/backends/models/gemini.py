@@ -95,6 +95,9 @@ class GeminiChat:
         self.model = model
         self.retry = retry or RetryPolicy()
         self.supports_tools = True
+        self.output_cap: int | None = None
+        """Not sent: Gemini's thinking tokens count against ``max_output_tokens``, so a
+        cap sized for the answer would cut the thinking (the API bounds a turn itself)."""
 
     def _config(
         self, system: str, tools: list[ToolSpec], schema: JsonSchema | None = None

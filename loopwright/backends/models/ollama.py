@@ -31,6 +31,7 @@ from .chat import (
     Turn,
 )
 from .http import error_text, on_this_machine, schema_refused
+from .limits import output_caps
 from .ollama_api import (
     DEFAULT_MAX_CTX,
     NS,
@@ -108,6 +109,7 @@ class OllamaChat:
         self.retry = retry or RetryPolicy()
         self.max_ctx = max_ctx
         self.progress = progress
+        self.output_cap: int | None = None
 
     @property
     def supports_tools(self) -> bool:
@@ -145,6 +147,8 @@ class OllamaChat:
             "stream": True,
             "options": {"num_ctx": self.facts.num_ctx},
         }
+        if self.output_cap:
+            body["options"]["num_predict"] = self.output_cap
         if tools:
             body["tools"] = wire_tools(tools)
         if schema is not None:
@@ -244,8 +248,9 @@ def create(
 
     caps = dataclasses.replace(API, local=on_this_machine(host.url))
     return ChatBackend(
-        str(spec), make, client, host.name, tool_steps(), runner=runner, capabilities=caps
-    )
+        str(spec), make, client, host.name, tool_steps(), runner=runner, capabilities=caps,
+        output_caps=output_caps(),
+    )  # fmt: skip
 
 
 def infos() -> list[BackendInfo]:

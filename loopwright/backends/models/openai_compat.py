@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +33,19 @@ from .chat import (
     schema_name,
 )
 from .http import on_this_machine, schema_refused, sse_data, status_error, transport_error
+from .limits import output_caps
 from .prices import price
 
 SCHEMA_WORDS = ("response_format", "json_schema", "schema")
 """An error naming one of these, in answer to a request with a schema, refuses the schema."""
+TOOLS_REFUSED = re.compile(
+    r"tools? param\w* requires|--jinja|does not support tools|tools? (?:are|is) not supported"
+    r"|(?:tool|function) call\w* (?:is |are )?not supported|unsupported parameter:? '?tools",
+    re.IGNORECASE,
+)
+"""How servers say they take no tools: llama.cpp's ``tools param requires --jinja flag``
+(HTTP 500), vLLM's and Ollama's wordings (400). Recognised whatever the status."""
+CHARS_PER_TOKEN = 4
 
 
 def wire_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
@@ -78,11 +88,15 @@ class _Stream:
     text: list[str] = field(default_factory=list)
     calls: dict[int, dict[str, str]] = field(default_factory=dict)
     usage: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, Any] = field(default_factory=dict)
+    """llama.cpp's measured speeds (``prompt_per_second``, ``predicted_per_second``...)."""
     stop: str = ""
 
     def add(self, chunk: dict[str, Any], on_text: OnText) -> None:
         if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
+        if isinstance(chunk.get("timings"), dict):
+            self.timings = chunk["timings"]
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
             if delta.get("content"):
@@ -119,7 +133,7 @@ class OpenAIChat:
         self.model = model
         self.provider = provider
         self.retry = retry or RetryPolicy()
-        self.max_tokens = max_tokens
+        self.output_cap = max_tokens
         self.supports_tools = True
 
     def _body(
@@ -139,8 +153,11 @@ class OpenAIChat:
             body["tools"] = wire_tools(tools)
         if schema is not None:
             body["response_format"] = response_format(schema)
-        if self.max_tokens:
-            body["max_tokens"] = self.max_tokens
+        if self.output_cap:
+            # OpenAI's own API wants max_completion_tokens (its reasoning models refuse
+            # max_tokens); llama.cpp, vLLM, OpenRouter and the rest take max_tokens
+            official = self.endpoint.base_url == OPENAI_URL
+            body["max_completion_tokens" if official else "max_tokens"] = self.output_cap
         if self.endpoint.name == "openrouter":
             body["usage"] = {"include": True}
         return body
@@ -179,14 +196,22 @@ class OpenAIChat:
         except ValueError as exc:
             msg = f"{self.provider}: unreadable stream: {exc}"
             raise ProviderError(msg, retryable=True) from exc
-        usage, extra = self._usage(state.usage)
-        return Turn("".join(state.text), state.tool_calls(), usage, state.stop, extra)
+        text = "".join(state.text)
+        raw = state.usage or estimated_usage(body, text, state.tool_calls())
+        usage, extra = self._usage(raw)
+        if not state.usage:
+            extra["usage_estimated"] = True
+        if state.timings:
+            extra["timings"] = state.timings
+        return Turn(text, state.tool_calls(), usage, state.stop, extra)
 
     def _status(
         self, status: int, body: bytes, headers: httpx.Headers, sent: dict[str, Any]
     ) -> ProviderError:
         err = status_error(self.provider, status, body, headers, self.endpoint.key_env or "the key")
-        if status == 400 and "tools" in sent and "tool" in str(err).lower():
+        said = str(err)
+        refused = (status == 400 and "tool" in said.lower()) or TOOLS_REFUSED.search(said)
+        if "tools" in sent and refused:
             return ToolsUnsupported(f"{self.model} does not take tools here: {err}")
         if "response_format" in sent and schema_refused(status, str(err), SCHEMA_WORDS):
             return SchemaUnsupported(f"no structured output here: {err}", status=status)
@@ -218,6 +243,17 @@ class OpenAIChat:
         else:
             cost = None
         return Usage(tin, tout, cost), {"cache_read_tokens": cached, "endpoint": self.endpoint.name}
+
+
+def estimated_usage(body: dict[str, Any], text: str, calls: list[ToolCall]) -> dict[str, Any]:
+    """Token counts guessed from characters (~4 each) for a server that reports no usage
+    (llama-cpp-python's, streaming): never 0 for a call that sent and got text."""
+    sent = len(json.dumps(body["messages"])) + len(json.dumps(body.get("tools", [])))
+    got = len(text) + sum(len(json.dumps(c.arguments)) + len(c.name) for c in calls)
+    return {
+        "prompt_tokens": max(1, sent // CHARS_PER_TOKEN),
+        "completion_tokens": max(1, got // CHARS_PER_TOKEN) if got else 0,
+    }
 
 
 def response_format(schema: JsonSchema) -> dict[str, Any]:
@@ -262,8 +298,9 @@ def create(
     local = on_this_machine(endpoint.base_url)
     caps = dataclasses.replace(API, local=local)
     return ChatBackend(
-        str(spec), make, client, spec.host, tool_steps(), runner=runner, capabilities=caps
-    )
+        str(spec), make, client, spec.host, tool_steps(), runner=runner, capabilities=caps,
+        output_caps=output_caps(),
+    )  # fmt: skip
 
 
 def infos() -> list[BackendInfo]:

@@ -1,6 +1,11 @@
 """The worker's tool loop: call the model, run the tools it asks for, repeat until it
 calls ``finish`` (or answers without tools), a step limit, the token budget or the
-call's timeout. Models without tool calling write fenced edit blocks instead."""
+call's timeout. Models without tool calling write fenced edit blocks instead: those that
+say so (``ToolsUnsupported``) and those whose server drops the tools silently (a first
+answer with no tool call and no file changed).
+
+A worker may edit, so an answer that changed nothing and called no tool is not done:
+it is a server without tools, or a reply with no edit in it."""
 
 from __future__ import annotations
 
@@ -88,7 +93,7 @@ async def _native(chat: Chat, meter: Meter, ws: Workspace, steps: int) -> Outcom
     system = request.system + TOOL_SYSTEM
     messages = [Message("user", request.prompt)]
     texts: list[str] = []
-    for _ in range(steps):
+    for step in range(steps):
         if (out := _budget_out(meter)) is not None:
             return _summary(texts, ws), False, out
         turn = await call_turn(chat, meter, system, messages, TOOL_SPECS)
@@ -96,6 +101,11 @@ async def _native(chat: Chat, meter: Meter, ws: Workspace, steps: int) -> Outcom
         if turn.text.strip():
             texts.append(turn.text.strip())
         if not turn.tool_calls:
+            if step == 0 and not ws.changed:  # llama.cpp without a tool-capable template
+                raise ToolsUnsupported(
+                    f"{chat.provider}:{chat.model} answered without calling a tool and "
+                    "changed nothing (a server that drops tools?)"
+                )
             return _summary(texts, ws), True, None
         finish = None
         for call in turn.tool_calls:
@@ -157,6 +167,8 @@ async def apply_blocks(ws: Workspace, text: str) -> list[str]:
     """Apply every SEARCH/REPLACE block in ``text``; the problems, empty when all applied."""
     problems: list[str] = []
     blocks = list(BLOCK.finditer(text))
+    if not blocks and "<<<<<<< SEARCH" not in text and not ws.changed:
+        return ["the reply has no edit block and no file was changed; write edit blocks"]
     for m in blocks:
         path, search, replace = m["path"].strip(), m["search"], m["replace"]
         if search.strip():
