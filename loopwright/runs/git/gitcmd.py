@@ -1,4 +1,12 @@
-"""Our git calls: no hooks, no fsmonitor, no prompts, stdin /dev/null, always a timeout.
+"""Our git calls: no program the repository configures, no prompts, stdin /dev/null,
+always a timeout.
+
+A worker can write the repository's config (a worktree shares the user's), so none of its
+programs may run from our calls: hooks, fsmonitor, signing, pager, editors and askpass are
+switched off by fixed settings (``SAFE``, ``NO_PROGRAMS``), external diff and textconv by
+flags on every ``diff``/``log``/``show``, and filters, merge drivers and transport
+commands, whose names only the config knows, by ``repoconfig`` before each call that
+could run one.
 
 Every git call goes through a ``ProcessRunner``'s ``run_sync``: the one of the current
 context, set with ``git_runner(runner)`` (a run sets its own for its whole run), else the
@@ -22,6 +30,7 @@ import anyio
 
 from ...errors import ProcessError, UserError
 from ...process.runner import Completed, PlainRunner, ProcessRunner
+from .repoconfig import as_env, may_run_programs, overrides, parse_listing
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "loopwright",
@@ -37,8 +46,19 @@ SAFE = [
     "-c",
     "commit.gpgsign=false",
     "-c",
+    "merge.verifySignatures=false",
+    "-c",
+    "log.showSignature=false",
+    "-c",
+    "protocol.ext.allow=never",
+    "-c",
     "core.quotePath=false",
 ]
+NO_PROGRAMS = {"GIT_PAGER": "cat", "GIT_EDITOR": ":", "GIT_SEQUENCE_EDITOR": ":", "GIT_ASKPASS": ""}
+"""Environment that wins over the config's pager, editors and askpass (":" is git's "no
+editor"; an empty askpass is none)."""
+DIFF_FLAGS = ("--no-ext-diff", "--no-textconv")
+_DIFFS = frozenset({"diff", "log", "show"})
 TIMEOUT = 120.0
 
 _PLAIN = PlainRunner()
@@ -72,18 +92,44 @@ def run_git(
         **os.environ,
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_OPTIONAL_LOCKS": "0",
+        **NO_PROGRAMS,
         **(IDENTITY if identity else {}),
         **(env or {}),
     }
+    if args and args[0] in _DIFFS:
+        args = (args[0], *DIFF_FLAGS, *args[1:])
+    if may_run_programs(args):
+        full_env.update(_neutralised(cwd, full_env, timeout, args[0]))
+    return _run(cwd, args, full_env, timeout, input, args[0])
+
+
+def _neutralised(cwd: str | Path, env: dict[str, str], timeout: float, for_: str) -> dict[str, str]:
+    """Settings undoing each program key the repository's config sets (``repoconfig``)."""
+    done = _run(cwd, ("config", "--list", "--show-scope", "-z"), env, timeout, None, for_)
+    if done.returncode != 0:  # the call itself would meet the same broken config
+        err = done.stderr.decode("utf-8", "replace").strip()
+        raise ProcessError(f"cannot read the repository's git config: {err}", done.returncode, err)
+    return as_env(overrides(parse_listing(done.stdout)), env)
+
+
+def _run(
+    cwd: str | Path,
+    args: tuple[str, ...],
+    env: dict[str, str],
+    timeout: float,
+    input: bytes | None,
+    name: str,
+) -> Completed:
+    """``git *args``; ``name``, the command the caller asked for, is what errors name."""
     try:
         done = (_runner.get() or _PLAIN).run_sync(
-            ["git", *SAFE, *args], cwd=cwd, timeout=timeout, env=full_env, stdin=input
+            ["git", *SAFE, *args], cwd=cwd, timeout=timeout, env=env, stdin=input
         )
     except ProcessError as exc:  # not started: say why as the OS did
         why = getattr(exc.__cause__, "strerror", None) or exc
         raise ProcessError(f"cannot run git: {why}") from exc
     if done.timed_out:
-        raise ProcessError(f"git {args[0]} timed out after {timeout:g}s")
+        raise ProcessError(f"git {name} timed out after {timeout:g}s")
     return done
 
 

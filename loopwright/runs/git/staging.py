@@ -107,7 +107,8 @@ def add_plain_files(worktree: str, sub: str, warn: Warn) -> None:
             skipped.append(f"{sub}/{name.rstrip('/')}")  # a repository inside the nested one
         elif stat.S_ISLNK(st.st_mode):
             target = os.fsencode(os.readlink(full))
-            sha = git(worktree, "hash-object", "-w", "--stdin", input=target).strip()
+            sha = git(worktree, "hash-object", "-w", "--no-filters", "--stdin", input=target)
+            sha = sha.strip()
             entries.append(f"120000 {sha}\t{sub}/{name}")
         elif stat.S_ISREG(st.st_mode):
             regular.append((name, "100755" if st.st_mode & 0o111 else "100644"))

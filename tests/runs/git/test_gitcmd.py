@@ -21,7 +21,7 @@ async def test_git_calls_in_a_runner_s_context_go_through_it_from_tasks_and_thre
         git(repo, "rev-parse", "HEAD")
         await agit(repo, "status")  # on a worker thread
     git(repo, "log", "-1")  # outside: the plain runner
-    assert runner.git() == ["rev-parse", "status"]
+    assert runner.git() == ["rev-parse", "config", "status"]  # config: see repoconfig
 
 
 async def test_concurrent_contexts_keep_their_own_git_runner(repo: Path) -> None:
@@ -42,7 +42,7 @@ async def test_concurrent_contexts_keep_their_own_git_runner(repo: Path) -> None
         async with anyio.create_task_group() as tg:
             tg.start_soon(use, first, "status")
             tg.start_soon(use, second, "branch")
-    assert (first.git(), second.git()) == (["status"], ["branch"])
+    assert (first.git(), second.git()) == (["config", "status"], ["branch"])
 
 
 def test_git_that_cannot_start_says_why(tmp_path: Path) -> None:
