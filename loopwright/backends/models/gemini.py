@@ -42,6 +42,15 @@ def _sdk() -> Any:
     return genai
 
 
+def sdk_installed() -> bool:
+    """Whether ``google.genai`` can be imported; ``find_spec`` of a submodule imports its
+    parent and raises when there is no ``google`` package at all."""
+    try:
+        return importlib.util.find_spec("google.genai") is not None
+    except ImportError:
+        return False
+
+
 def _key() -> str | None:
     return next((os.environ[k] for k in KEYS if os.environ.get(k)), None)
 
@@ -171,7 +180,7 @@ def make_client(http: httpx.AsyncClient) -> Any:
 def check(spec: Spec, field: str) -> str:
     if not spec.model:
         raise UserError(f"{field}: name a model, e.g. gemini:gemini-2.5-pro", field)
-    if importlib.util.find_spec("google.genai") is None:
+    if not sdk_installed():
         raise UserError(f"{field}: gemini needs the google-genai SDK: {INSTALL}", field)
     if _key() is None:
         raise UserError(f"{field}: GEMINI_API_KEY is not set (needed for {spec})", field)
@@ -190,9 +199,7 @@ def create(
 
 
 def infos() -> list[BackendInfo]:
-    installed = importlib.util.find_spec("google") is not None and (
-        importlib.util.find_spec("google.genai") is not None
-    )
+    installed = sdk_installed()
     key = _key() is not None
     reason = "" if installed and key else "google-genai not installed" if not installed else (
         "GEMINI_API_KEY not set")  # fmt: skip
