@@ -1,6 +1,6 @@
 """Ollama over its native API (``/api/chat`` NDJSON), which keeps the timings that the
 OpenAI-compatible API drops. Specs: ``ollama:MODEL`` (host ``local``) or
-``ollama:MODEL@HOST`` for a host named in ``loopwright.toml``.
+``ollama:MODEL@HOST`` for a host named in the config file (``[ollama.hosts.HOST]``).
 
 Each call records its profile (durations, tokens/s, ``num_ctx``, context length, Ollama
 version) in the ``model_call`` event and in ``<state>/ollama/profiles.jsonl``.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ import orjson
 from ...errors import ProviderError, SchemaUnsupported, ToolsUnsupported, UserError
 from ...process.runner import ProcessRunner
 from ..base import Backend, Emit, JsonSchema, Usage
-from ..settings import OllamaHost, ollama_host, ollama_hosts, tool_steps
+from ..settings import OllamaHost, config_path, ollama_host, ollama_hosts, tool_steps
 from ..spec import BackendInfo, Spec
 from .backend import API, ChatBackend
 from .chat import (
@@ -253,14 +254,31 @@ def create(
     )  # fmt: skip
 
 
+PROBE_TIMEOUT = 1.5
+"""Seconds ``backends`` and ``doctor`` wait for an Ollama host's ``/api/version``."""
+
+
+def _answers(host: OllamaHost) -> str:
+    """Empty when the host answers, else why not (a probe for ``backends``, bounded)."""
+    try:
+        got = httpx.get(f"{host.url}/api/version", headers=host.headers, timeout=PROBE_TIMEOUT)
+    except httpx.HTTPError as exc:
+        return f"{host.name}={host.url}: no answer ({type(exc).__name__})"
+    return "" if got.status_code == 200 else f"{host.name}={host.url}: HTTP {got.status_code}"
+
+
 def infos() -> list[BackendInfo]:
-    hosts = ", ".join(f"{h.name}={h.url}" for h in ollama_hosts().values())
-    return [
-        BackendInfo(
-            "ollama",
-            "api",
-            True,
-            reason=f"hosts: {hosts} (not contacted; `loopwright models ollama` checks)",
-            spec_example="ollama:qwen2.5-coder:7b | ollama:MODEL@HOST",
-        )
-    ]
+    """Available when one of its hosts answers; each host is asked (briefly, in parallel)."""
+    hosts = list(ollama_hosts().values())
+    with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+        problems = list(pool.map(_answers, hosts))
+    up = [h for h, why in zip(hosts, problems, strict=True) if not why]
+    reason = (
+        "answering: " + ", ".join(f"{h.name}={h.url}" for h in up) if up else "; ".join(problems)
+    )
+    fix = "" if up else (
+        "start Ollama (`ollama serve`), point OLLAMA_HOST at one, or add [ollama.hosts.NAME] "
+        f"with its url to {config_path()}"
+    )  # fmt: skip
+    return [BackendInfo("ollama", "api", bool(up), reason, fix,
+                        "ollama:qwen2.5-coder:7b | ollama:MODEL@HOST")]  # fmt: skip

@@ -19,7 +19,7 @@ import orjson
 from ...errors import ProviderError, SchemaUnsupported, ToolsUnsupported, UserError
 from ...process.runner import ProcessRunner
 from ..base import Backend, Emit, JsonSchema, Usage
-from ..settings import OPENAI_URL, OPENROUTER_URL, Endpoint, endpoints, tool_steps
+from ..settings import OPENAI_URL, OPENROUTER_URL, Endpoint, config_path, endpoints, tool_steps
 from ..spec import BackendInfo, Spec
 from ..usage_limits import spend_limit, spend_note
 from .backend import API, ChatBackend
@@ -304,14 +304,20 @@ def create(
 
 
 def infos() -> list[BackendInfo]:
+    """``openai`` is available with its key or with an endpoint of the config file
+    (``openai:MODEL@NAME``); ``openrouter`` with its key."""
     found = endpoints()
+    named = [f"{n}={ep.base_url}" for n, ep in found.items() if n not in ("openai", "openrouter")]
     out = []
     examples = {"openai": "openai:gpt-4.1", "openrouter": "openrouter:openai/gpt-4.1"}
     for name, example in examples.items():
         ep = found[name]
-        ok = bool(ep.api_key)
-        out.append(BackendInfo(
-            name, "api", ok, reason="" if ok else f"{ep.key_env} not set",
-            fix="" if ok else f"export {ep.key_env}=...", spec_example=example,
-        ))  # fmt: skip
+        extra = named if name == "openai" else []
+        ok = bool(ep.api_key) or bool(extra)
+        reason = "; ".join([*([] if ep.api_key else [f"{ep.key_env} not set"]),
+                            *([f"endpoints: {', '.join(extra)}"] if extra else [])])  # fmt: skip
+        fix = "" if ok else f"export {ep.key_env}=..." + (
+            f", or add [openai.endpoints.NAME] with a base_url to {config_path()}"
+            if name == "openai" else "")  # fmt: skip
+        out.append(BackendInfo(name, "api", ok, reason=reason, fix=fix, spec_example=example))
     return out
