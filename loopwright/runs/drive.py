@@ -21,7 +21,7 @@ from .git.worktree import Workspace
 from .recorder import RunRecorder
 from .replay import replay
 from .request import RunRequest
-from .startup import begin, fail_to_start, run_runner
+from .startup import RunRunners, begin, fail_to_start, run_runner
 from .store import RunStore
 from .tally import as_it_ran
 from .wake import registered
@@ -51,15 +51,18 @@ async def drive(
     recorder: RunRecorder | None = None,
     prepared: Future[dict[str, Any]] | None = None,
     runner: ProcessRunner | None = None,
+    runners: RunRunners | None = None,
 ) -> RunResult:
     """Run (or resume) ``run_id`` to its end; returns its result (what went into
     ``result.json``, unless it ended asking questions).
 
-    ``runner`` starts the run's programs (verify, workers, the tool loop's commands, git);
-    by default the one its request calls for (``run_runner``)."""
-    runner = runner or run_runner(store.read_request(run_id))
-    with git_runner(runner):
-        return await _drive(store, run_id, resume, roles, recorder, prepared, runner)
+    ``runners`` start the run's programs (verify; workers and the tool loop's commands;
+    git), by default the ones its request calls for (``run_runner``); ``runner`` instead
+    starts all of them."""
+    if runners is None:
+        runners = RunRunners.one(runner) if runner else run_runner(store.read_request(run_id))
+    with git_runner(runners.git):
+        return await _drive(store, run_id, resume, roles, recorder, prepared, runners)
 
 
 async def _drive(
@@ -69,7 +72,7 @@ async def _drive(
     roles: Roles | None,
     recorder: RunRecorder | None,
     prepared: Future[dict[str, Any]] | None,
-    runner: ProcessRunner,
+    runners: RunRunners,
 ) -> RunResult:
     try:
         recorder = recorder or begin(store, run_id, resume)
@@ -82,8 +85,8 @@ async def _drive(
     ws: Workspace | None = None
     try:
         ws = await open_workspace(store, run_id, request, recorder, state, prepared)
-        roles = roles or build_roles(request, runner)
-        harness = Harness(request.loop, roles, recorder, state, ws, runner=runner)
+        roles = roles or build_roles(request, runners.backends)
+        harness = Harness(request.loop, roles, recorder, state, ws, runner=runners.verify)
         with unwrapped(), registered(run_id, harness.pauses.wake):
             async with anyio.create_task_group() as tg:
                 tg.start_soon(recorder.flusher)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DiskFull
-from ..process.runner import ProcessRunner, become_subreaper
+from ..process.runner import become_subreaper
 from .recorder import RunRecorder
-from .startup import begin, fail_to_start, prepare_workspace, run_runner
+from .startup import RunRunners, begin, fail_to_start, prepare_workspace, run_runner
 from .store import RunStore
 from .wake import WAKE_SIGNAL, wake_here
 
@@ -35,7 +35,7 @@ async def _host(
     resume: bool,
     recorder: RunRecorder,
     prepared: Future[Any] | None,
-    runner: ProcessRunner,
+    runners: RunRunners,
 ) -> None:
     import anyio
 
@@ -63,7 +63,7 @@ async def _host(
             if _early_signal:
                 scope.cancel()
             await drive(
-                store, run_id, resume=resume, recorder=recorder, prepared=prepared, runner=runner
+                store, run_id, resume=resume, recorder=recorder, prepared=prepared, runners=runners
             )
             tg.cancel_scope.cancel()
 
@@ -82,11 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     except DiskFull as exc:
         fail_to_start(store, run_dir.name, exc)
         return 1
-    runner = run_runner(store.read_request(run_dir.name))
-    prepared = None if resume else prepare_workspace(store, run_dir.name, recorder, runner)
+    runners = run_runner(store.read_request(run_dir.name))
+    prepared = None if resume else prepare_workspace(store, run_dir.name, recorder, runners.git)
     import anyio
 
-    anyio.run(_host, store, run_dir.name, resume, recorder, prepared, runner)
+    anyio.run(_host, store, run_dir.name, resume, recorder, prepared, runners)
     return 0
 
 

@@ -11,22 +11,59 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DiskFull
 from ..process.runner import PlainRunner, ProcessRunner, proc_start_time
+from ..process.sandbox import SandboxPolicy, SandboxRunner
 from .diskspace import make_reserve, release_reserve
 from .eventlog import EventWriter
 from .recorder import RunRecorder
 from .store import RunStore
 
 
-def run_runner(request: Mapping[str, Any]) -> ProcessRunner:
-    """The ``ProcessRunner`` that starts a run's programs (verify commands, workers, the
-    tool loop's commands, its git), chosen here from its request and nowhere else.
+@dataclass(frozen=True)
+class RunRunners:
+    """Which runner starts which of a run's programs."""
 
-    Only the plain runner exists today; the sandbox runner will be picked here."""
-    return PlainRunner()
+    verify: ProcessRunner
+    """The verify commands (the harness's runner)."""
+    backends: ProcessRunner
+    """The agent CLIs, the tool loop's ``run_command``, scripted replies' commands."""
+    git: ProcessRunner
+    """The run's git (loopwright's own commits): never confined."""
+
+    @classmethod
+    def one(cls, runner: ProcessRunner) -> RunRunners:
+        """``runner`` for everything (tests, and callers that hand a runner in)."""
+        return cls(verify=runner, backends=runner, git=runner)
+
+
+def run_runner(request: Mapping[str, Any]) -> RunRunners:
+    """The runners that start a run's programs, chosen here from its request (its
+    ``sandbox`` and ``allow_network``) and nowhere else.
+
+    ``off``: the plain runner for everything. ``verify``: verify commands confined by the
+    sandbox runner, the backends and git on the plain one. ``all``: the backends confined
+    too, each agent CLI with its login files from home. Git always stays on the plain
+    runner (it writes ``.git``). A request stored before the sandbox existed has no
+    ``sandbox`` and resumes as it ran: ``off``."""
+    plain = PlainRunner()
+    mode = request.get("sandbox") or "off"
+    if mode == "off":
+        return RunRunners.one(plain)
+    network = bool(request.get("allow_network"))
+    verify = SandboxRunner(SandboxPolicy(network=network))
+    if mode == "verify":
+        return RunRunners(verify=verify, backends=plain, git=plain)
+    from ..backends.agents.homefiles import home_mounts  # here: a host's start stays light
+
+    specs = [request.get("planner"), request.get("clarifier")]
+    specs += [*request.get("workers", []), *request.get("reviewers", [])]
+    mounts = home_mounts([s for s in specs if s], os.environ)
+    agents = SandboxRunner(SandboxPolicy(network=network, mounts=mounts))
+    return RunRunners(verify=verify, backends=agents, git=plain)
 
 
 def begin(store: RunStore, run_id: str, resume: bool) -> RunRecorder:
