@@ -4,6 +4,7 @@ are in ``prompts``)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,6 +21,21 @@ ROLE_NAMES: dict[Purpose, str] = {
     "consult": "consultant",
 }
 """Who makes a call of each purpose, for messages and events."""
+
+
+PLACEHOLDER = re.compile(r"[\s.…_<>\[\]-]*")
+"""Text that is only dots, an ellipsis, brackets or dashes: the prompt's example echoed
+(``"criteria": ["..."]``, a subgoal titled ``"..."``), which a small model sends back."""
+
+
+def _echoes(field: str, values: list[Any]) -> None:
+    """Refuse an example's placeholder given as a real value, so the reply is repaired."""
+    for value in values:
+        if isinstance(value, str) and value.strip() and PLACEHOLDER.fullmatch(value):
+            raise ValueError(
+                f"{field} is {json.dumps(value)}, the example's placeholder copied back; "
+                "write the real content"
+            )
 
 
 def _as_dict(text: str) -> dict[str, Any]:
@@ -41,6 +57,8 @@ def parse_intake(text: str) -> tuple[list[str], list[Question]]:
         questions = [Question.model_validate(q) for q in raw]
     except ValidationError as exc:
         raise ValueError(f'"questions" invalid: {exc.errors()[0]["msg"]}') from exc
+    _echoes("a criterion", criteria)
+    _echoes("a question", [q.text for q in questions] + [q.default for q in questions])
     return [c for c in criteria if c.strip()], questions
 
 
@@ -59,6 +77,9 @@ def parse_plan(text: str, max_subgoals: int) -> list[Subgoal]:
             raise ValueError(f"subgoal {n} has no title")
         item = {"id": f"s{n}", **item}
         item["id"] = str(item["id"])
+        _echoes(f"subgoal {n}'s title", [item["title"]])
+        _echoes(f"subgoal {n}'s instructions", [item.get("instructions")])
+        _echoes(f"subgoal {n}'s files", list(item.get("files") or []))
         try:
             subgoals.append(Subgoal.model_validate(item))
         except ValidationError as exc:
@@ -73,9 +94,12 @@ def parse_verdict(text: str, reviewer: str) -> Verdict:
     if not isinstance(data.get("complete"), bool):
         raise ValueError('"complete" must be true or false')
     try:
-        return Verdict.model_validate({**data, "reviewer": reviewer})
+        verdict = Verdict.model_validate({**data, "reviewer": reviewer})
     except ValidationError as exc:
         raise ValueError(f"verdict invalid: {exc.errors()[0]['msg']}") from exc
+    _echoes("an issue", verdict.issues)
+    _echoes("a next step", verdict.next_steps)
+    return verdict
 
 
 def quote(text: str, limit: int = 500) -> str:
