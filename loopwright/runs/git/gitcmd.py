@@ -29,6 +29,7 @@ from pathlib import Path
 import anyio
 
 from ...errors import ProcessError, UserError
+from ...fsmodes import open_nofollow
 from ...process.runner import Completed, PlainRunner, ProcessRunner
 from .repoconfig import as_env, may_run_programs, overrides, parse_listing
 
@@ -186,7 +187,7 @@ def resolve_commit(repo: str | Path, ref: str, field: str = "base_ref") -> str:
 def repo_lock(repo: str | Path) -> Iterator[None]:
     """Serialises our git metadata operations (worktrees, branches) on one repository."""
     path = common_dir(repo) / "loopwright.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_nofollow(path, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

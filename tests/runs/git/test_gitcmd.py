@@ -60,3 +60,15 @@ def test_a_git_call_past_its_timeout_is_an_error_naming_the_command(
     monkeypatch.setenv("PATH", f"{slow.parent}:/usr/bin:/bin")
     with pytest.raises(ProcessError, match=r"git status timed out after 0\.3s"):
         git(repo, "status", timeout=0.3)
+
+
+def test_the_repository_lock_is_not_taken_through_a_symbolic_link(
+    repo: Path, tmp_path: Path
+) -> None:
+    from loopwright.runs.git.gitcmd import repo_lock
+
+    target = tmp_path / "elsewhere.lock"
+    (repo / ".git" / "loopwright.lock").symlink_to(target)
+    with pytest.raises(OSError), repo_lock(repo):
+        pass
+    assert not target.exists()
