@@ -267,16 +267,25 @@ def resume(
                 "run_id",
             )
         if status["state"] == "needs_input":
-            asked = {q["id"] for q in status.get("questions") or []}
-            missing = sorted(asked - set(answers or {}))
-            if missing:
-                raise UserError(f"answers missing for question(s): {', '.join(missing)}", "answers")
+            _check_answers(run_id, status, answers or {})
         if answers:
             _append(store, run_id, "answers", {"answers": answers, "assumed": False})
         store.set_state(run_id, status, "queued")
     if spawn:
         spawn_host(store, run_id, resume=True)
     return store.read_status(run_id)
+
+
+def _check_answers(run_id: str, status: RunStatus, answers: dict[str, str]) -> None:
+    """Every question answered, and no answer to a question the run did not ask."""
+    asked = [q["id"] for q in status.get("questions") or []]
+    unknown = sorted(set(answers) - set(asked))
+    if unknown:
+        raise UserError(f"run {run_id} asked no question {', '.join(map(repr, unknown))}; "
+                        f"it asked: {', '.join(asked)}", "answers")  # fmt: skip
+    missing = [q for q in asked if q not in answers]
+    if missing:
+        raise UserError(f"answers missing for question(s): {', '.join(missing)}", "answers")
 
 
 def _wake(store: RunStore, run_id: str) -> RunStatus:
