@@ -15,14 +15,17 @@ all: its worktree is where it goes on. A live run is never touched.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import InvalidState, WorkAtRisk
+from ..fsmodes import open_nofollow, private_dir
 from ..loop.vocab import LIVE_STATES, TERMINAL_STATES, RunState
 from . import runner
 from .git import pool
@@ -245,6 +248,34 @@ def _step(report: Report, kind: Kind, target: str, run_id: str | None, action: A
     report.removed.append(Item(kind, target, run_id, note))
 
 
+@contextlib.contextmanager
+def _collecting(store: RunStore, wait: bool) -> Iterator[bool]:
+    """One collection at a time per state dir; ``wait`` False: True only if we got it."""
+    private_dir(store.home)
+    fd = open_nofollow(store.home / "gc.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def auto_gc(store: RunStore, keep_days: float) -> Report | None:
+    """The automatic policy (``gc.keep_days``, applied as a new run starts): finished runs
+    that ended more than ``keep_days`` ago go as with ``gc --older-than``, never forced, the
+    pool left as it is. None when it is off, or another collection is under way."""
+    if keep_days <= 0:
+        return None
+    with _collecting(store, wait=False) as mine:
+        if not mine:
+            return None
+        return _collect(store, Selection(older_than=keep_days * 86400), False, False, None)
+
+
 def gc(
     store: RunStore,
     selection: Selection | None = None,
@@ -255,7 +286,14 @@ def gc(
     """Clean every selected run (see the module), then the pool (down to ``keep_pooled``
     parked checkouts per repository; None leaves it), index rows whose run dir is gone and
     scratch repositories no run refers to."""
-    report, selection = Report(dry_run=dry_run), selection or Selection()
+    with _collecting(store, wait=True):
+        return _collect(store, selection or Selection(), force, dry_run, keep_pooled)
+
+
+def _collect(
+    store: RunStore, selection: Selection, force: bool, dry_run: bool, keep_pooled: int | None
+) -> Report:
+    report = Report(dry_run=dry_run)
     runner.recover(store)
     now = time.time()
     for run_id in _run_ids(store):

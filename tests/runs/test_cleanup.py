@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -190,3 +191,24 @@ def test_gc_drops_index_rows_of_run_dirs_deleted_by_hand(
     assert ("index row", run_id) in [(i.kind, i.target) for i in report.removed]
     assert store.index.list() == []
     assert run_git(repo, "rev-parse", "--verify", "-q", f"loopwright/{run_id}").returncode
+
+
+def backdate(store: RunStore, run_id: str, days: float) -> None:
+    status = store.read_status(run_id)
+    store.write_status(run_id, status)  # sets updated_at; then moved back
+    path = store.paths(run_id).status
+    data = json.loads(path.read_text())
+    data["updated_at"] = time.time() - days * 86400
+    path.write_text(json.dumps(data))
+
+
+def test_keep_days_is_off_by_default_and_one_collection_runs_at_a_time(
+    store: RunStore, repo: Path, tmp_path: Path
+) -> None:
+    old = finished(store, tmp_path, {"worker": [{"text": "nothing"}]}, cwd=str(repo))
+    backdate(store, old, days=400)
+    assert cleanup.auto_gc(store, 0) is None
+    with cleanup._collecting(store, wait=True):  # another collection holds the lock
+        assert cleanup.auto_gc(store, 1) is None
+    report = cleanup.auto_gc(store, 1)
+    assert report is not None and old in {i.run_id for i in report.removed}
