@@ -17,6 +17,10 @@ The file is ``$LOOPWRIGHT_CONFIG``, else ``<state dir>/loopwright.toml``::
     [tools]
     max_steps = 40                      # tool-loop steps per worker call
 
+    [verify]
+    env = ["DATABASE_URL"]              # variables verify commands get besides the
+                                        # allowlist (each run's --verify-env adds more)
+
 Secrets are only ever read from the environment (``*_env`` names one); a literal
 ``token``/``api_key`` is accepted but discouraged. Nothing here logs a value.
 """
@@ -32,6 +36,7 @@ from typing import Any
 
 from ..config import state_dir
 from ..errors import UserError
+from ..process.env import ENV_NAME
 
 LOCAL_OLLAMA = "http://127.0.0.1:11434"
 OPENAI_URL = "https://api.openai.com/v1"
@@ -176,6 +181,20 @@ def endpoints(data: dict[str, Any] | None = None) -> dict[str, Endpoint]:
         key = _secret(entry, "api_key", "api_key_env")
         found[name] = Endpoint(name, url, key, key_env, bool(entry.get("free", False)))
     return found
+
+
+def verify_env(data: dict[str, Any] | None = None) -> list[str]:
+    """``[verify] env``: names of the variables every run's verify commands get besides
+    the allowlist (names only; the values stay in the environment)."""
+    data = load_file() if data is None else data
+    names = _table(data, "verify").get("env", [])
+    if not isinstance(names, list) or not all(
+        isinstance(n, str) and ENV_NAME.fullmatch(n) for n in names
+    ):
+        raise UserError(
+            f"[verify] env = {names!r}: give a list of environment variable names", "config"
+        )
+    return names
 
 
 def tool_steps(data: dict[str, Any] | None = None) -> int:

@@ -93,6 +93,7 @@ def request_from_args(args: argparse.Namespace, goal: str) -> RunRequest:
         reviewers=args.reviewer,
         cwd=cwd,
         verify=_verify_argv(args.verify or []),
+        verify_env=args.verify_env,
         questions=args.questions,
         review_quorum=args.quorum,
         budget={

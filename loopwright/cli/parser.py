@@ -46,6 +46,13 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         metavar="CMD",
         help="verify command, split like a shell line but run without one (repeatable)",
     )
+    p.add_argument(
+        "--verify-env",
+        action="append",
+        metavar="NAME",
+        help="an environment variable the verify commands get besides the allowlist "
+        "(repeatable; nothing else of yours reaches them)",
+    )
     p.add_argument("--verify-timeout", type=float, metavar="S", help="seconds per verify command")
     p.add_argument("--worker-timeout", type=float, metavar="S", help="seconds per worker call")
     p.add_argument("--max-iterations", type=int, metavar="N", help="default 5")

@@ -132,7 +132,9 @@ class Harness:
             results = await ws.merge_subgoals(iteration, worked)
         self._phase("verify", iteration)
         self._emit("verify_started", {"commands": c.verify_commands}, iteration)
-        verify = await run_verify(c.verify_commands, c.cwd, c.verify_timeout, self.runner)
+        verify = await run_verify(
+            c.verify_commands, c.cwd, c.verify_timeout, self.runner, c.verify_env
+        )
         self._emit("verify_finished", verify_event(verify), iteration)
         self._phase("review", iteration)
         verdicts = await self._review(iteration, results, verify)

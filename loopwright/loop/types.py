@@ -110,6 +110,8 @@ class LoopConfig(Model):
     success_criteria: list[str] = Field(default_factory=list)
     cwd: str
     verify_commands: list[list[str]] = Field(default_factory=list)
+    verify_env: list[str] = Field(default_factory=list)
+    """Environment variables verify commands get besides the allowlist (names only)."""
     verify_timeout: float = Field(600, gt=0, le=86400)
     budget: Budget = Field(default_factory=Budget)
     questions: QuestionPolicy = "auto"

@@ -14,6 +14,7 @@ __all__ = [
     "CappedText",
     "Completed",
     "LineCallback",
+    "Piece",
     "ProcessResult",
     "pump",
 ]
@@ -23,6 +24,14 @@ MAX_LINE = 65536
 """Past this many bytes without a newline, ``on_line`` gets the line in pieces."""
 
 LineCallback = Callable[[str], None]
+
+
+class Piece(str):
+    """What ``on_line`` gets for a part of a line longer than ``max_line``: the line goes
+    on in the next call (a piece, or the line's end as a plain ``str``). A writer that
+    puts the newline back adds none after a piece, so the line stays whole on disk."""
+
+    __slots__ = ()
 
 
 class CappedText:
@@ -66,8 +75,10 @@ async def pump(
     seen: list[float] | None = None,
     max_line: int = MAX_LINE,
 ) -> None:
-    """Read ``stream`` to its end into ``buf``, each line to ``on_line``; ``seen[0]`` is
-    the monotonic time of the last chunk (for an idle timeout)."""
+    """Read ``stream`` to its end into ``buf``, each line to ``on_line`` (without its
+    newline; a line longer than ``max_line`` bytes as ``Piece``s of ``max_line`` bytes,
+    cut between characters); ``seen[0]`` is the monotonic time of the last chunk (for an
+    idle timeout)."""
     pending = bytearray()
     while chunk := await stream.read(65536):
         if seen is not None:
@@ -81,11 +92,20 @@ async def pump(
             for line in lines:
                 on_line(line.decode("utf-8", "replace"))
             pending = bytearray(rest)
-        if len(pending) > max_line:  # a huge unterminated line: hand it over in pieces
-            on_line(pending.decode("utf-8", "replace"))
-            pending = bytearray()
+        while len(pending) > max_line:  # a huge unterminated line: hand it over in pieces
+            cut = _char_start(pending, max_line)
+            on_line(Piece(pending[:cut].decode("utf-8", "replace")))
+            del pending[:cut]
     if pending and on_line is not None:
         on_line(pending.decode("utf-8", "replace"))
+
+
+def _char_start(data: bytearray, at: int) -> int:
+    """``at``, moved back to the start of the UTF-8 character it falls in."""
+    cut = at
+    while cut > at - 3 and data[cut] & 0xC0 == 0x80:  # a continuation byte
+        cut -= 1
+    return cut
 
 
 @dataclass

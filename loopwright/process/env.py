@@ -1,4 +1,6 @@
-"""The environment a coding-agent CLI gets: an allowlist, plus that CLI's own settings.
+"""The environment a child gets: an allowlist (``allowlisted_env``), shared by verify commands,
+the tool loop's commands and coding-agent CLIs; a CLI adds its own settings
+(``agent_env``), a verify command the names the user passed (``--verify-env``).
 
 Nothing else of ours is passed on (a GitHub token or another vendor's key in loopwright's
 environment stays here). Names only are ever reported, never values.
@@ -52,9 +54,18 @@ BASE = frozenset(
         "GIT_AUTHOR_EMAIL",
         "GIT_COMMITTER_NAME",
         "GIT_COMMITTER_EMAIL",
+        # where toolchains live, so a test suite finds them
+        "JAVA_HOME",
+        "GOPATH",
+        "GOROOT",
+        "GOMODCACHE",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
     ]
 )
 BASE_PREFIXES = ("LC_",)
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""What the name of a variable the user lets through (``--verify-env``) must look like."""
 
 PREFIXES: dict[str, tuple[str, ...]] = {
     "claude_code": (
@@ -136,6 +147,21 @@ def opencode_refs(env: Mapping[str, str], model: str) -> list[str]:
     return names
 
 
+def allowlisted_env(
+    names: Iterable[str] = (),
+    prefixes: tuple[str, ...] = (),
+    *,
+    source: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The allowlisted environment every child starts from: the ``BASE`` names and
+    ``LC_*`` from ``source`` (default ``os.environ``), plus the ``names`` and ``prefixes``
+    the caller adds. A verify command gets this with the names the user passed."""
+    src = os.environ if source is None else source
+    allowed = BASE.union(names)
+    starts = BASE_PREFIXES + prefixes
+    return {k: v for k, v in src.items() if k in allowed or k.startswith(starts)}
+
+
 def agent_env(
     preset: str,
     *,
@@ -147,7 +173,7 @@ def agent_env(
     """The environment for one call of ``preset``: allowlisted names from ``source``
     (default ``os.environ``), ``extra`` names the user allowed, then ``fixed`` values."""
     src = os.environ if source is None else source
-    prefixes = BASE_PREFIXES + PREFIXES.get(preset, ())
+    prefixes = PREFIXES.get(preset, ())
     if preset == "claude_code" and (
         src.get("CLAUDE_CODE_USE_BEDROCK") or src.get("CLAUDE_CODE_USE_VERTEX")
     ):
@@ -157,7 +183,7 @@ def agent_env(
         names.update(codex_provider_keys(src))
     elif preset == "opencode":
         names.update(opencode_refs(src, model))
-    env = {k: v for k, v in src.items() if k in BASE or k in names or k.startswith(prefixes)}
+    env = allowlisted_env(names, prefixes, source=src)
     for key, value in FIXED.get(preset, {}).items():
         env.setdefault(key, value)
     env.update(fixed or {})

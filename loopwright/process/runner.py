@@ -35,7 +35,15 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import ProcessError
-from .capture import DEFAULT_CAP, MAX_LINE, CappedText, Completed, LineCallback, ProcessResult
+from .capture import (
+    DEFAULT_CAP,
+    MAX_LINE,
+    CappedText,
+    Completed,
+    LineCallback,
+    Piece,
+    ProcessResult,
+)
 from .group import run_in_group
 from .tree import (
     become_subreaper,
@@ -53,6 +61,7 @@ __all__ = [
     "CappedText",
     "Completed",
     "LineCallback",
+    "Piece",
     "PlainRunner",
     "ProcessResult",
     "ProcessRunner",
@@ -86,7 +95,8 @@ class ProcessRunner(Protocol):
         max_line: int = MAX_LINE,
     ) -> ProcessResult:
         """Run ``argv`` to its end, stdout+stderr merged, the first and last ``cap`` bytes
-        kept, each line handed to ``on_line`` (a line held up to ``max_line`` bytes).
+        kept, each line handed to ``on_line`` (a line held up to ``max_line`` bytes, a
+        longer one handed over as ``Piece``s).
 
         Never raises for a non-zero exit or a timeout; raises ``ProcessError`` when the
         program cannot be started. Cancellation kills the whole tree. ``idle_timeout``

@@ -8,12 +8,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
 from ..loop.vocab import RunState
 from .diskspace import writing
+from .redact import Redactor
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -39,6 +40,8 @@ class IndexRow(TypedDict):
 
 
 COLUMNS = tuple(IndexRow.__annotations__)
+_TEXT = ("goal", "cwd", "backend")
+"""The columns that hold text a caller gave (a goal may quote a key)."""
 
 
 def _set_wal(db: sqlite3.Connection, tries: int = 100) -> None:
@@ -55,8 +58,12 @@ def _set_wal(db: sqlite3.Connection, tries: int = 100) -> None:
 
 
 class RunIndex:
-    def __init__(self, path: Path) -> None:
+    """The index at ``path``; its text columns go through ``redact`` (default: a
+    ``Redactor`` from the environment) before they are written."""
+
+    def __init__(self, path: Path, redact: Callable[[str], str] | None = None) -> None:
         self.path = path
+        self.redact = redact or Redactor.from_env()
         self._local = threading.local()
 
     def _db(self) -> sqlite3.Connection:
@@ -82,7 +89,9 @@ class RunIndex:
             self._db().execute(sql, args)
 
     def upsert(self, row: IndexRow) -> None:
-        fields: Mapping[str, object] = row
+        fields: dict[str, object] = dict(row)
+        for c in _TEXT:
+            fields[c] = self.redact(str(fields[c]))
         self._write(
             "INSERT INTO runs VALUES (?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET "
             "state=excluded.state, updated_at=excluded.updated_at",

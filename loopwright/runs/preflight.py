@@ -73,7 +73,8 @@ def verify_problem(request: RunRequest) -> str | None:
 
 
 def _verify_path() -> str:
-    # Verify commands inherit the run-host's environment, which is this process's.
+    # Verify commands get the allowlisted environment (PATH included) of the run host,
+    # which inherits this process's.
     return os.environ.get("PATH", os.defpath)
 
 

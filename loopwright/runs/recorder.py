@@ -34,24 +34,32 @@ SYNC_INTERVAL = 1.0
 
 
 class CappedFile:
-    """A worker's full output file; stops at ``cap`` bytes with a marker."""
+    """A worker's full output file; stops at ``cap`` bytes with a marker.
+
+    Redacted as one stream: a secret cut across two writes (a long line handed over in
+    pieces, a model's text in deltas) is still found; the unfinished last line is written
+    at ``close``."""
 
     def __init__(self, path: str, redact: Redactor, cap: int = WORKER_OUTPUT_CAP) -> None:
         self.path: str | None = path
-        self.redact = redact
+        self.redact = redact.stream()
         self.left = cap
         self.cut = False
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     def write(self, text: str) -> None:
-        if self._fd < 0:
-            return
+        if self._fd >= 0:
+            self._put(self.redact.feed(text))
+
+    def _put(self, text: str) -> None:
         if self.left <= 0:
             if not self.cut:  # the cap was met exactly by earlier writes
                 self._write(CUT_MARKER)
                 self.cut = True
             return
-        data = self.redact(text).encode("utf-8")
+        if not text:
+            return
+        data = text.encode("utf-8")
         if len(data) > self.left:
             data = data[: self.left] + CUT_MARKER
             self.cut = True
@@ -64,8 +72,11 @@ class CappedFile:
 
     def close(self) -> None:
         if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+            try:
+                self._put(self.redact.flush())
+            finally:
+                os.close(self._fd)
+                self._fd = -1
 
 
 class SpillingOutput:

@@ -9,10 +9,12 @@ from typing import Any, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..backends.registry import check_spec
+from ..backends.settings import verify_env as configured_verify_env
 from ..config import MAX_GOAL_CHARS
 from ..errors import UserError
 from ..loop.types import Budget, LoopConfig
 from ..loop.vocab import CleanupPolicy, QuestionPolicy, Quorum
+from ..process.env import ENV_NAME
 
 
 class RunRequest(BaseModel):
@@ -85,6 +87,19 @@ def check_verify(commands: list[list[str]] | None) -> list[list[str]]:
     return out
 
 
+def check_verify_env(names: list[str] | None) -> list[str]:
+    """The variables verify commands get besides the allowlist: the configured ones
+    (``[verify] env``) and ``names``, each a plain variable name."""
+    for name in names or []:
+        if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
+            raise UserError(
+                f"verify_env {str(name)[:80]!r} is not an environment variable name "
+                "(letters, digits and _, not starting with a digit)",
+                "verify_env",
+            )
+    return list(dict.fromkeys([*configured_verify_env(), *(names or [])]))
+
+
 def build_request(
     goal: str | None,
     *,
@@ -95,6 +110,7 @@ def build_request(
     reviewers: list[str] | None = None,
     cwd: str | None = None,
     verify: list[list[str]] | None = None,
+    verify_env: list[str] | None = None,
     questions: str = "auto",
     review_quorum: str = "all",
     budget: dict[str, Any] | None = None,
@@ -111,6 +127,7 @@ def build_request(
         "success_criteria": [c.strip() for c in criteria or [] if c.strip()],
         "cwd": check_cwd(cwd) if cwd else "",
         "verify_commands": check_verify(verify),
+        "verify_env": check_verify_env(verify_env),
         "budget": check_budget(**(budget or {})),
         "questions": questions,
         "review_quorum": review_quorum,

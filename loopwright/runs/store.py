@@ -89,7 +89,7 @@ class RunStore:
         if self._index is None:
             fresh = not (self.home / "index.sqlite").exists()
             make_private_dir(self.home)
-            self._index = RunIndex(self.home / "index.sqlite")
+            self._index = RunIndex(self.home / "index.sqlite", self.redact)
             if fresh and self.runs_dir.is_dir():
                 self.reindex()
         return self._index
@@ -121,7 +121,7 @@ class RunStore:
         make_reserve(p.root)
         write_json_atomic(p.request, request, self.redact, durable=True)
         now = time.time()
-        row = _row(run_id, None, request, now)
+        row = _row(run_id, None, request, self.redact, now)
         status: RunStatus = {
             "run_id": run_id,
             "state": "queued",
@@ -185,22 +185,27 @@ class RunStore:
                 req = read_json(d / "request.json")
             except (OSError, ValueError):
                 continue
-            self.index.upsert(_row(d.name, st, req))
+            self.index.upsert(_row(d.name, st, req, self.redact))
             n += 1
         return n
 
 
 def _row(
-    run_id: str, status: RunStatus | None, request: dict[str, Any], now: float = 0.0
+    run_id: str,
+    status: RunStatus | None,
+    request: dict[str, Any],
+    redact: Redactor,
+    now: float = 0.0,
 ) -> IndexRow:
-    """The index row of a run: from its status (None: a new run, ``queued`` at ``now``)."""
+    """The index row of a run: from its status (None: a new run, ``queued`` at ``now``).
+    The goal is redacted before it is cut, so a key is not cut in half past the mask."""
     loop = request.get("loop", {})
     return {
         "run_id": run_id,
         "state": status.get("state", "interrupted") if status else "queued",
         "created_at": status.get("started_at", now) if status else now,
         "updated_at": status.get("updated_at", now) if status else now,
-        "goal": str(loop.get("goal", ""))[:200],
+        "goal": redact(str(loop.get("goal", "")))[:200],
         "cwd": str(loop.get("cwd", "")),
         "backend": request.get("planner", ""),
     }

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ..loop import vocab
+from ..process.env import ENV_NAME
 
 Specs = list[str] | None
 Goal = Annotated[str, Field(description="what the loop should achieve, in plain words")]
@@ -32,6 +33,15 @@ Cwd = Annotated[
 Verify = Annotated[
     list[list[str]] | None,
     Field(description="commands that must pass, each an argv list, e.g. [['pytest', '-q']]"),
+]
+VerifyEnv = Annotated[
+    list[Annotated[str, Field(pattern=f"^{ENV_NAME.pattern}$", max_length=255)]] | None,
+    Field(
+        max_length=100,
+        description="names of environment variables the verify commands get besides the "
+        "allowlist (PATH, HOME, locale, proxies, toolchain dirs); nothing else of the "
+        "server's environment reaches them, e.g. ['DATABASE_URL']",
+    ),
 ]
 MaxIterations = Annotated[int | None, Field(ge=1, le=1000, description="default 5")]
 MaxSeconds = Annotated[float | None, Field(gt=0, le=604800, description="wall clock, default 3600")]

@@ -13,7 +13,13 @@ import pytest
 
 from loopwright.errors import ProcessError
 from loopwright.process import group
-from loopwright.process.runner import CappedText, pid_alive, proc_start_time, run_process
+from loopwright.process.runner import (
+    CappedText,
+    Piece,
+    pid_alive,
+    proc_start_time,
+    run_process,
+)
 
 from ..helpers import alive, wait_dead, wait_for_file
 
@@ -259,3 +265,20 @@ async def test_a_long_line_reaches_on_line_whole_up_to_max_line(tmp_path: Path) 
             [sys.executable, "-c", code], cwd=tmp_path, timeout=20, on_line=pieces.append
         )
     assert "".join(pieces[:-1]) == "a" * 300000 and len(pieces) > 2  # default: in pieces
+
+
+async def test_a_line_past_max_line_comes_in_pieces_of_max_line_cut_between_characters(
+    tmp_path: Path,
+) -> None:
+    lines: list[str] = []
+    line = "a" * 99 + "é" * 200  # the first cut, at byte 100, falls inside an "é"
+    code = f"import sys\nsys.stdout.buffer.write({line.encode()!r})\n"
+    with anyio.fail_after(20):
+        await run_process(
+            [sys.executable, "-c", code], cwd=tmp_path, timeout=20, on_line=lines.append,
+            max_line=100,
+        )  # fmt: skip
+    *pieces, end = lines
+    assert all(isinstance(p, Piece) for p in pieces) and not isinstance(end, Piece)
+    assert "".join(lines) == line  # nothing broken or lost
+    assert [len(p.encode()) for p in lines] == [99, 100, 100, 100, 100]  # whole characters

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ...errors import ProcessError, UserError
 from ...process.env import agent_env
-from ...process.runner import PlainRunner, ProcessResult, ProcessRunner
+from ...process.runner import Piece, PlainRunner, ProcessResult, ProcessRunner
 from ..base import AgentRequest, AgentResponse, Capabilities, Usage
 from ..spec import Spec
 from ..usage_limits import reset_note
@@ -105,8 +105,8 @@ class CliAgent:
             reader.name = Path(self.program).name
 
         def on_line(line: str) -> None:
-            if out is not None:
-                out.write(line + "\n")
+            if out is not None:  # a piece of a long line: the line goes on in the next
+                out.write(line if isinstance(line, Piece) else line + "\n")
             reader.feed(line)
 
         try:

@@ -159,12 +159,13 @@ def _word_start(text: str) -> int:
 
 
 def _preview(text: str) -> str:
-    """The last ``PREVIEW_CHARS`` of ``text``, from the first word that starts there."""
+    """The last ``PREVIEW_CHARS`` of ``text``, from the first word that starts there (when
+    one does)."""
     if len(text) <= PREVIEW_CHARS:
         return text
     tail = text[-PREVIEW_CHARS:]
     space = _SPACE.search(tail)
-    return tail[space.end() :] if space else tail
+    return tail[space.end() :] if space and space.end() < len(tail) else tail
 
 
 @dataclass

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ProcessError, ToolRefused
+from ...process.env import allowlisted_env
 from ...process.runner import PlainRunner, ProcessRunner
 from .chat import ToolCall, ToolSpec
 
@@ -25,7 +26,6 @@ SEARCH_CAP = 200
 COMMAND_CAP = 32 * 1024
 COMMAND_TIMEOUT = 120.0
 SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", ".mypy_cache", ".tox"}
-SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
 
 
 def _spec(name: str, description: str, props: dict[str, Any], required: list[str]) -> ToolSpec:
@@ -194,10 +194,9 @@ class Workspace:
             raise ToolRefused("argv must be a non-empty list of strings")
         timeout = float(args.get("timeout") or COMMAND_TIMEOUT)
         timeout = min(timeout, COMMAND_TIMEOUT, *([self._left()] if self.deadline else []))
-        env = {k: v for k, v in os.environ.items() if not SECRET_ENV.search(k)}
         try:
             r = await self.runner.run(
-                argv, cwd=self.root, timeout=timeout, env=env, cap=COMMAND_CAP
+                argv, cwd=self.root, timeout=timeout, env=allowlisted_env(), cap=COMMAND_CAP
             )
         except ProcessError as exc:
             return ToolResult(str(exc), error=True)

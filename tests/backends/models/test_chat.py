@@ -73,6 +73,30 @@ def test_the_first_delta_goes_to_the_sink_at_once_and_the_rest_in_batches() -> N
     assert "".join(out.parts) == "a" + "b" * 10 + "c" * (chat_mod.FLUSH_CHARS - 10) + "d"
 
 
+def test_a_key_streamed_in_deltas_is_never_cut_across_two_events() -> None:
+    key = "sk-ant-api03-" + "k" * 40
+    req, events, _ = request("work")
+    forward = Forwarder(req)
+    forward("Reading .env ")
+    filler = "word " * ((chat_mod.FLUSH_CHARS - 20) // 5)
+    forward(filler + key[:20])  # the batch is full in the middle of the key
+    forward(key[20:] + " and more")
+    forward.flush()
+    texts = [e["text"] for e in events.of("worker_output")]
+    assert texts == ["Reading .env ", filler, key + " and more"]  # the key's start waited
+
+
+def test_a_preview_cut_from_a_long_batch_starts_at_a_word_not_inside_a_key() -> None:
+    key = "sk-ant-api03-" + "k" * 40
+    req, events, _ = request("work")
+    forward = Forwarder(req)
+    forward("first ")
+    forward("before " + key + " " + "z " * (chat_mod.PREVIEW_CHARS // 2 - 10))
+    forward.flush()
+    preview = events.of("worker_output")[-1]["text"]
+    assert preview.startswith("z z ") and "k" not in preview  # no tail of the key
+
+
 async def test_a_call_that_outlasts_the_timeout_is_a_failed_response() -> None:
     async def slow(_delay: float) -> None:
         await anyio.sleep(30)
