@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..hosts.profiles import FILE_NAME, Outcome, ProfileStore, from_model_call
+from ..hosts.routing import StoreCard
 
 __all__ = ["ProfileWriter"]
 
@@ -36,6 +37,10 @@ class ProfileWriter:
         except (sqlite3.Error, OSError, TypeError, ValueError) as exc:
             self.broken = True
             print(f"loopwright: profiles not recorded: {exc}", file=sys.stderr)
+
+    def source(self) -> StoreCard:
+        """The routing card over the same store (this run's writes included)."""
+        return StoreCard(self.store)
 
     def close(self) -> None:
         self.store.close()

@@ -18,9 +18,11 @@ import anyio
 
 from ..backends.base import OutputWriter
 from ..config import PREVIEW_CHARS, WORKER_OUTPUT_CAP
+from ..fsmodes import open_nofollow
 from ..loop.vocab import EventType, RunState
 from .diskspace import writing
 from .eventlog import EventWriter
+from .profiling import ProfileWriter
 from .redact import Redactor
 from .status import RunStatus, StatusFields
 from .store import RunStore
@@ -45,7 +47,7 @@ class CappedFile:
         self.redact = redact.stream()
         self.left = cap
         self.cut = False
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._fd = open_nofollow(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 
     def write(self, text: str) -> None:
         if self._fd >= 0:
@@ -143,10 +145,13 @@ class RunRecorder:
         self._workers = str(self.paths.workers)
         self._outputs: dict[str, SpillingOutput] = {}
         self._t0 = time.monotonic() - float(status.get("elapsed") or 0.0)
+        self.profiles = ProfileWriter(store.home)
+        """Model calls and subgoal outcomes go to the profile store too (``hosts``)."""
 
     # EventSink ----------------------------------------------------------------------
     def emit(self, type: EventType, iteration: int, data: dict[str, Any]) -> int:
         seq: int = self.writer.append(type, iteration, data)["seq"]
+        self.profiles.see(type, data)
         return seq
 
     def phase(self, phase: str, iteration: int, usage: UsageTotals) -> None:
@@ -208,3 +213,4 @@ class RunRecorder:
 
     def close(self) -> None:
         self.writer.close()
+        self.profiles.close()
