@@ -3,7 +3,9 @@
 ``<state>/runs/<run_id>/`` holds ``request.json``, ``status.json`` (replaced atomically),
 ``result.json`` (written once), ``events.jsonl`` and ``workers/*.out``; while the run is
 live, ``.reserve`` keeps room for its final writes (see ``diskspace``). Files are 0600,
-folders 0700. Every write goes through the redactor.
+folders 0700, whatever the umask. A run dir or file that is a symbolic link is refused:
+reading, writing or signalling through it would act on whatever it points at. Every write
+goes through the redactor.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import json
 import os
 import shutil
 import sqlite3
+import stat
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RunNotFound
+from ..fsmodes import open_folder, open_nofollow, private_dir
 from ..loop.vocab import RunState
 from .diskspace import make_reserve, writing
 from .ids import check_run_id
@@ -34,18 +38,19 @@ ResultData = dict[str, Any]
 
 
 def make_private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(path)
 
 
 def write_json_atomic(path: Path, data: Any, redact: Redactor, durable: bool = False) -> None:
     """tmp + rename: readers see the old or the new file, never half of one.
 
     A failed write (``DiskFull`` on a full disk) leaves the old file and no tmp file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = f".{path.name}.{os.getpid()}.tmp"
     payload = redact(json.dumps(data, ensure_ascii=False, indent=1, default=str)).encode()
+    folder = open_folder(path.parent)  # both names in it, the folder not a link
     try:
         with writing(path):
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, dir_fd=folder)
             try:
                 view = memoryview(payload)
                 while view:
@@ -54,15 +59,19 @@ def write_json_atomic(path: Path, data: Any, redact: Redactor, durable: bool = F
                     os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, path)
+            os.replace(tmp, path.name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            os.unlink(tmp, dir_fd=folder)
         raise
+    finally:
+        os.close(folder)
 
 
 def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The JSON in ``path``; a symbolic link (as the file or its folder) is an ``OSError``."""
+    with os.fdopen(open_nofollow(path, os.O_RDONLY), "rb") as f:
+        return json.loads(f.read())
 
 
 class RunPaths:
@@ -98,17 +107,27 @@ class RunStore:
         return RunPaths(self.runs_dir / check_run_id(run_id))
 
     def existing(self, run_id: str) -> RunPaths:
+        """The paths of a run that exists. A run dir or status file that is a symbolic link
+        is no run (``RunNotFound`` saying so): nothing is read, written or signalled."""
         p = self.paths(run_id)
-        if not p.status.is_file():
-            raise RunNotFound(f"no run {run_id!r} under {self.runs_dir}", "run_id")
-        return p
+        for path in (p.root, p.status):
+            try:
+                mode = os.lstat(path).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                break
+            if stat.S_ISLNK(mode):
+                raise RunNotFound(f"run {run_id}: {path} is a symbolic link; refused", "run_id")
+        else:
+            if stat.S_ISREG(mode):
+                return p
+        raise RunNotFound(f"no run {run_id!r} under {self.runs_dir}", "run_id")
 
     def create(self, run_id: str, request: dict[str, Any]) -> RunPaths:
         """A new ``queued`` run with its disk reserve. A create that fails (a full disk:
         ``DiskFull``) leaves neither a run dir nor an index row behind."""
         p = self.paths(run_id)
         make_private_dir(self.runs_dir)
-        p.root.mkdir(mode=0o700)
+        private_dir(p.root, exist_ok=False)
         try:
             self._fill(p, run_id, request)
         except BaseException:
