@@ -201,8 +201,9 @@ class OpenAIChat:
         usage, extra = self._usage(raw)
         if not state.usage:
             extra["usage_estimated"] = True
-        if state.timings:
+        if state.timings:  # llama.cpp: its context size is in /props, asked once
             extra["timings"] = state.timings
+            extra["context"] = await llama_context(self.client, self.endpoint.base_url)
         return Turn(text, state.tool_calls(), usage, state.stop, extra)
 
     def _status(
@@ -243,6 +244,24 @@ class OpenAIChat:
         else:
             cost = None
         return Usage(tin, tout, cost), {"cache_read_tokens": cached, "endpoint": self.endpoint.name}
+
+
+_CONTEXTS: dict[str, int | None] = {}
+PROPS_TIMEOUT = 2.0
+
+
+async def llama_context(client: httpx.AsyncClient, base_url: str) -> int | None:
+    """The context size a llama.cpp server runs with (``/props``:
+    ``default_generation_settings.n_ctx``), asked once per server; None when it says none."""
+    if base_url not in _CONTEXTS:
+        root = base_url.removesuffix("/v1")
+        try:
+            r = await client.get(f"{root}/props", timeout=PROPS_TIMEOUT)
+            n_ctx = r.json().get("default_generation_settings", {}).get("n_ctx")
+        except (httpx.HTTPError, ValueError, AttributeError):
+            n_ctx = None
+        _CONTEXTS[base_url] = n_ctx if isinstance(n_ctx, int) and n_ctx > 0 else None
+    return _CONTEXTS[base_url]
 
 
 def estimated_usage(body: dict[str, Any], text: str, calls: list[ToolCall]) -> dict[str, Any]:

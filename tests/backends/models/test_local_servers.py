@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from loopwright.backends.models.backend import ChatBackend
 from loopwright.backends.models.chat import RetryPolicy
 from loopwright.backends.models.limits import output_caps
@@ -137,12 +139,20 @@ async def test_a_reply_without_usage_records_an_estimate_marked_as_such() -> Non
     )
 
 
-async def test_llama_cpp_timings_go_into_the_model_call_event() -> None:
-    rec = Recorder([sse(*answer("ok", timings=TIMINGS))])
-    req, events, _ = request("review")
-    await llama(rec).run(req)
-    [call] = events.of("model_call")
-    assert call["timings"] == TIMINGS and "usage_estimated" not in call
+async def test_llama_cpp_timings_and_its_context_size_go_into_the_model_call_event() -> None:
+    props = {"default_generation_settings": {"n_ctx": 8192}, "model_alias": "gemma"}
+    rec = Recorder([sse(*answer("ok", timings=TIMINGS)), lambda r: httpx.Response(200, json=props),
+                    sse(*answer("ok", timings=TIMINGS))])  # fmt: skip
+    endpoint = Endpoint("llama", "http://127.0.0.1:8081/v1", None, "", free=True)
+    b = llama(rec, endpoint=endpoint)
+    for _ in range(2):
+        req, events, _ = request("review")
+        await b.run(req)
+        [call] = events.of("model_call")
+        assert call["timings"] == TIMINGS and "usage_estimated" not in call
+        assert call["context"] == 8192
+    paths = [r.url.path for r in rec.requests]
+    assert paths == ["/v1/chat/completions", "/props", "/v1/chat/completions"]  # asked once
 
 
 async def test_ollama_gets_the_output_cap_as_num_predict(tmp_path: Path) -> None:
