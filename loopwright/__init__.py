@@ -29,6 +29,10 @@ _EXPORTS = {
     "Roles": "loop.harness", "Budget": "loop.types", "LoopConfig": "loop.types",
     "LoopState": "loop.types", "RunResult": "loop.types", "Subgoal": "loop.types",
     "TaskResult": "loop.types", "Verdict": "loop.types",
+    "consult": "loop.patterns", "delegate": "loop.patterns", "debate": "loop.patterns",
+    "ConsultResult": "loop.patterns", "DelegateResult": "loop.patterns",
+    "DebateResult": "loop.patterns", "Exchange": "loop.patterns",
+    "PatternContext": "loop.patterns", "pattern_context": "loop.patterns",
 }  # fmt: skip
 
 __all__ = [
@@ -38,8 +42,12 @@ __all__ = [
     "Budget",
     "BudgetExceeded",
     "Capabilities",
+    "ConsultResult",
+    "DebateResult",
+    "DelegateResult",
     "DiskFull",
     "EventSink",
+    "Exchange",
     "FunctionBackend",
     "Harness",
     "InvalidState",
@@ -48,6 +56,7 @@ __all__ = [
     "LoopwrightError",
     "MemorySink",
     "NeedsInput",
+    "PatternContext",
     "PlanError",
     "ProcessError",
     "ReviewFacts",
@@ -64,8 +73,12 @@ __all__ = [
     "Verdict",
     "WorkItem",
     "__version__",
+    "consult",
     "create_backend",
+    "debate",
+    "delegate",
     "list_backends",
+    "pattern_context",
     "register_function",
 ]
 
@@ -106,4 +119,15 @@ if TYPE_CHECKING:
     )  # fmt: skip
     from .loop.events import EventSink, MemorySink
     from .loop.harness import Harness, Roles
+    from .loop.patterns import (
+        ConsultResult,
+        DebateResult,
+        DelegateResult,
+        Exchange,
+        PatternContext,
+        consult,
+        debate,
+        delegate,
+        pattern_context,
+    )
     from .loop.types import Budget, LoopConfig, LoopState, RunResult, Subgoal, TaskResult, Verdict

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-Purpose = Literal["clarify", "plan", "work", "review", "consult"]
+Purpose = Literal["clarify", "plan", "work", "review", "consult", "synthesize", "debate", "judge"]
 """What a call is for. Adapters may label events with it; behaviour follows ``may_edit``
 and ``response_schema``."""
 Emit = Callable[[str, dict[str, Any]], None]

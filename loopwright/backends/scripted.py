@@ -18,7 +18,8 @@ A reply is a string (the text) or an object with any of:
 A role with no replies plays the default: the clarifier adopts the goal as the criterion,
 the planner makes one subgoal, the worker writes ``loopwright-scripted.md``, and the
 reviewer is ``auto``. The file keys replies by role; a request's ``purpose`` picks the
-queue (``plan`` -> ``planner``, ...); a purpose with no key (``consult``) echoes the prompt.
+queue (``plan`` -> ``planner``, ...). The patterns' purposes (``consult``, ``synthesize``,
+``debate``, ``judge``) are keys of their own; one with no replies echoes the prompt.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from ..errors import UserError
 from ..process.runner import PlainRunner, ProcessRunner
 from .base import AgentRequest, AgentResponse, Capabilities, Purpose, Usage, UsageLimit
 
-ROLES = ("clarifier", "planner", "worker", "reviewer")
+ROLES = ("clarifier", "planner", "worker", "reviewer", "consult", "synthesize", "debate", "judge")
 QUEUES: dict[Purpose, str] = {
     "clarify": "clarifier",
     "plan": "planner",

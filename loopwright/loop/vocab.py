@@ -29,6 +29,14 @@ QuestionPolicy = Literal[RemoteQuestionPolicy, "console"]
 """``console``: prompt on this terminal (the CLI only)."""
 CleanupPolicy = Literal["auto", "always", "never"]
 """What happens to a run's worktree at its end: kept iff it committed, removed, kept."""
+PatternName = Literal["loop", "consult", "delegate", "debate"]
+"""What a run runs: the coding loop, or one of the patterns of ``loop/patterns``."""
+ExchangeStep = Literal[
+    "answer", "synthesis", "draft", "revision", "vote", "judge", "work", "review"
+]
+"""Which step of a pattern an ``exchange`` event (one backend call) was."""
+PickMethod = Literal["judge", "vote"]
+"""How a debate picks its answer: one judge backend, or the participants' votes."""
 
 EventType = Literal[
     "run_started",
@@ -56,6 +64,9 @@ EventType = Literal[
     "checkpoint",
     "merge",
     "run_finished",
+    "exchange",
+    "disagreement",
+    "decision",
 ]
 """The ``type`` of each record of a run's event log (the README's table says their data)."""
 

@@ -22,7 +22,12 @@ DEFAULT_OUTPUT_CAPS: dict[str, int] = {
     "work": 8192,
     "review": 2048,
     "consult": 4096,
+    "synthesize": 4096,
+    "debate": 4096,
+    "judge": 1024,
 }
+"""Every ``Purpose`` has one (a test checks): a call without a cap could run on to the end
+of the context."""
 
 
 def output_caps(data: dict[str, Any] | None = None) -> dict[str, int]:
