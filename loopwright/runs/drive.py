@@ -18,6 +18,7 @@ from ..process.runner import ProcessRunner
 from .diskspace import find_disk_full, release_reserve
 from .git.gitcmd import git_runner
 from .git.worktree import Workspace
+from .patterns import PatternRun
 from .recorder import RunRecorder
 from .replay import replay
 from .request import RunRequest
@@ -80,18 +81,23 @@ async def _drive(
         fail_to_start(store, run_id, exc)
         raise
     request = RunRequest.model_validate(store.read_request(run_id))
-    state = replay(recorder.paths.events, recorder.status) if resume else None
-    harness: Harness | None = None
+    loop = request.pattern == "loop"
+    state = replay(recorder.paths.events, recorder.status) if resume and loop else None
+    harness: Harness | PatternRun | None = None
     ws: Workspace | None = None
     try:
         ws = await open_workspace(store, run_id, request, recorder, state, prepared)
         roles = roles or build_roles(request, runners.backends)
-        harness = Harness(request.loop, roles, recorder, state, ws, runner=runners.verify)
-        with unwrapped(), registered(run_id, harness.pauses.wake):
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(recorder.flusher)
-                result = await harness.run()
-                tg.cancel_scope.cancel()
+        if not loop:  # consult, delegate, debate: a pattern begins again on resume
+            harness = PatternRun(request, roles, recorder, ws)
+            result = await harness.run()
+        else:
+            harness = Harness(request.loop, roles, recorder, state, ws, runner=runners.verify)
+            with unwrapped(), registered(run_id, harness.pauses.wake):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(recorder.flusher)
+                    result = await harness.run()
+                    tg.cancel_scope.cancel()
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
             release_reserve(recorder.paths.root)  # the run ends: room for its last writes
@@ -115,7 +121,7 @@ async def _drive(
 
 
 def _crashed(
-    recorder: RunRecorder, harness: Harness | None, request: RunRequest, exc: Exception
+    recorder: RunRecorder, harness: Harness | PatternRun | None, request: RunRequest, exc: Exception
 ) -> RunResult:
     """The failed result of a run that ran out of disk or hit a bug, with its error event."""
     disk = find_disk_full(exc)
@@ -143,9 +149,15 @@ def _finish_failed(recorder: RunRecorder, result: RunResult, exc: Exception) -> 
 
 
 def _ended(
-    harness: Harness | None, request: RunRequest, state: RunState, reason: str, error: str | None
+    harness: Harness | PatternRun | None,
+    request: RunRequest,
+    state: RunState,
+    reason: str,
+    error: str | None,
 ) -> RunResult:
     """The result of a run that ended outside the harness's own decisions."""
+    if isinstance(harness, PatternRun):
+        return harness.ended(state, reason, error)
     iterations = harness.state.iterations if harness else 0
     result = RunResult(
         state=state,

@@ -12,8 +12,9 @@ from ..backends.registry import check_spec
 from ..backends.settings import verify_env as configured_verify_env
 from ..config import MAX_GOAL_CHARS
 from ..errors import UserError
+from ..loop.patterns.common import PatternOptions
 from ..loop.types import Budget, LoopConfig
-from ..loop.vocab import CleanupPolicy, QuestionPolicy, Quorum
+from ..loop.vocab import CleanupPolicy, PatternName, QuestionPolicy, Quorum
 from ..process.env import ENV_NAME
 
 
@@ -36,6 +37,11 @@ class RunRequest(BaseModel):
     base_ref: str | None = None
     include_uncommitted: bool = False
     cleanup: CleanupPolicy = "auto"
+    pattern: PatternName = "loop"
+    """What the run runs: the loop, or a pattern (``runs/patterns.py``), whose
+    participants are then ``workers`` and whose one helper (synthesizer, judge or
+    reviewer), if any, is ``reviewers``; ``loop.goal`` is its question or task."""
+    pattern_options: PatternOptions = Field(default_factory=PatternOptions)
 
 
 def check_goal(goal: str | None) -> str:

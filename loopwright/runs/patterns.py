@@ -1,0 +1,106 @@
+"""A run whose request names a pattern (consult, delegate, debate) instead of the loop.
+
+``drive`` hands such a run here: the same run host, run directory, event log, budget,
+cancel and result as a loop's, so ``status``, ``tail``, ``result`` and ``cancel`` work on
+it unchanged. The request's ``workers`` are the pattern's participants (the delegate for
+``delegate``) and its ``reviewers`` hold at most one helper: the synthesizer, the judge or
+the reviewer. The pattern's own result is the run result's ``extra``.
+"""
+
+from __future__ import annotations
+
+import anyio
+
+from ..loop.budget import BudgetTracker
+from ..loop.harness import Roles
+from ..loop.patterns import (
+    PatternContext,
+    PatternResult,
+    consult,
+    debate,
+    delegate,
+)
+from ..loop.types import RunResult, UsageTotals
+from ..loop.vocab import RunState
+from .git.gitcmd import agit
+from .git.worktree import Workspace
+from .recorder import RunRecorder
+from .request import RunRequest
+
+
+class WorktreeChanges:
+    """The delegate's ``DelegateWorkspace`` over the run's worktree: its work is one
+    checkpoint, and the reviewer sees the diff from where it began."""
+
+    def __init__(self, ws: Workspace, task: str) -> None:
+        self.ws = ws
+        self.task = task
+        self.base = ""
+
+    async def begin(self) -> None:
+        await self.ws.begin_iteration(0)
+        self.base = self.ws.iteration_base
+
+    async def changes(self) -> str:
+        subject = f"delegated: {' '.join(self.task.split())[:100]}"
+        await self.ws.checkpoint(0, subject, "delegated")
+        return await agit(self.ws.path, "diff", "-M", self.base, "HEAD")
+
+
+class PatternRun:
+    """Runs the request's pattern with the run's recorder as its sink."""
+
+    def __init__(
+        self, request: RunRequest, roles: Roles, recorder: RunRecorder, ws: Workspace | None
+    ) -> None:
+        self.request = request
+        self.roles = roles
+        self.recorder = recorder
+        self.ws = ws
+        loop = request.loop
+        budget = BudgetTracker(loop.budget, UsageTotals())
+        self.ctx = PatternContext(recorder, budget, loop.cwd, loop.worker_timeout)
+
+    async def run(self) -> RunResult:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.recorder.flusher)
+            outcome = await self._pattern()
+            tg.cancel_scope.cancel()
+        return self._as_run_result(outcome)
+
+    async def _pattern(self) -> PatternResult:
+        r, ctx = self.request, self.ctx
+        question, options = r.loop.goal, r.pattern_options
+        panel = self.roles.workers
+        helper = self.roles.reviewers[0] if self.roles.reviewers else None
+        if r.pattern == "consult":
+            return await consult(question, panel, synthesizer=helper, ctx=ctx)
+        if r.pattern == "debate":
+            return await debate(question, panel, rounds=options.rounds, judge=helper,
+                                converge_at=options.converge_at, ctx=ctx)  # fmt: skip
+        changes = WorktreeChanges(self.ws, question) if self.ws is not None else None
+        return await delegate(question, panel[0], reviewer=helper, may_edit=options.may_edit,
+                              workspace=changes, ctx=ctx)  # fmt: skip
+
+    def ended(self, state: RunState, reason: str, error: str | None) -> RunResult:
+        """The result of a pattern ended from outside (cancelled, an error): what it had
+        gathered, with this end."""
+        outcome = self.ctx.result or PatternResult(pattern=self.request.pattern)
+        outcome.state, outcome.stop_reason, outcome.error = state, reason, error
+        outcome.usage = self.ctx.usage
+        outcome.duration = round(self.ctx.budget.elapsed(), 3)
+        return self._as_run_result(outcome)
+
+    def _as_run_result(self, outcome: PatternResult) -> RunResult:
+        rounds = getattr(outcome, "rounds", None)
+        return RunResult(
+            state=outcome.state,
+            stop_reason=outcome.stop_reason,
+            iterations=max(0, len(rounds) - 1) if rounds else 0,
+            summary=f"{outcome.pattern} {outcome.state}: {outcome.stop_reason}",
+            usage=outcome.usage,
+            duration=outcome.duration,
+            error=outcome.error,
+            cwd=self.request.loop.cwd,
+            extra=outcome.model_dump(),
+        )
