@@ -5,6 +5,7 @@ The run directories are the truth; the index is rebuilt from them when it is mis
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
+from ..fsmodes import open_nofollow
 from ..loop.vocab import RunState
 from .diskspace import writing
 from .redact import Redactor
@@ -75,10 +77,10 @@ class RunIndex:
         return db
 
     def _connect(self) -> sqlite3.Connection:
-        fresh = not self.path.exists()
+        # 0600 before SQLite opens it (an empty file is an empty database): the -wal and
+        # -shm files it makes take the database's mode.
+        os.close(open_nofollow(self.path, os.O_RDWR | os.O_CREAT))
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        if fresh:
-            self.path.chmod(0o600)
         _set_wal(db)
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SCHEMA)
@@ -106,20 +108,47 @@ class RunIndex:
     def delete(self, run_id: str) -> None:
         self._write("DELETE FROM runs WHERE run_id=?", (run_id,))
 
-    def list(self, state: RunState | None = None, limit: int = 20) -> list[IndexRow]:
-        sql = f"SELECT {', '.join(COLUMNS)} FROM runs"
-        args: tuple[Any, ...] = ()
-        if state:
-            sql += " WHERE state=?"
-            args = (state,)
+    def list(
+        self,
+        state: RunState | None = None,
+        limit: int = 20,
+        cwd: str | None = None,
+        before: str | None = None,
+    ) -> list[IndexRow]:
+        """Newest first; ``before`` (a run id) pages on: the rows after the last one seen."""
+        where, args = _filters(state, cwd)
+        if before:
+            where, args = [*where, "run_id < ?"], (*args, before)
+        sql = f"SELECT {', '.join(COLUMNS)} FROM runs" + _where(where)
         rows = self._db().execute(sql + " ORDER BY run_id DESC LIMIT ?", (*args, limit))
         return [cast(IndexRow, dict(zip(COLUMNS, r, strict=True))) for r in rows]
 
-    def count(self) -> int:
-        return int(self._db().execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+    def count(self, state: RunState | None = None, cwd: str | None = None) -> int:
+        where, args = _filters(state, cwd)
+        sql = "SELECT COUNT(*) FROM runs" + _where(where)
+        return int(self._db().execute(sql, args).fetchone()[0])
+
+    def repos(self, limit: int = 200) -> tuple[str, ...]:
+        """The working dirs runs were started in, most recently used first."""
+        sql = "SELECT cwd FROM runs GROUP BY cwd ORDER BY MAX(run_id) DESC LIMIT ?"
+        return tuple(str(r[0]) for r in self._db().execute(sql, (limit,)))
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
         if db is not None:
             db.close()
             self._local.db = None
+
+
+def _filters(state: RunState | None, cwd: str | None) -> tuple[list[str], tuple[Any, ...]]:
+    where: list[str] = []
+    args: tuple[Any, ...] = ()
+    if state:
+        where, args = [*where, "state = ?"], (*args, state)
+    if cwd:
+        where, args = [*where, "cwd = ?"], (*args, cwd)
+    return where, args
+
+
+def _where(clauses: list[str]) -> str:
+    return " WHERE " + " AND ".join(clauses) if clauses else ""
