@@ -16,7 +16,8 @@ from starlette.testclient import TestClient
 from loopwright.cli.demo import demo_request
 from loopwright.runs import runner
 from loopwright.runs.store import RunStore
-from loopwright.ui import create_app
+from loopwright.ui import create_app, serve_in_thread
+from loopwright.ui.serve import Served
 
 TOKEN = "test-token-0123456789abcdef"
 
@@ -30,6 +31,14 @@ def u(path: str = "") -> str:
 def client(store: RunStore) -> Iterator[TestClient]:
     with TestClient(create_app(store, TOKEN), base_url="http://127.0.0.1") as c:
         yield c
+
+
+@pytest.fixture
+def served(store: RunStore) -> Iterator[Served]:
+    """The dashboard over the test's store, served by uvicorn on 127.0.0.1."""
+    s = serve_in_thread(store)
+    yield s
+    s.stop()
 
 
 @pytest.fixture
