@@ -431,6 +431,16 @@ def _provider_command(name: str) -> Any:
     return run
 
 
+def _patterns_command(name: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        from . import patterns_cmd as commands
+
+        code: int = getattr(commands, name)(args)
+        return code
+
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     from .parser import build_parser
 
@@ -452,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
             "doctor": _server_command("cmd_doctor"),
             "models": _provider_command("cmd_models"),
             "ollama": _provider_command("cmd_ollama"),
+            "consult": _patterns_command("cmd_consult"),
+            "delegate": _patterns_command("cmd_delegate"),
+            "debate": _patterns_command("cmd_debate"),
         },
         __version__,
     )

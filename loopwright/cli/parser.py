@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, get_args
 
 from ..loop.vocab import ALL_STATES, CleanupPolicy, QuestionPolicy, Quorum
+from .patterns_cmd import add_pattern_commands
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -171,4 +172,5 @@ def build_parser(commands: dict[str, Command], version: str) -> argparse.Argumen
     p = add("doctor", "check versions, agent CLIs, credentials (set or not), dirs and timeouts")
     p.add_argument("--cwd", metavar="DIR", help="also check this working dir")
     _output_options(p, detach=False)
+    add_pattern_commands(add)
     return parser

@@ -9,6 +9,7 @@ from typing import Any
 from ..loop.vocab import Event, EventData, EventType
 from ..runs.status import RunStatus
 from ..runs.store import ResultData
+from .patterns_view import format_decision, format_disagreement, format_exchange
 
 
 def _clip(text: Any, n: int = 100) -> str:
@@ -99,6 +100,9 @@ _FORMATS: dict[EventType, Callable[[EventData], str]] = {
     "cancelled": lambda d: "cancelled",
     "interrupted": lambda d: "interrupted: the run's host process died",
     "run_finished": lambda d: f"finished: {d.get('state')} — {d.get('stop_reason')}",
+    "exchange": format_exchange,
+    "disagreement": format_disagreement,
+    "decision": format_decision,
 }
 
 

@@ -76,3 +76,31 @@ refuses, changing nothing, when the run is still live, when the merge would conf
 (listing the paths), or when the checkout has uncommitted changes in the files the run \
 touched; a branch that is not checked out is updated without touching any checkout. Ask \
 the user before merging."""
+
+
+FOLLOW = """It runs as a run: detach=true (the default) returns at once with a run_id; follow \
+it with orchestrate_tail(run_id, cursor, wait=30) (every model exchange is an "exchange" \
+event: spec, host, tokens, latency, cost, text), read it with orchestrate_result(run_id, \
+wait=true) (the pattern's result is result.extra) and stop it with orchestrate_cancel(run_id). \
+detach=false blocks until it ends. The budget (max_seconds, max_cost_usd, max_agent_calls) \
+stops it with what it gathered."""
+
+CONSULT = f"""Ask several models the same question at once, each on its own: no model sees \
+another's answer. The result lists every answer attributed to its backend spec with its \
+tokens, latency and cost, a measured disagreement (mean pairwise word-set Jaccard distance, \
+0 = same words, 1 = none shared) and, with a synthesizer, a synthesis that names where the \
+answers agree and where they differ. Models answer read-only. {FOLLOW}"""
+
+DELEGATE = f"""Hand a task to another backend (e.g. a local model) and have your own backend \
+(reviewer) review the work against the task. With may_edit=true (the default) the delegate \
+changes files in a git worktree of cwd on branch loopwright/<run_id> (your checkout is not \
+touched; orchestrate_diff and orchestrate_merge work on it), and the reviewer sees its \
+report and the diff. The result (result.extra) holds the work, the patch and the verdict. \
+{FOLLOW}"""
+
+DEBATE = f"""Let several models debate a question: round 0, each drafts an answer without \
+seeing the others; then up to `rounds` rounds where each sees the others' drafts, critiques \
+them and revises its own or keeps it. It stops early when the drafts converge (everyone \
+kept their draft, or their disagreement is at most converge_at), then a judge backend picks \
+the best draft, or the participants vote. The result (result.extra) holds every round's \
+drafts, the disagreement per round and the pick; the event log is the transcript. {FOLLOW}"""

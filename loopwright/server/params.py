@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from ..config import MAX_GOAL_CHARS
 from ..loop import vocab
 from ..process.env import ENV_NAME
 
@@ -100,3 +101,67 @@ Into = Annotated[
     str | None,
     Field(description="branch to merge into (default: the branch checked out in the repo)"),
 ]
+
+
+# --- consult, delegate, debate ------------------------------------------------------
+PanelSpec = Annotated[str, Field(min_length=1, max_length=4096)]
+"""A backend spec of a pattern: given means non-empty."""
+AskText = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_GOAL_CHARS, description="the question, in plain words"),
+]
+TaskText = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_GOAL_CHARS, description="the task, in plain words"),
+]
+Panel = Annotated[
+    list[PanelSpec],
+    Field(
+        min_length=1,
+        max_length=16,
+        description="backend specs to ask, e.g. ['anthropic:claude-sonnet-4-5', "
+        "'ollama:qwen3@gpu1', 'codex']; a spec may repeat",
+    ),
+]
+DebatePanel = Annotated[
+    list[PanelSpec],
+    Field(min_length=2, max_length=16, description="backend specs of the participants (2-16)"),
+]
+Synthesizer = Annotated[
+    PanelSpec | None,
+    Field(description="backend spec that compares the answers and names where they agree and "
+          "differ; omit for none"),
+]  # fmt: skip
+Judge = Annotated[
+    PanelSpec | None,
+    Field(description="backend spec that picks the best final draft; omit to let the "
+          "participants vote"),
+]  # fmt: skip
+DelegateTo = Annotated[PanelSpec, Field(description="backend spec the task is handed to")]
+DelegateReviewer = Annotated[
+    PanelSpec | None,
+    Field(description="your backend spec: it reviews the work against the task; omit to get "
+          "the work back unreviewed"),
+]  # fmt: skip
+Rounds = Annotated[
+    int, Field(ge=0, le=10, description="revision rounds after the blind drafts, at most")
+]
+ConvergeAt = Annotated[
+    float | None,
+    Field(ge=0, le=1, description="the drafts' disagreement (0-1) at or below which the debate "
+          "has converged and stops early; default 0.1"),
+]  # fmt: skip
+MayEdit = Annotated[
+    bool,
+    Field(description="true: the delegate may change files (in a worktree of cwd with "
+          "isolate=true); false: it only answers"),
+]  # fmt: skip
+PatternCwd = Annotated[
+    Annotated[str, Field(min_length=1)] | None,
+    Field(description="absolute path the models work in (agent CLIs read it; a delegate "
+          "edits a worktree of it); omit for a fresh scratch git repository"),
+]  # fmt: skip
+CallTimeout = Annotated[
+    float | None, Field(gt=0, le=86400, description="seconds one model call may take; default 1800")
+]
+MaxAgentCalls = Annotated[int | None, Field(ge=1, le=100_000, description="model calls at most")]

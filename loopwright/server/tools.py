@@ -31,6 +31,7 @@ from .models import (
     StatusReply,
     TailReply,
 )
+from .pattern_tools import PATTERN_TOOLS
 from .state import (
     check_cwd_absolute,
     check_cwd_allowed,
@@ -248,6 +249,7 @@ TOOLS: list[tuple[Any, str, ToolAnnotations | None]] = [
     (orchestrate_merge, descriptions.MERGE, ToolAnnotations(destructiveHint=True)),
     (list_backends, descriptions.BACKENDS, READ_ONLY),
     (doctor, descriptions.DOCTOR, READ_ONLY),
+    *PATTERN_TOOLS,
 ]
 
 

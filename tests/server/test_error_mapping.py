@@ -17,7 +17,12 @@ from loopwright.server.app import build_server
 
 from .test_tools import TOOLS, error
 
-REQUIRED = {"orchestrate": {"goal": "g"}}
+REQUIRED: dict[str, dict[str, Any]] = {
+    "orchestrate": {"goal": "g"},
+    "consult": {"question": "q", "models": ["scripted"]},
+    "delegate": {"backend": "scripted", "task": "t"},
+    "debate": {"question": "q", "models": ["scripted", "scripted"]},
+}
 """Arguments a call needs to reach the tool's body (every other tool needs only run_id)."""
 RUN_ID = "20261123-071300123-a3f9c2"
 RAISED: list[tuple[Exception, str]] = [

@@ -27,6 +27,9 @@ TOOLS = {
     "orchestrate_merge",
     "list_backends",
     "doctor",
+    "consult",
+    "delegate",
+    "debate",
 }
 
 
