@@ -32,7 +32,7 @@ from .budget import BudgetTracker
 from .events import EventSink
 from .history import Refs, iteration_event, verify_event
 from .pause import PAUSES_PER_CALL, PauseGate
-from .review import gate
+from .review import gate, panel_split
 from .types import (
     KEEP_HISTORY,
     IterationRecord,
@@ -239,7 +239,8 @@ class Harness:
                 for n, backend in enumerate(self.roles.reviewers):
                     tg.start_soon(one, n, backend)
         done = [v for v in verdicts if v is not None]
-        data = {"verdicts": [v.model_dump() for v in done], "quorum": self.config.review_quorum}
+        data = {"verdicts": [v.model_dump() for v in done], "quorum": self.config.review_quorum,
+                "disagreement": panel_split(done)}  # fmt: skip
         self._emit("review", data, iteration)
         return done
 

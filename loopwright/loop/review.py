@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .types import TaskResult, Verdict, VerifyResult
 from .vocab import Quorum
 
@@ -32,3 +34,14 @@ def gate(
         yes = sum(v.complete for v in verdicts)
         reasons.append(f"review: {yes}/{len(verdicts)} say complete (quorum {policy})")
     return not reasons, reasons
+
+
+def panel_split(verdicts: list[Verdict]) -> dict[str, Any]:
+    """How a blind panel's reviewers differed in one iteration (the ``review`` event's
+    ``disagreement``): who said complete and who not, and how far apart their scores were.
+    ``split`` is true when the panel did not agree on complete."""
+    yes = [v.reviewer for v in verdicts if v.complete]
+    no = [v.reviewer for v in verdicts if not v.complete]
+    scores = [v.score for v in verdicts]
+    spread = round(max(scores) - min(scores), 4) if scores else 0.0
+    return {"split": bool(yes and no), "complete": yes, "incomplete": no, "score_spread": spread}
