@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import state_dir
+from ..fsmodes import open_nofollow, private_dir
 
 FILE_NAME = "profiles.sqlite"
 NS = 1e9
@@ -177,9 +178,9 @@ class ProfileStore:
 
     def _open(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-            os.close(os.open(self.path, flags, 0o600))  # 0600 before SQLite makes it 0644
+            private_dir(self.path.parent)
+            # 0600 before SQLite makes it 0644; its -wal and -shm files take the database's mode
+            os.close(open_nofollow(self.path, os.O_RDWR | os.O_CREAT))
             db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")

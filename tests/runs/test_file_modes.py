@@ -74,3 +74,18 @@ def test_an_existing_state_dir_left_open_is_tightened(tmp_path: Path) -> None:
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert stat.S_IMODE((home / "runs").stat().st_mode) == 0o700
     store.index.close()
+
+
+def test_the_profile_store_is_0600_in_0700_folders_under_umask_000(
+    tmp_path: Path, umask_000: None
+) -> None:
+    from loopwright.hosts.profiles import ProfileStore
+
+    state = tmp_path / "state"  # missing, like its parent: every level is ours
+    store = ProfileStore(state / "loopwright" / "profiles.sqlite")
+    store.add_outcomes([])  # opens (makes) the store
+    store.close()
+    modes = modes_under(state)
+    assert {"loopwright", "loopwright/profiles.sqlite"} <= set(modes)
+    folders = {p for p in modes if (state / p).is_dir()}
+    assert {p: oct(m) for p, m in modes.items() if m != (0o700 if p in folders else 0o600)} == {}
