@@ -9,10 +9,11 @@ Mounts in order (a later one lies on top of an earlier one):
    read-only so that ``/etc/resolv.conf`` still resolves.
 3. ``/tmp``: the command's private temp dir (made and removed by the runner); ``TMPDIR``
    is ``/tmp`` unless it names a per-call temp dir loopwright made (see ``call_tmp``).
-4. Read-only, from the hidden places: the directories of the ``PATH`` entries and of the
-   program itself (a virtualenv or a toolchain prefix whole: ``bin``'s parent when it has
-   ``lib`` or ``pyvenv.cfg``, ``~/.local/lib`` with ``~/.local/bin``), then the extra
-   mounts the policy names (an agent CLI's login files), each read-only or writable.
+4. Read-only, from the hidden places and the host's ``/tmp``: the directories of the
+   ``PATH`` entries and of the program itself (a virtualenv or a toolchain prefix whole:
+   ``bin``'s parent when it has ``lib`` or ``pyvenv.cfg``, ``~/.local/lib`` with
+   ``~/.local/bin``), then the extra mounts the policy names (an agent CLI's login
+   files), each read-only or writable.
 5. Writable: the working dir's repository root (the worktree), else the working dir.
 6. Read-only again: its ``.git`` and, for a worktree whose ``.git`` is a file, the git
    dir it points to and the repository's common dir: commits are loopwright's job.
@@ -74,7 +75,7 @@ def sandbox_argv(plan: Plan, argv: Sequence[str], prefix: Sequence[str] = ()) ->
     if plan.network:
         args += _ro(_resolver(hidden))
     args += ["--bind", str(plan.tmp), "/tmp"]
-    for source, dest in _toolchains(argv, plan.env, hidden, home):
+    for source, dest in _toolchains(argv, plan.env, [*hidden, _real("/tmp")], home):
         args += ["--ro-bind", str(source), str(dest)]
     for m in plan.extra:
         args += ["--bind-try" if m.writable else "--ro-bind-try", str(m.path), str(m.path)]
