@@ -69,6 +69,6 @@ def _pair(metric: dict[str, Any]) -> str:
 
 
 def _n(value: Any) -> str:
-    if value is None:
-        return "?"
-    return f"{value:.0f}" if isinstance(value, float) and value >= 100 else f"{value:g}"
+    from ..hosts.summary import figure
+
+    return figure(value)

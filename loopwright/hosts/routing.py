@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .profiles import ProfileStore
-from .summary import median
+from .summary import figure, median
 
 DEFAULT_SUBGOAL_TOKENS = 6_000
 """A subgoal's worker tokens (prompt + generated) when the plan gives no estimate."""
@@ -110,7 +110,7 @@ class StoreCard:
 
 
 def _n(value: float | int | None, unit: str = "") -> str:
-    return "unmeasured" if value is None else f"{value:g}{unit}"
+    return "unmeasured" if value is None else f"{figure(value)}{unit}"
 
 
 def card_text(facts: Sequence[WorkerFacts]) -> str:
@@ -120,7 +120,7 @@ def card_text(facts: Sequence[WorkerFacts]) -> str:
         cost = "free" if f.local and not f.usd_per_mtok else _n(f.usd_per_mtok, " $/Mtok")
         passed = "no subgoals yet" if f.pass_rate is None else (
             f"passed {f.pass_rate:.0%} of {f.subgoals} subgoals")  # fmt: skip
-        ratio = "" if f.token_ratio is None else f", actual/estimated tokens {f.token_ratio:g}"
+        ratio = "" if f.token_ratio is None else f", actual/estimated tokens {_n(f.token_ratio)}"
         lines.append(
             f"- {f.spec} ({'local' if f.local else 'cloud'}): generates "
             f"{_n(f.gen_tps, ' tok/s')}, reads {_n(f.prompt_tps, ' tok/s')}, context "
@@ -153,19 +153,25 @@ def _trusted(f: WorkerFacts, cloud: WorkerFacts | None, margin: float) -> bool:
 def local_first(
     facts: Sequence[WorkerFacts], tokens: int, max_seconds: float, margin: float
 ) -> Choice | None:
-    """The fastest fitting local worker for a subgoal of ``tokens``, or None."""
+    """The fastest fitting local worker for a subgoal of ``tokens``, or None. A local
+    worker never measured is tried when no measured one fits: its first call measures it."""
     cloud = _cloud(facts)
-    fits = []
+    fits, unmeasured = [], []
     for f in facts:
         seconds = f.seconds_for(tokens)
-        if not f.local or seconds is None or seconds > max_seconds:
+        if not f.local or not _trusted(f, cloud, margin):
             continue
-        if _trusted(f, cloud, margin):
+        if seconds is None:
+            unmeasured.append(f.spec)
+        elif seconds <= max_seconds:
             fits.append((seconds, f.spec))
-    if not fits:
-        return None
-    seconds, spec = min(fits)
-    return Choice(spec, f"local-first: ~{seconds:g} s here, under {max_seconds:g} s", seconds)
+    if fits:
+        seconds, spec = min(fits)
+        why = f"local-first: ~{seconds:g} s here, under {max_seconds:g} s"
+        return Choice(spec, why, seconds)
+    if unmeasured:
+        return Choice(unmeasured[0], "local-first: not measured yet, trying it")
+    return None
 
 
 @dataclass(frozen=True)

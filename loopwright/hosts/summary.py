@@ -27,6 +27,16 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return round(value, 3)
 
 
+def figure(value: float | int | None) -> str:
+    """A measured number for people: three significant figures or so, ``?`` unknown."""
+    if value is None:
+        return "?"
+    if isinstance(value, int) or value >= 100:
+        return f"{value:.0f}"
+    text = f"{value:.1f}" if value >= 10 else f"{value:.2g}" if value < 0.1 else f"{value:.2f}"
+    return text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text
+
+
 def median(values: Sequence[float]) -> float | None:
     return percentile(values, 50)
 

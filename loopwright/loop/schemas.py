@@ -41,16 +41,26 @@ INTAKE: JsonSchema = {
 }
 
 
-def plan(max_subgoals: int) -> JsonSchema:
-    """The planner's reply: at most ``max_subgoals`` subgoals (an empty list: done)."""
+def plan(max_subgoals: int, workers: list[str] | None = None) -> JsonSchema:
+    """The planner's reply: at most ``max_subgoals`` subgoals (an empty list: done). With
+    ``workers`` (a route that lets the planner assign), each subgoal may name one of them
+    and its estimated size in worker tokens; both optional."""
+    properties: dict[str, Any] = {
+        "id": {"type": "string"},
+        "title": {"type": "string"},
+        "instructions": {"type": "string"},
+        "files": _strings("files the subgoal changes"),
+    }
+    if workers:
+        properties["worker"] = {"type": "string", "enum": list(workers)}
+        properties["est_tokens"] = {
+            "type": "integer",
+            "minimum": 0,
+            "description": "estimated worker tokens, prompt and generated together",
+        }
     subgoal = {
         "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "title": {"type": "string"},
-            "instructions": {"type": "string"},
-            "files": _strings("files the subgoal changes"),
-        },
+        "properties": properties,
         "required": ["id", "title", "instructions"],
     }
     return {

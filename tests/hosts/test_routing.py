@@ -62,9 +62,11 @@ def test_the_planner_assignment_is_followed_when_the_worker_is_there() -> None:
     assert choose("planner", ALL, Ask(0, assigned="nobody")).spec == FAST.spec
 
 
-def test_unmeasured_workers_are_never_chosen_as_local() -> None:
+def test_an_unmeasured_local_worker_is_tried_only_when_no_measured_one_fits() -> None:
     blank = WorkerFacts("ollama:new@box", True)
-    assert choose("local-first", [blank, CLOUD], Ask(0)).spec == CLOUD.spec
+    first = choose("local-first", [blank, CLOUD], Ask(0))
+    assert first.spec == blank.spec and first.reason == "local-first: not measured yet, trying it"
+    assert choose("local-first", [blank, FAST, CLOUD], Ask(0)).spec == FAST.spec
 
 
 def test_the_card_says_each_workers_measured_facts() -> None:
