@@ -72,7 +72,8 @@ class RunMemory:
     subgoals: list[SubgoalOutcome] = field(default_factory=list)
     verify: list[VerifyFix] = field(default_factory=list)
     issues: list[str] = field(default_factory=list)
-    """The reviewers' issues of the last iteration that had any."""
+    """The issues the reviewers of the last reviewed iteration raised (none when they had
+    none: earlier issues were dealt with)."""
     files: list[str] = field(default_factory=list)
     """The final diff: each changed file as ``M path`` (``A``, ``D``, ``R``...)."""
     files_changed: int = 0
@@ -146,8 +147,7 @@ class _Log:
             ]  # fmt: skip
         elif kind == "review":
             said = [_cut(i) for v in data.get("verdicts") or [] for i in v.get("issues") or []]
-            if said:
-                self.issues[it] = list(dict.fromkeys(said))[:MAX_ISSUES]
+            self.issues[it] = list(dict.fromkeys(said))[:MAX_ISSUES]
         elif kind == "checkpoint":
             self.files[it] = _files(data.get("files") or [])
 

@@ -11,6 +11,7 @@ let several run hosts write at once; each method may be called from any thread.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
 import threading
@@ -34,13 +35,22 @@ CREATE TABLE IF NOT EXISTS runs (
     goal TEXT NOT NULL, lesson TEXT NOT NULL, record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_repo ON runs (repo, ended);
-CREATE VIRTUAL TABLE IF NOT EXISTS lessons USING fts5(goal, body, tokenize='porter unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS lessons USING fts5(
+    scope, goal, body, tokenize='porter unicode61'
+);
 """
+# ``scope`` holds one word per repository (``scope_word``): a search in one repository
+# matches it AND the query's words, so only that repository's runs are ranked.
 _HIT = "r.run_id, r.repo, r.ended, r.state, r.goal, r.lesson"
 
 
 def default_path() -> Path:
     return state_dir() / FILE_NAME
+
+
+def scope_word(repo: str) -> str:
+    """The one word that stands for ``repo`` in the index (no path word can equal it)."""
+    return "repo" + hashlib.sha256(repo.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 @dataclass(frozen=True)
@@ -100,8 +110,8 @@ class MemoryStore:
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", (*row, r(memory.to_json()))
             )
             db.execute(
-                "INSERT INTO lessons (rowid, goal, body) VALUES (?, ?, ?)",
-                (cur.lastrowid, goal, body),
+                "INSERT INTO lessons (rowid, scope, goal, body) VALUES (?, ?, ?, ?)",
+                (cur.lastrowid, scope_word(memory.repo), goal, body),
             )
 
     def search(self, query: str, repo: str | None = None, limit: int = 5) -> list[Hit]:
@@ -110,14 +120,16 @@ class MemoryStore:
         match = match_query(query)
         if match is None or not self.exists():
             return []
-        where, args = ("AND r.repo = ?", (match, repo, limit)) if repo else ("", (match, limit))
+        if repo is not None:
+            match = f"scope : {scope_word(repo)} AND ({match})"
+        # ranked in the index alone, then joined: bm25 is computed once per matching row
         sql = (
-            f"SELECT {_HIT}, bm25(lessons, {GOAL_WEIGHT}, 1.0) AS score FROM lessons "
-            f"JOIN runs r ON r.rowid = lessons.rowid WHERE lessons MATCH ? {where} "
-            "ORDER BY score, r.ended DESC LIMIT ?"
+            f"SELECT {_HIT}, s.score FROM (SELECT rowid AS id, bm25(lessons, 0.0, "
+            f"{GOAL_WEIGHT}, 1.0) AS score FROM lessons WHERE lessons MATCH ? "
+            "ORDER BY score LIMIT ?) s JOIN runs r ON r.rowid = s.id ORDER BY s.score, r.ended DESC"
         )
         with self._conn() as db:
-            return [Hit(*row) for row in db.execute(sql, args)]
+            return [Hit(*row) for row in db.execute(sql, (match, limit))]
 
     def get(self, run_id: str) -> tuple[Hit, RunMemory] | None:
         """The memory of ``run_id``: its row and its whole record; None if none is kept."""

@@ -35,7 +35,7 @@ EVENTS = [
     ev("checkpoint", 1, sha="a", files=[{"status": "M", "path": "dates.py"}]),
     ev("plan", 2, **plan("Strip the W prefix", "Add a test")),
     ev("verify_finished", 2, **verify(("pytest", True, "ok"), ("mypy", False, "still"))),
-    ev("review", 2, verdicts=[{"complete": False, "issues": []}]),
+    ev("review", 2, verdicts=[{"complete": False, "issues": ["mypy: dates.py:3 untyped"]}]),
     ev("checkpoint", 2, sha="b", files=[{"status": "M", "path": "dates.py"},
                                          {"status": "A", "path": "test_w.py"}]),
 ]  # fmt: skip
@@ -64,11 +64,14 @@ def test_a_verify_failure_is_kept_with_the_iteration_and_change_that_fixed_it() 
     assert (mypy_fix.failed_in, mypy_fix.fixed_in, mypy_fix.output_tail) == (1, None, "still")
 
 
-def test_a_retried_subgoal_keeps_its_last_attempt_and_the_last_issues_are_kept() -> None:
+def test_a_retried_subgoal_keeps_its_last_attempt_and_only_the_last_issues_are_kept() -> None:
     m = made()
     [s] = m.subgoals
     assert (s.status, s.attempts, s.error) == ("ok", 2, None)
-    assert m.issues == ["W prefix unhandled"]  # iteration 2's reviewers said none
+    assert m.issues == ["mypy: dates.py:3 untyped"]  # iteration 1's were dealt with
+    events = [e for e in EVENTS if e["type"] != "review" or e["iteration"] == 1]
+    events.append(ev("review", 2, verdicts=[{"complete": True, "issues": []}]))
+    assert record_of("r", REQUEST, events, RESULT, 0.0).issues == []
     assert m.plans == [["Parse week dates"], ["Strip the W prefix", "Add a test"]]
 
 
@@ -92,7 +95,7 @@ def test_the_lesson_says_what_failed_what_fixed_it_and_why_the_run_stopped() -> 
         "Verify `python3 -m mypy` failed in iteration 1 (its output ended: …still); it still"
         in text
     )
-    assert "Reviewer issues (last): W prefix unhandled" in text
+    assert "Reviewer issues (last): mypy: dates.py:3 untyped" in text
     assert "Final change: 1 file(s): M dates.py" in text and "$0.04, 1,500 tokens" in text
 
 
