@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import shlex
@@ -14,6 +15,7 @@ from typing import ParamSpec, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, TextContent
 
 from ..errors import LoopwrightError, UserError, first_error
 from ..loop.types import Question
@@ -94,6 +96,23 @@ def run_reply(store: RunStore, run_id: str, status: RunStatus) -> RunReply:
         message=next_step(run_id, state),
         questions=questions_of(status),
         result=result,
+    )
+
+
+def run_result(store: RunStore, run_id: str, status: RunStatus) -> CallToolResult:
+    """``run_reply`` as the tool result of ``orchestrate``/``orchestrate_resume``, the same
+    on the plain path and through ``tasks/get``.
+
+    A ``failed`` run is ``isError: true``: the MCP spec reports a tool's own execution
+    failure in its result with ``isError`` (not as a protocol error) so the model sees it,
+    and SEP-2663 keeps such a call a ``completed`` task whose result says ``isError`` (a
+    ``failed`` task is a JSON-RPC error only). ``stopped`` (criteria not met) is a
+    legitimate outcome, not an error."""
+    reply = run_reply(store, run_id, status).model_dump(mode="json")
+    return CallToolResult(
+        content=[TextContent(type="text", text=json.dumps(reply, indent=2))],
+        structured_content=reply,
+        is_error=status["state"] == "failed",
     )
 
 

@@ -9,7 +9,6 @@ run. Every other client keeps the plain reply and the ``orchestrate_*`` tools.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -22,11 +21,13 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
+    MISSING_REQUIRED_CLIENT_CAPABILITY,
     CallToolRequestParams,
     CallToolResult,
+    ClientCapabilities,
     ElicitResult,
+    MissingRequiredClientCapabilityErrorData,
     RequestParams,
-    TextContent,
 )
 from pydantic import ConfigDict, Field
 
@@ -36,7 +37,7 @@ from ..runs import runner
 from ..runs.ids import check_run_id
 from ..runs.status import RunStatus
 from . import asking
-from .state import ServerState, questions_of, run_reply
+from .state import ServerState, questions_of, run_result
 
 TASKS = "io.modelcontextprotocol/tasks"
 MODERN = frozenset({asking.MODERN})
@@ -62,16 +63,28 @@ def _state(ctx: Ctx) -> ServerState:
     return state
 
 
-def _run_id(params: TaskParams) -> str:
-    try:
-        return check_run_id(params.task_id, "taskId")
-    except LoopwrightError as exc:
-        raise MCPError(code=INVALID_PARAMS, message=str(exc)) from exc
-
-
 def declared(ctx: Ctx) -> bool:
     caps = ctx.session.client_capabilities
     return bool(caps and caps.extensions and TASKS in caps.extensions)
+
+
+def _run_id(ctx: Ctx, params: TaskParams) -> str:
+    """The run behind a ``tasks/*`` request from a client that declared the extension
+    (SEP-2663: -32021 otherwise), refused unless it names an existing run."""
+    if not declared(ctx):
+        needed = ClientCapabilities(extensions={TASKS: {}})
+        data = MissingRequiredClientCapabilityErrorData(required_capabilities=needed)
+        raise MCPError(
+            code=MISSING_REQUIRED_CLIENT_CAPABILITY,
+            message=f"tasks/* needs the {TASKS} extension declared in the client's capabilities",
+            data=data.model_dump(mode="json", by_alias=True, exclude_none=True),
+        )
+    try:
+        run_id = check_run_id(params.task_id, "taskId")
+        _state(ctx).store.existing(run_id)
+    except LoopwrightError as exc:
+        raise MCPError(code=INVALID_PARAMS, message=str(exc)) from exc
+    return run_id
 
 
 def _base(run_id: str, status: RunStatus, task_status: str) -> dict[str, Any]:
@@ -88,12 +101,8 @@ def _base(run_id: str, status: RunStatus, task_status: str) -> dict[str, Any]:
 
 
 def _tool_result(state: ServerState, run_id: str, status: RunStatus) -> dict[str, Any]:
-    reply = run_reply(state.store, run_id, status).model_dump(mode="json")
-    result = CallToolResult(
-        content=[TextContent(type="text", text=json.dumps(reply, indent=2))],
-        structured_content=reply,
-        is_error=status["state"] == "failed",
-    )
+    """What the plain ``orchestrate`` call would have returned (a failed run is isError)."""
+    result = run_result(state.store, run_id, status)
     dumped: dict[str, Any] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
     return dumped
 
@@ -145,14 +154,14 @@ class TasksExtension(Extension):
         return {**describe(_state(ctx), run_id), "resultType": "task"}
 
     async def get(self, ctx: Ctx, params: TaskParams) -> HandlerResult:
-        run_id = _run_id(params)
+        run_id = _run_id(ctx, params)
         try:
             return describe(_state(ctx), run_id)
         except LoopwrightError as exc:
             raise MCPError(code=INVALID_PARAMS, message=str(exc)) from exc
 
     async def cancel(self, ctx: Ctx, params: TaskParams) -> HandlerResult:
-        run_id = _run_id(params)
+        run_id = _run_id(ctx, params)
         try:
             await anyio.to_thread.run_sync(runner.cancel, _state(ctx).store, run_id)
         except LoopwrightError as exc:
@@ -161,7 +170,7 @@ class TasksExtension(Extension):
 
     async def update(self, ctx: Ctx, params: UpdateParams) -> HandlerResult:
         """Answers to an input_required task resume the run; a declined form leaves it."""
-        run_id = _run_id(params)
+        run_id = _run_id(ctx, params)
         raw = params.input_responses.get(asking.ANSWERS)
         answer = ElicitResult.model_validate(raw) if raw is not None else None
         answers = asking.accepted(answer) if answer is not None else None

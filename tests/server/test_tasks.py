@@ -10,7 +10,7 @@ import pytest
 from mcp import Client, MCPError
 from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
 from mcp.server.mcpserver import MCPServer
-from mcp_types import CallToolResult, Request, RequestParams, Result
+from mcp_types import INVALID_PARAMS, CallToolResult, Request, RequestParams, Result
 from pydantic import ConfigDict, Field, TypeAdapter
 
 from loopwright.server.state import ServerState
@@ -127,3 +127,36 @@ async def test_clients_without_the_extension_and_legacy_clients_get_plain_replie
     async with Client(server, mode=mode) as c:
         reply = await call(c, "orchestrate", goal="g")
     assert reply["status"] == "running"
+
+
+async def test_tasks_methods_from_a_client_that_did_not_declare_the_extension_are_refused(
+    server: MCPServer[ServerState],
+) -> None:
+    async with Client(server) as c:  # 2026-07-28, no tasks extension declared
+        run_id = (await call(c, "orchestrate", goal="g"))["run_id"]
+        for method, extra in (
+            ("tasks/get", {}),
+            ("tasks/cancel", {}),
+            ("tasks/update", {"inputResponses": {}}),
+        ):
+            req = TaskRequest(method=method, params=TaskParams(taskId=run_id, **extra))
+            with pytest.raises(MCPError) as raised:
+                await c.session.send_request(req, ANY)
+            assert raised.value.error.code == -32021, method
+            data = raised.value.error.data
+            assert data == {"requiredCapabilities": {"extensions": {TASKS: {}}}}, method
+        assert (await call(c, "orchestrate_status", run_id=run_id))["state"] != "cancelled"
+
+
+async def test_tasks_update_and_get_of_an_unknown_task_are_refused(
+    server: MCPServer[ServerState],
+) -> None:
+    ext = TaskClient(poll=False)
+    async with Client(server, extensions=[ext]) as c:
+        await c.call_tool("orchestrate", {"goal": "g"})  # the session now knows the extension
+        unknown = "20261123-071300123-a3f9c2"
+        for method in ("tasks/update", "tasks/get", "tasks/cancel"):
+            req = TaskRequest(method=method, params=TaskParams(taskId=unknown))
+            with pytest.raises(MCPError, match="no run") as raised:
+                await c.session.send_request(req, ANY)
+            assert raised.value.error.code == INVALID_PARAMS, method
