@@ -1,7 +1,8 @@
 """The dashboard in a real browser: Debian's headless Chromium, driven over the DevTools
 protocol (``chromium.py``), loads the run page of a demo run served by uvicorn on
-127.0.0.1, sees its iterations, a highlighted diff and the event stream, and leaves a
-screenshot in the CI artifacts folder (``$LOOPWRIGHT_ARTIFACTS``, else ``.ci-artifacts/``).
+127.0.0.1, sees its iterations, a highlighted diff and the event stream, sees a new run
+appear on the Runs page by itself, and leaves screenshots in the CI artifacts folder
+(``$LOOPWRIGHT_ARTIFACTS``, else ``.ci-artifacts/``).
 
 Marker ``browser`` (run by ``.ci/run``, which installs ``chromium``); with ``CI=true`` a
 missing Chromium fails the test instead of skipping it.
@@ -18,6 +19,7 @@ from loopwright.runs.store import RunStore
 from loopwright.ui import serve_in_thread
 
 from .chromium import Chromium, find_chromium
+from .conftest import make_run
 
 pytestmark = pytest.mark.browser
 
@@ -46,6 +48,19 @@ new Promise((resolve) => {{
 """
 
 
+ROWS = "document.querySelectorAll('#runs-body tr[data-run]').length"
+UNTIL_ROWS = f"""
+new Promise((resolve) => {{
+  const deadline = Date.now() + {WAIT_MS};
+  (function look() {{
+    const rows = {ROWS};
+    if (rows >= N || Date.now() > deadline) resolve(rows); else setTimeout(look, 50);
+  }})();
+}})
+"""
+LATER = "20991231-000000000-eeeeee"
+
+
 def artifacts() -> Path:
     return Path(os.environ.get("LOOPWRIGHT_ARTIFACTS") or ROOT / ".ci-artifacts")
 
@@ -60,7 +75,7 @@ def chromium() -> str:
     return found
 
 
-def test_the_run_page_of_a_demo_run_shows_iterations_a_diff_and_events_in_chromium(
+def test_in_chromium_a_demo_runs_page_shows_iterations_a_diff_and_events_and_runs_update(
     chromium: str, store: RunStore, demo_run: str
 ) -> None:
     served = serve_in_thread(store)
@@ -70,7 +85,9 @@ def test_the_run_page_of_a_demo_run_shows_iterations_a_diff_and_events_in_chromi
             seen = browser.evaluate(SEEN)
             shot = browser.screenshot(artifacts() / "dashboard-run.png")
             browser.open(served.url)
-            rows = browser.evaluate("document.querySelectorAll('#runs-body tr[data-run]').length")
+            rows = browser.evaluate(ROWS)
+            make_run(store, LATER, "running")  # the first page refreshes itself: it shows up
+            later = browser.evaluate(UNTIL_ROWS.replace("N", "2"))
             browser.screenshot(artifacts() / "dashboard-runs.png")
     finally:
         served.stop()
@@ -78,5 +95,5 @@ def test_the_run_page_of_a_demo_run_shows_iterations_a_diff_and_events_in_chromi
     assert seen["added"] > 0 and seen["deleted"] > 0, seen  # the newest diff, highlighted
     assert seen["events"] >= 10 and seen["finished"] == 1, seen  # the stream, to its end
     assert seen["state"] == "completed", seen
-    assert rows == 1
+    assert rows == 1 and later == 2
     assert shot.stat().st_size > 10_000
