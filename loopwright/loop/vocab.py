@@ -1,7 +1,7 @@
 """Every vocabulary of loopwright, each a ``Literal`` defined once and imported where used:
-run states, event types, review quorum, question and cleanup policies. Lists and sets of
-them are derived with ``typing.get_args``, never spelled again. Also the record of the
-event log, whose ``type`` is one of them.
+run states, event types, review quorum, question and cleanup policies, sandbox modes.
+Lists and sets of them are derived with ``typing.get_args``, never spelled again. Also the
+record of the event log, whose ``type`` is one of them.
 
 Plain ``typing`` only: the CLI's parser and a run-host's start import it for nothing.
 """
@@ -29,7 +29,13 @@ QuestionPolicy = Literal[RemoteQuestionPolicy, "console"]
 """``console``: prompt on this terminal (the CLI only)."""
 CleanupPolicy = Literal["auto", "always", "never"]
 """What happens to a run's worktree at its end: kept iff it committed, removed, kept."""
-PatternName = Literal["loop", "consult", "delegate", "debate"]
+RoutePolicy = Literal["fixed", "cloud", "local-first", "planner"]
+"""Which worker takes each subgoal: in turn, the cloud one, the fastest fitting local one
+(escalating a local failure to the cloud), or the plan's assignment (``hosts.routing``)."""
+SandboxMode = Literal["off", "verify", "all"]
+"""What a run confines in the bubblewrap sandbox: nothing, its verify commands, or also
+its agent CLIs and the tool loop's commands."""
+PatternName = Literal["loop", "consult", "delegate", "debate", "improve"]
 """What a run runs: the coding loop, or one of the patterns of ``loop/patterns``."""
 ExchangeStep = Literal[
     "answer", "synthesis", "draft", "revision", "vote", "judge", "work", "review"
@@ -37,6 +43,9 @@ ExchangeStep = Literal[
 """Which step of a pattern an ``exchange`` event (one backend call) was."""
 PickMethod = Literal["judge", "vote"]
 """How a debate picks its answer: one judge backend, or the participants' votes."""
+MemoryMode = Literal["off", "repo", "all"]
+"""What a run's planner recalls of past runs, and whether the run is remembered: nothing
+(and it is not remembered), lessons of runs in the same repository, or of any."""
 
 EventType = Literal[
     "run_started",
@@ -63,10 +72,14 @@ EventType = Literal[
     "worktree_ready",
     "checkpoint",
     "merge",
+    "outcomes",
+    "security",
     "run_finished",
     "exchange",
     "disagreement",
     "decision",
+    "memory_recalled",
+    "cycle",
 ]
 """The ``type`` of each record of a run's event log (the README's table says their data)."""
 
