@@ -24,6 +24,7 @@ from ..backends.base import (
     WorkItem,
 )
 from ..errors import BudgetExceeded, LoopwrightError, PlanError, UserError, unwrapped
+from ..hosts.routing import PerformanceSource
 from ..process.runner import PlainRunner, ProcessRunner
 from . import prompts as P
 from . import roles as R
@@ -32,7 +33,9 @@ from .budget import BudgetTracker
 from .events import EventSink
 from .history import Refs, iteration_event, verify_event
 from .pause import PAUSES_PER_CALL, PauseGate
+from .recall import Memory, Recollection
 from .review import gate, panel_split
+from .route import Router
 from .types import (
     KEEP_HISTORY,
     IterationRecord,
@@ -73,6 +76,8 @@ class Harness:
         workspace: LoopWorkspace | None = None,
         pauses: PauseGate | None = None,
         runner: ProcessRunner | None = None,
+        performance: PerformanceSource | None = None,
+        memory: Memory | None = None,
     ) -> None:
         if not roles.workers or not roles.reviewers:
             raise UserError("at least one worker and one reviewer backend are needed", "roles")
@@ -85,6 +90,12 @@ class Harness:
         self.pauses = pauses or PauseGate(sink)
         self.runner = runner or PlainRunner()
         """Starts the verify commands (the run's runner; the plain one when none is given)."""
+        self.router = Router(
+            config, roles.workers, performance, lambda m: self._emit("warning", {"message": m})
+        )
+        """Which worker takes each subgoal, from the card ``performance`` gives."""
+        self.recollection = Recollection(memory, lambda t, d: self._emit(t, d))
+        """Lessons of past runs for the clarifier and planner (none without ``memory``)."""
         self._last_seq: dict[str, int] = {}
         """The seq of the latest event of each type (``iteration_finished`` refers to them)."""
 
@@ -136,6 +147,9 @@ class Harness:
             c.verify_commands, c.cwd, c.verify_timeout, self.runner, c.verify_env
         )
         self._emit("verify_finished", verify_event(verify), iteration)
+        if self.router.wants_outcomes():
+            outcomes = self.router.outcomes(subgoals, results, verify)
+            self._emit("outcomes", {"subgoals": outcomes}, iteration)
         self._phase("review", iteration)
         verdicts = await self._review(iteration, results, verify)
         passed, reasons = gate(results, verify, verdicts, c.review_quorum)
@@ -167,7 +181,7 @@ class Harness:
         if not criteria or c.questions != "auto":
             self._phase("intake", 0)
             clarifier = self.roles.clarifier or self.roles.planner
-            prompt = P.clarifier_prompt(c.goal, criteria)
+            prompt = P.clarifier_prompt(c.goal, criteria) + await self._lessons()
             try:
                 drafted, questions = await self._ask_json(
                     clarifier, "clarify", P.CLARIFIER_SYSTEM, prompt, 0, R.parse_intake,
@@ -192,8 +206,12 @@ class Harness:
     async def _plan(self, iteration: int) -> list[Subgoal]:
         self._phase("plan", iteration)
         c, st = self.config, self.state
-        system = P.planner_system(c.max_subgoals)
+        extra_system, card = self.router.planner_extra()
+        system = P.planner_system(c.max_subgoals) + extra_system
         prompt = P.planner_prompt(c.goal, self.criteria, st.answers, st.history)
+        prompt += await self._lessons()
+        prompt = [card, *prompt] if card else prompt  # measured by loopwright: first
+        workers = list(self.router.by_spec) if self.router.active else None
         subgoals = await self._ask_json(
             self.roles.planner,
             "plan",
@@ -201,10 +219,14 @@ class Harness:
             prompt,
             iteration,
             lambda text: R.parse_plan(text, c.max_subgoals),
-            schemas.plan(c.max_subgoals),
+            schemas.plan(c.max_subgoals, workers),
         )
+        subgoals = self.router.check(subgoals)
         self._emit("plan", {"subgoals": [s.model_dump() for s in subgoals]}, iteration)
         return subgoals
+
+    async def _lessons(self) -> P.Parts:
+        return [*await self.recollection.parts(self.config.goal, self.config.success_criteria)]
 
     async def _review(
         self, iteration: int, results: list[TaskResult], verify: list[VerifyResult]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .vocab import QuestionPolicy, Quorum, RunState
+from .vocab import QuestionPolicy, Quorum, RoutePolicy, RunState
 
 KEEP_HISTORY = 3
 
@@ -41,6 +41,10 @@ class Subgoal(Model):
     title: str
     instructions: str = ""
     files: list[str] = Field(default_factory=list)
+    worker: str | None = None
+    """The worker the plan assigned (a spec of the run's workers; checked, else dropped)."""
+    est_tokens: int | None = Field(None, ge=0)
+    """The plan's estimate of the worker tokens (prompt + generated) it will take."""
 
 
 class TaskResult(Model):
@@ -121,6 +125,12 @@ class LoopConfig(Model):
     retry_backoff: float = Field(1.0, ge=0, le=300)
     worker_timeout: float = Field(1800, gt=0, le=86400)
     max_subgoals: int = Field(8, ge=1, le=64)
+    route: RoutePolicy = "fixed"
+    """Which worker takes each subgoal (``hosts.routing``); ``fixed``: in turn."""
+    local_max_seconds: float = Field(600, gt=0, le=86400)
+    """``local-first``: a local worker takes a subgoal it is estimated to do in this time."""
+    route_margin: float = Field(0.05, ge=0, le=1)
+    """``local-first``: how far below the cloud worker's pass rate a local one's may be."""
 
 
 class LoopState(Model):

@@ -19,6 +19,7 @@ from .types import Subgoal, TaskResult
 if TYPE_CHECKING:
     from ..backends.base import AgentResponse, Backend, JsonSchema, Purpose, ReviewFacts
     from .events import EventSink
+    from .route import Router
     from .types import LoopConfig
 
 
@@ -32,6 +33,7 @@ class Harness(Protocol):
 
     config: LoopConfig
     sink: EventSink
+    router: Router
 
     @property
     def roles(self) -> _Workers: ...
@@ -75,19 +77,17 @@ async def run_subgoals(
     limited = len(subgoals) > h.config.concurrency
     results: dict[str, TaskResult] = {}
     budget_errors: list[BudgetExceeded] = []
-    workers = h.roles.workers
 
     async def one(n: int, subgoal: Subgoal) -> None:
-        backend = workers[n % len(workers)]
         cwd = (dirs or {}).get(subgoal.id)
         if not limited:
             results[subgoal.id] = await _attempts(
-                h, iteration, subgoal, backend, budget_errors, cwd, seqs
+                h, iteration, subgoal, n, budget_errors, cwd, seqs
             )
             return
         async with limiter:
             results[subgoal.id] = await _attempts(
-                h, iteration, subgoal, backend, budget_errors, cwd, seqs
+                h, iteration, subgoal, n, budget_errors, cwd, seqs
             )
 
     if len(subgoals) == 1:
@@ -108,7 +108,7 @@ async def _attempts(
     h: Harness,
     iteration: int,
     subgoal: Subgoal,
-    backend: Backend,
+    n: int,
     budget: list[BudgetExceeded],
     cwd: str | None,
     seqs: dict[str, int],
@@ -116,10 +116,15 @@ async def _attempts(
     prompt = P.worker_prompt(h.config.goal, h.criteria, subgoal)
     tries = h.config.worker_retries + 1
     result = TaskResult(subgoal_id=subgoal.id, title=subgoal.title, status="failed", attempts=0)
+    failed_on = None
     for attempt in range(1, tries + 1):
+        backend, choice = h.router.pick(n, subgoal, attempt, failed_on)
         meta = {"subgoal": subgoal.id, "title": subgoal.title, "attempt": attempt}
         name = f"{iteration}-{subgoal.id}-{attempt}"
-        h.sink.emit("worker_started", iteration, {**meta, "backend": backend.spec})
+        started = {**meta, "backend": backend.spec}
+        if choice is not None:
+            started.update(route=choice.reason, est_seconds=choice.est_seconds)
+        h.sink.emit("worker_started", iteration, started)
         try:
             r = await h.call(
                 backend,
@@ -143,6 +148,9 @@ async def _attempts(
             ok, error, text, duration, path, usage = False, f"budget: {exc}", "", 0.0, None, {}
         except LoopwrightError as exc:
             ok, error, text, duration, path, usage = False, str(exc), "", 0.0, None, {}
+        tokens = int(usage.get("input_tokens") or 0) + int(usage.get("output_tokens") or 0)
+        h.router.attempted(subgoal.id, backend.spec, attempt, ok, tokens, duration)
+        failed_on = None if ok else backend.spec
         result = TaskResult(
             subgoal_id=subgoal.id,
             title=subgoal.title,
