@@ -24,6 +24,7 @@ from .locks import remove_stale_index_lock
 from .parallel import make_subgoal_worktrees, merge_subgoal_worktrees
 from .safety import assert_branch_disposable, remove_worktree_dir
 from .staging import Warn, clear_index_lock, nested_repos, stage
+from .tamper import Watch
 
 if TYPE_CHECKING:
     from ...loop.types import Subgoal, TaskResult
@@ -95,7 +96,8 @@ def create(
     if dirty:
         emit("warning", 0, {
             "message": f"{len(dirty)} uncommitted change(s) in {repo} were left out: the run "
-            "starts from the last commit (use include_uncommitted to bring them)",
+            "starts from the last commit (include_uncommitted=true, on the command line "
+            "--include-uncommitted, brings them)",
             "paths": dirty[:50],
         })  # fmt: skip
     return {
@@ -141,12 +143,14 @@ class Workspace:
         self.path = record["path"]
         self.iteration_base = record.get("head") or record["base"]
         self.base_tree: str | None = None  # the tree of iteration_base, once looked up
+        self.git_setup = Watch(self.path)  # the repository's config and hooks
 
     # --- LoopWorkspace -----------------------------------------------------------------
     async def begin_iteration(self, iteration: int) -> None:
         head = (await agit(self.path, "rev-parse", "HEAD")).strip()
         if head != self.iteration_base:
             self.iteration_base, self.base_tree = head, None
+        await anyio.to_thread.run_sync(self.git_setup.start)
 
     async def subgoal_dirs(self, iteration: int, subgoals: list[Subgoal]) -> dict[str, str]:
         if len(subgoals) < 2:
@@ -161,7 +165,11 @@ class Workspace:
     ) -> None:
         """Commit the iteration's work; on failure repair (stale lock, nested repositories)
         and retry once. Still failing: record it, keep the worktree, raise ``CheckpointFailed``.
+        A change the iteration made to the repository's git setup is a ``security`` event.
         """
+        changed = await anyio.to_thread.run_sync(self.git_setup.check)
+        if changed:
+            self.emit("security", iteration, changed)
         try:
             await self._commit(iteration, subject, verdict, [])
             return
