@@ -61,6 +61,11 @@ BASE = frozenset(
         "GOMODCACHE",
         "CARGO_HOME",
         "RUSTUP_HOME",
+        # how the user wants Python to behave: a verify must not litter the worktree
+        # with __pycache__ when the user said not to (it would land in the checkpoint)
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONUNBUFFERED",
+        "PYTHONIOENCODING",
     ]
 )
 BASE_PREFIXES = ("LC_",)

@@ -66,3 +66,14 @@ def test_a_verify_env_that_is_not_a_variable_name_is_refused_naming_the_option(
     assert done.returncode == 2 and "--verify-env" in done.stderr
     assert "'MY DB=1' is not an environment variable name" in done.stderr
     assert not (home / "runs").exists()  # nothing created
+
+
+def test_a_verify_command_keeps_the_users_python_flags_so_no_pycache_lands_in_a_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loopwright.process.env import allowlisted_env
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = allowlisted_env()
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert "ANTHROPIC_API_KEY" not in env
