@@ -1,4 +1,4 @@
-"""Test setup: a private state dir per test, and no network but loopback."""
+"""Test setup: a private state dir per test, no network but loopback, no sandbox by default."""
 
 from __future__ import annotations
 
@@ -38,7 +38,17 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own LOOPWRIGHT_HOME (inherited by run-host processes)."""
     h = tmp_path / "lw-home"
     monkeypatch.setenv("LOOPWRIGHT_HOME", str(h))
+    # and no config file of the machine's: the user's is looked for under XDG_CONFIG_HOME
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.delenv("LOOPWRIGHT_CONFIG", raising=False)
     return h
+
+
+@pytest.fixture(autouse=True)
+def _unsandboxed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs default to ``--sandbox off`` here (inherited by run-host processes), so the fast
+    suite does not need bubblewrap; the ``sandbox`` tests ask for the sandbox themselves."""
+    monkeypatch.setenv("LOOPWRIGHT_SANDBOX", "off")
 
 
 @pytest.fixture

@@ -12,9 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..config import sandbox_default
+from ..process.sandbox import INSTALL, sandbox_problem
 from ..runs.git.gitcmd import git
 from ..runs.git.scratch import make_scratch_repo
 from ..runs.ids import new_run_id
+from ..runs.preflight import check_sandbox_mode
 from ..runs.request import RunRequest, build_request
 from ..runs.store import RunStore
 
@@ -68,7 +71,32 @@ def verify_command() -> list[str]:
     return [sys.executable, "-m", "unittest", "-v"]
 
 
-def demo_request(store: RunStore) -> RunRequest:
+def demo_sandbox(asked: str | None) -> str:
+    """The demo's ``--sandbox``: as asked (refused like a run's when bubblewrap cannot
+    work); else the configured default, or ``off`` when bubblewrap cannot work here, said
+    on stderr: the demo's verify is loopwright's own pytest on its own scratch repo.
+    A user's run never falls back like this."""
+    if asked is not None:
+        check_sandbox_mode(asked)
+        return asked
+    mode = sandbox_default()
+    why = sandbox_problem() if mode != "off" else None
+    if why is None:
+        return mode
+    print(
+        f"loopwright demo: the sandbox cannot work here ({why}), so the demo's verify runs "
+        f"unsandboxed: it is loopwright's own scratch repo. Install bubblewrap ({INSTALL}) "
+        "to confine it; your own runs with --sandbox verify or all are refused instead.",
+        file=sys.stderr,
+        flush=True,
+    )
+    return "off"
+
+
+def demo_request(store: RunStore, sandbox: str | None = None) -> RunRequest:
+    """The demo's run: its scratch repo made only once its ``--sandbox`` is settled
+    (``demo_sandbox``)."""
+    sandbox = demo_sandbox(sandbox)
     repo = make_scratch_repo(store.home / "scratch" / f"demo-{new_run_id()}", FILES)
     return build_request(
         GOAL,
@@ -77,6 +105,7 @@ def demo_request(store: RunStore) -> RunRequest:
         cwd=str(repo),
         verify=[verify_command()],
         budget={"max_iterations": 4, "max_seconds": 300},
+        sandbox=sandbox,
     )
 
 

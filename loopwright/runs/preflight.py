@@ -5,6 +5,10 @@ worktree for relative programs), and no backend may be known to be unusable. A r
 cannot pass would otherwise find out at its first verify, after the workers spent their
 budget, and again every iteration. A refusal raises ``UserError`` naming the command or
 the backend and creates nothing; callers skip the check on request (``--no-preflight``).
+
+A run that asks for the sandbox (``--sandbox verify`` or ``all``) is refused when
+bubblewrap cannot confine a command here: ``check_sandbox``, which callers run even when
+they skip the rest, because no run falls back to running unconfined.
 """
 
 from __future__ import annotations
@@ -17,20 +21,45 @@ import anyio
 
 from ..backends.readiness import problem
 from ..errors import UserError
+from ..process.sandbox import INSTALL, sandbox_problem
 from .git.gitcmd import resolve_commit, run_git
 from .request import RunRequest
 
-__all__ = ["check_ready", "preflight", "verify_problem"]
+__all__ = ["check_ready", "check_sandbox", "check_sandbox_mode", "preflight", "verify_problem"]
 
 
-def check_ready(request: RunRequest, opt_out: str) -> None:
+def check_sandbox(request: RunRequest, opt_out: str = "--sandbox off") -> None:
+    """Raise ``UserError`` (field ``sandbox``) when the request asks for the sandbox and
+    bubblewrap cannot confine a command here; ``opt_out`` is how the caller turns the
+    sandbox off, named in the message with how to install bubblewrap."""
+    check_sandbox_mode(request.sandbox, request.allow_network, opt_out)
+
+
+def check_sandbox_mode(mode: str, network: bool = False, opt_out: str = "--sandbox off") -> None:
+    """``check_sandbox`` before there is a request (the demo)."""
+    if mode == "off":
+        return
+    why = sandbox_problem(network)
+    if why is not None:
+        raise UserError(
+            f"sandbox {mode!r} cannot confine commands here: {why}. Install bubblewrap "
+            f"({INSTALL}), or run unconfined with {opt_out}",
+            "sandbox",
+        )
+
+
+def check_ready(request: RunRequest, opt_out: str, sandbox_opt_out: str = "--sandbox off") -> None:
     """``preflight`` for synchronous callers (the CLI)."""
-    anyio.run(preflight, request, opt_out)
+    anyio.run(preflight, request, opt_out, sandbox_opt_out)
 
 
-async def preflight(request: RunRequest, opt_out: str) -> None:
-    """Raise ``UserError`` when a verify command cannot start or a backend cannot work;
-    ``opt_out`` is how the caller skips this check, named in the message."""
+async def preflight(
+    request: RunRequest, opt_out: str, sandbox_opt_out: str = "--sandbox off"
+) -> None:
+    """Raise ``UserError`` when the sandbox asked for cannot work (``check_sandbox``), a
+    verify command cannot start or a backend cannot work; ``opt_out`` is how the caller
+    skips the last two checks, named in the message."""
+    await anyio.to_thread.run_sync(check_sandbox, request, sandbox_opt_out)
     found = await anyio.to_thread.run_sync(verify_problem, request)
     if found is not None:
         raise UserError(f"{found}; fix it, or pass {opt_out} to start anyway", "verify")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, get_args
 
@@ -10,12 +11,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..backends.registry import check_spec
 from ..backends.settings import verify_env as configured_verify_env
-from ..config import MAX_GOAL_CHARS
+from ..config import MAX_GOAL_CHARS, sandbox_default
 from ..errors import UserError
 from ..loop.patterns.common import PatternOptions
+from ..loop.patterns.improve import ImproveOptions
 from ..loop.types import Budget, LoopConfig
-from ..loop.vocab import CleanupPolicy, PatternName, QuestionPolicy, Quorum
+from ..loop.vocab import (
+    CleanupPolicy,
+    MemoryMode,
+    PatternName,
+    QuestionPolicy,
+    Quorum,
+    SandboxMode,
+)
 from ..process.env import ENV_NAME
+
+CONTROL_CHARS = "\\x00-\\x1f\\x7f-\\x9f"
+"""C0 controls, DEL and C1 controls as a regex class body: never in a path, an argv or an id
+(NUL cannot reach a program at all; the rest can rewrite a terminal that shows them)."""
+NO_CONTROL_PATTERN = f"^[^{CONTROL_CHARS}]*$"
+"""The JSON-schema ``pattern`` of a string without control characters."""
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 
 
 class RunRequest(BaseModel):
@@ -37,11 +53,21 @@ class RunRequest(BaseModel):
     base_ref: str | None = None
     include_uncommitted: bool = False
     cleanup: CleanupPolicy = "auto"
+    sandbox: SandboxMode = "off"
+    """What runs confined by bubblewrap (``build_request`` fills in the configured default;
+    ``off`` here is for requests stored before the sandbox existed, which resume as they ran)."""
+    allow_network: bool = False
+    """Sandboxed commands share the machine's network (else they have none)."""
     pattern: PatternName = "loop"
     """What the run runs: the loop, or a pattern (``runs/patterns.py``), whose
     participants are then ``workers`` and whose one helper (synthesizer, judge or
     reviewer), if any, is ``reviewers``; ``loop.goal`` is its question or task."""
     pattern_options: PatternOptions = Field(default_factory=PatternOptions)
+    improve: ImproveOptions = Field(default_factory=ImproveOptions)
+    """``pattern`` ``improve``: its cycles (``runs/improve.py``)."""
+    memory: MemoryMode = "repo"
+    """What the planner and clarifier recall of past runs (``loopwright.memory``), and
+    whether this run is remembered when it ends (not when ``off``)."""
 
 
 def check_goal(goal: str | None) -> str:
@@ -61,7 +87,20 @@ def check_one_of(field: str, value: str, vocabulary: Any) -> None:
         raise UserError(f"{field} {value!r}: allowed are {', '.join(allowed)}", field)
 
 
+def check_no_control(value: str, field: str) -> str:
+    """Refuse ``value`` when it holds a control character (NUL, newline, escape...)."""
+    found = _CONTROL.search(value)
+    if found:
+        raise UserError(
+            f"{field} {value[:80]!r} holds a control character ({found.group()!r} at "
+            f"{found.start()}); paths, commands and ids may not",
+            field,
+        )
+    return value
+
+
 def check_cwd(cwd: str, field: str = "cwd") -> str:
+    check_no_control(cwd, field)
     if not os.path.isabs(os.path.expanduser(cwd)):
         raise UserError(f"{field} {cwd!r} must be an absolute path", field)
     path = Path(cwd).expanduser().resolve()
@@ -76,8 +115,8 @@ def check_cwd(cwd: str, field: str = "cwd") -> str:
 
 def check_budget(**limits: Any) -> Budget:
     given = {k: v for k, v in limits.items() if v is not None}
-    try:
-        return Budget(**given)
+    try:  # strict: true is not a 1-second budget, "10" is not a number
+        return Budget.model_validate(given, strict=True)
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "budget"
@@ -89,6 +128,8 @@ def check_verify(commands: list[list[str]] | None) -> list[list[str]]:
     for n, argv in enumerate(commands or [], 1):
         if not argv or not all(isinstance(a, str) for a in argv) or not argv[0].strip():
             raise UserError(f"verify command {n} is empty; give a program and its args", "verify")
+        for arg in argv:
+            check_no_control(arg, "verify")
         out.append(list(argv))
     return out
 
@@ -104,6 +145,21 @@ def check_verify_env(names: list[str] | None) -> list[str]:
                 "verify_env",
             )
     return list(dict.fromkeys([*configured_verify_env(), *(names or [])]))
+
+
+def check_backend(spec: str, field: str) -> str:
+    """A backend spec: given means non-empty (an empty one never silently means the default)."""
+    if not spec.strip():
+        raise UserError(f"{field} is empty; omit it for the default, or name a backend", field)
+    return check_spec(check_no_control(spec, field), field)
+
+
+def check_backends(specs: list[str] | None, field: str, default: str) -> list[str]:
+    if specs is None:
+        return [default]
+    if not specs:
+        raise UserError(f"{field} is an empty list; omit it for the default", field)
+    return [check_backend(s, field) for s in specs]
 
 
 def build_request(
@@ -125,9 +181,16 @@ def build_request(
     base_ref: str | None = None,
     include_uncommitted: bool = False,
     cleanup: str = "auto",
+    sandbox: str | None = None,
+    allow_network: bool = False,
+    memory: str = "repo",
 ) -> RunRequest:
-    """Validate everything a caller gave; raises ``UserError`` naming the field. Pure."""
-    base = check_spec(backend or "scripted", "backend")
+    """Validate everything a caller gave; raises ``UserError`` naming the field. Pure.
+
+    ``sandbox`` None: the configured default (``LOOPWRIGHT_SANDBOX``, else ``verify``)."""
+    sandbox = sandbox_default() if sandbox is None else sandbox
+    check_one_of("sandbox", sandbox, SandboxMode)
+    base = check_backend(backend, "backend") if backend is not None else "scripted"
     loop: dict[str, Any] = {
         "goal": check_goal(goal),
         "success_criteria": [c.strip() for c in criteria or [] if c.strip()],
@@ -148,6 +211,7 @@ def build_request(
         name = str(err["loc"][0]) if err["loc"] else "request"
         raise UserError(f"{name}: {err['msg']}", name) from exc
     check_one_of("cleanup", cleanup, CleanupPolicy)
+    check_one_of("memory", memory, MemoryMode)
     repo, subdir = _repo_of(config.cwd, isolate, base_ref) if config.cwd else (None, "")
     return RunRequest(
         isolate=isolate,
@@ -156,10 +220,13 @@ def build_request(
         base_ref=base_ref,
         include_uncommitted=include_uncommitted,
         cleanup=cleanup,
+        sandbox=sandbox,
+        allow_network=allow_network,
+        memory=memory,
         loop=config,
-        planner=check_spec(planner, "planner") if planner else base,
-        workers=[check_spec(w, "worker") for w in workers] if workers else [base],
-        reviewers=[check_spec(r, "reviewer") for r in reviewers] if reviewers else [base],
+        planner=check_backend(planner, "planner") if planner is not None else base,
+        workers=check_backends(workers, "worker", base),
+        reviewers=check_backends(reviewers, "reviewer", base),
         scratch=not cwd,
     )
 

@@ -11,9 +11,11 @@ from pathlib import Path
 import anyio
 
 from .. import __version__
-from ..config import state_dir
+from ..config import sandbox_default, state_dir
 from ..errors import ProcessError
+from ..process.caps import process_cap_problem
 from ..process.runner import Completed, PlainRunner
+from ..process.sandbox import INSTALL, sandbox_problem
 from .models import Check, DoctorBackend, DoctorReply
 from .state import allowed_roots, inside
 
@@ -112,6 +114,25 @@ async def _ollama_hosts() -> list[Check]:
     return [Check(name=str(r["name"]), ok=bool(r["ok"]), detail=str(r["detail"])) for r in rows]
 
 
+def _sandbox_check() -> Check:
+    """Whether bubblewrap confines a command here (a real sandboxed ``true``), and what
+    that means for runs given the configured default."""
+    name, mode = "sandbox (bubblewrap)", sandbox_default()
+    why = sandbox_problem()
+    if why is None:
+        cap = process_cap_problem()
+        detail = f"commands can be confined here; runs default to --sandbox {mode}"
+        return Check(name=name, ok=True, detail=f"{detail}; {cap}" if cap else detail)
+    fix = f"install bubblewrap ({INSTALL}), or opt out with --sandbox off"
+    if mode == "off":
+        return Check(name=name, ok=True, detail=f"{why}; runs default to --sandbox off here")
+    return Check(
+        name=name,
+        ok=False,
+        detail=f"{why}: runs with --sandbox verify or all (the default: {mode}) are refused; {fix}",
+    )
+
+
 async def report(cwd: str | None) -> DoctorReply:
     from ..backends.registry import list_backends
 
@@ -122,6 +143,7 @@ async def report(cwd: str | None) -> DoctorReply:
     home = state_dir()
     checks = _state_checks(home) + (_cwd_checks(cwd) if cwd else [])
     checks.append(Check(name="git available", ok=shutil.which("git") is not None, detail=git))
+    checks.append(await anyio.to_thread.run_sync(_sandbox_check))
     return DoctorReply(
         ollama_hosts=await _ollama_hosts(),
         versions={
