@@ -18,6 +18,8 @@ from ..process.runner import ProcessRunner
 from .diskspace import find_disk_full, release_reserve
 from .git.gitcmd import git_runner
 from .git.worktree import Workspace
+from .improve import ImproveRun
+from .memorize import memory_for, remember
 from .patterns import PatternRun
 from .recorder import RunRecorder
 from .replay import replay
@@ -89,10 +91,18 @@ async def _drive(
         ws = await open_workspace(store, run_id, request, recorder, state, prepared)
         roles = roles or build_roles(request, runners.backends)
         if not loop:  # consult, delegate, debate: a pattern begins again on resume
-            harness = PatternRun(request, roles, recorder, ws)
+            harness = (
+                ImproveRun(request, roles, recorder, ws, runners.verify)
+                if request.pattern == "improve"
+                else PatternRun(request, roles, recorder, ws)
+            )
             result = await harness.run()
         else:
-            harness = Harness(request.loop, roles, recorder, state, ws, runner=runners.verify)
+            harness = Harness(
+                request.loop, roles, recorder, state, ws, runner=runners.verify,
+                performance=recorder.profiles.source(),
+                memory=memory_for(store, run_id, request),
+            )  # fmt: skip
             with unwrapped(), registered(run_id, harness.pauses.wake):
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(recorder.flusher)
@@ -190,6 +200,9 @@ async def _finish(
         questions = data["questions"]
         recorder.set_state("needs_input", phase="needs_input", usage=usage, questions=questions)
     else:
+        unremembered = remember(recorder.store, run_id, request, result)  # before the end
+        if unremembered:
+            recorder.emit("warning", result.iterations, {"message": unremembered})
         recorder.emit(
             "run_finished",
             result.iterations,
