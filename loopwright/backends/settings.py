@@ -1,6 +1,7 @@
-"""Provider settings: environment variables and an optional ``loopwright.toml``.
+"""Provider settings: environment variables and the user's config file.
 
-The file is ``$LOOPWRIGHT_CONFIG``, else ``<state dir>/loopwright.toml``::
+The file is ``$LOOPWRIGHT_CONFIG``, else ``$XDG_CONFIG_HOME/loopwright/config.toml`` (read
+and key-checked by ``loopwright.config``)::
 
     [ollama.hosts.gpu1]                 # ollama:qwen2.5-coder:32b@gpu1
     url = "https://gpu1.example.net"
@@ -21,6 +22,10 @@ The file is ``$LOOPWRIGHT_CONFIG``, else ``<state dir>/loopwright.toml``::
     env = ["DATABASE_URL"]              # variables verify commands get besides the
                                         # allowlist (each run's --verify-env adds more)
 
+    [max_tokens]                        # output cap per model turn, by purpose
+    plan = 4096                         # (defaults: clarify 1024, plan 4096, work 8192,
+    work = 8192                         #  review 2048, consult 4096)
+
 Secrets are only ever read from the environment (``*_env`` names one); a literal
 ``token``/``api_key`` is accepted but discouraged. Nothing here logs a value.
 """
@@ -29,12 +34,11 @@ from __future__ import annotations
 
 import base64
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import state_dir
+from ..config import user_config_path, user_file
 from ..errors import UserError
 from ..process.env import ENV_NAME
 
@@ -64,23 +68,15 @@ class Endpoint:
 
 
 def config_path() -> Path:
-    given = os.environ.get("LOOPWRIGHT_CONFIG")
-    return Path(given).expanduser() if given else state_dir() / "loopwright.toml"
+    """The user's config file (``config.user_config_path``)."""
+    return user_config_path()
 
 
 def load_file() -> dict[str, Any]:
-    """The parsed config file, ``{}`` when there is none; ``UserError`` when it is broken."""
-    path = config_path()
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise UserError(f"config {str(path)!r} unreadable: {exc.strerror}", "config") from exc
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"config {str(path)!r} is not valid TOML: {exc}", "config") from exc
+    """The user's config file, parsed and its keys checked (``config.user_file``); ``{}``
+    when there is none; ``UserError`` when it is broken or ``LOOPWRIGHT_CONFIG`` names a
+    missing file."""
+    return user_file().data
 
 
 def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:

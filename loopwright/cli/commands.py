@@ -8,6 +8,7 @@ Exit codes: 0 completed, 1 stopped without meeting the criteria (or interrupted)
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import shlex
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..config import notices as config_notices
 from ..config import state_dir
 from ..errors import LoopwrightError, UserError
 from ..loop.vocab import LIVE_STATES, Event, RunState
@@ -26,8 +28,15 @@ from ..runs.eventlog import read_events, read_last
 from ..runs.ids import check_run_id
 from ..runs.status import RunStatus
 from ..runs.store import ResultData, RunStore
-from .output import out
-from .view import Progress, format_event, format_result, format_status
+from .output import error_text, out, quiet_stdout
+from .view import (
+    Progress,
+    backend_lines,
+    format_event,
+    format_result,
+    format_status,
+    next_steps,
+)
 
 if TYPE_CHECKING:
     from ..runs.request import RunRequest
@@ -81,18 +90,23 @@ def _verify_argv(commands: list[str]) -> list[list[str]]:
 
 
 def request_from_args(args: argparse.Namespace, goal: str) -> RunRequest:
+    from ..runs.defaults import with_defaults
     from ..runs.request import build_request
 
     cwd = str(Path(args.cwd).expanduser().absolute()) if args.cwd else None
-    return build_request(
-        goal,
+    return build_request(goal, **with_defaults(cwd, _given(args, cwd)))
+
+
+def _given(args: argparse.Namespace, cwd: str | None) -> dict[str, Any]:
+    """``build_request``'s keywords from the options (None: not given, a default applies)."""
+    return dict(
         criteria=args.criteria,
         backend=args.backend,
         planner=args.planner,
         workers=args.worker,
         reviewers=args.reviewer,
         cwd=cwd,
-        verify=_verify_argv(args.verify or []),
+        verify=_verify_argv(args.verify) if args.verify else None,
         verify_env=args.verify_env,
         questions=args.questions,
         review_quorum=args.quorum,
@@ -110,6 +124,8 @@ def request_from_args(args: argparse.Namespace, goal: str) -> RunRequest:
                 ("worker_retries", args.retries),
                 ("verify_timeout", args.verify_timeout),
                 ("worker_timeout", args.worker_timeout),
+                ("route", args.route),
+                ("local_max_seconds", args.local_max_seconds),
             )
             if v is not None
         },
@@ -117,15 +133,21 @@ def request_from_args(args: argparse.Namespace, goal: str) -> RunRequest:
         base_ref=args.base_ref,
         include_uncommitted=args.include_uncommitted,
         cleanup=args.cleanup,
+        sandbox=args.sandbox,
+        allow_network=args.allow_network,
+        memory=args.memory,
     )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    request = request_from_args(args, _read_goal(args))
-    if args.preflight:  # before anything is created: a refused run leaves nothing behind
-        from ..runs.preflight import check_ready
+    from ..runs.preflight import check_ready, check_sandbox
 
+    request = request_from_args(args, _read_goal(args))
+    # before anything is created: a refused run leaves nothing behind
+    if args.preflight:
         check_ready(request, "--no-preflight")
+    else:  # the sandbox is never skipped: a run does not fall back to running unconfined
+        check_sandbox(request)
     store = _store()
     run_id = runner.start(store, request)
     return _after_start(store, run_id, args)
@@ -257,8 +279,10 @@ def _report(store: RunStore, run_id: str, status: RunStatus, as_json: bool) -> i
     if as_json:
         out(json.dumps(result))
     else:
-        out("\n" + format_result(result))
+        events = read_events(store.paths(run_id).events, None, 100_000).events
+        out("\n" + format_result(result, events))
         out(f"  working dir: {result.get('cwd')}\n  run dir:     {store.paths(run_id).root}")
+        out(next_steps(run_id, result))
     return EXIT.get(state, 2)
 
 
@@ -294,21 +318,6 @@ def cmd_result(args: argparse.Namespace) -> int:
     return _report(store, run_id, status, args.json)
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    store = _store()
-    runner.recover(store)
-    rows = store.index.list(args.state, args.limit)
-    if args.json:
-        out(json.dumps(rows))
-        return 0
-    for r in rows:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"]))
-        out(f"{r['run_id']}  {r['state']:<11} {when}  {r['goal'][:60]}")
-    if not rows:
-        out("no runs")
-    return 0
-
-
 def cmd_cancel(args: argparse.Namespace) -> int:
     status = runner.cancel(_store(), check_run_id(args.run_id))
     out(json.dumps(status) if args.json else f"run {args.run_id}: {status['state']}")
@@ -332,50 +341,27 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return _after_start(store, run_id, args)
 
 
-def cmd_diff(args: argparse.Namespace) -> int:
-    from ..runs.git.merge import diff
+def _completion_command(args: argparse.Namespace) -> int:
+    from .completion import cmd_completion
 
-    d = diff(_store(), check_run_id(args.run_id), args.max_bytes)
-    if args.json:
-        out(json.dumps(d))
-        return 0
-    out(f"{d['branch']} ({d['base'][:10]}..): {len(d['files'])} file(s), "
-        f"+{d['insertions']} -{d['deletions']}")  # fmt: skip
-    for f in d["files"]:
-        renamed = f"{f['old_path']} -> " if f.get("old_path") else ""
-        out(f"  {f['status']} {renamed}{f['path']}")
-    if d["patch"]:
-        out("\n" + d["patch"].rstrip())
-    if d["truncated"]:
-        out(f"[patch cut at {args.max_bytes} bytes]")
-    return 0
+    return cmd_completion(args, args.parser)
 
 
-def cmd_merge(args: argparse.Namespace) -> int:
-    from ..runs.git.merge import merge
+def _config_command(args: argparse.Namespace) -> int:
+    from .config_cmd import cmd_config
 
-    m = merge(_store(), check_run_id(args.run_id), squash=args.squash, into=args.into)
-    if args.json:
-        out(json.dumps(m))
-    else:
-        how = "squashed" if m["squash"] else "merged"
-        files = len(m["files"])
-        out(f"{how} run {args.run_id} into {m['into']}: {m['commit'][:10]}, {files} file(s)")
-    return 0
+    return cmd_config(args)
 
 
-def cmd_gc(args: argparse.Namespace) -> int:
-    from ..runs.git.pool import gc
+def _with_store(module: str, name: str) -> Any:
+    """A command of the module ``cli.<module>``, loaded when used, given the store."""
 
-    if args.keep < 0:
-        raise UserError("--keep must be 0 or more", "keep")
-    done = gc(_store().home, keep=args.keep)
-    out(
-        json.dumps(done)
-        if args.json
-        else f"removed {done['removed']} parked checkout(s) of {done['repositories']} repositories"
-    )
-    return 0
+    def run(args: argparse.Namespace) -> int:
+        commands = importlib.import_module(f"{__package__}.{module}")
+        code: int = getattr(commands, name)(args, _store())
+        return code
+
+    return run
 
 
 def cmd_backends(args: argparse.Namespace) -> int:
@@ -386,9 +372,8 @@ def cmd_backends(args: argparse.Namespace) -> int:
         out(json.dumps(infos))
         return 0
     for b in infos:
-        mark = "yes" if b["available"] else "no "
-        extra = f" — {b['reason']}" if b["reason"] else ""
-        out(f"{mark}  {b['name']:<12} {b['kind']:<13} {b['spec_example']}{extra}")
+        for line in backend_lines(b):
+            out(line)
     return 0
 
 
@@ -396,7 +381,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import demo_request
 
     store = _store()
-    request = demo_request(store)
+    request = demo_request(store, args.sandbox)
     run_id = runner.start(store, request)
     if not args.json:
         out("loopwright demo: a scratch repo with a buggy calc/stats.py and failing tests;")
@@ -407,7 +392,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from .demo import diff_stat
 
         out(f"\nthe run's commits and changes:\n{diff_stat(result['workspace'])}")
-        out(f"see the patch: loopwright diff {run_id}")
     return code
 
 
@@ -431,6 +415,12 @@ def _provider_command(name: str) -> Any:
     return run
 
 
+def _ui_command(args: argparse.Namespace) -> int:
+    from .ui_cmd import cmd_ui  # lazy: Starlette and uvicorn load only for the dashboard
+
+    return cmd_ui(args)
+
+
 def _patterns_command(name: str) -> Any:
     def run(args: argparse.Namespace) -> int:
         from . import patterns_cmd as commands
@@ -439,6 +429,34 @@ def _patterns_command(name: str) -> Any:
         return code
 
     return run
+
+
+def cmd_hosts(args: argparse.Namespace) -> int:
+    from .hosts_cmd import cmd_hosts as hosts
+
+    return hosts(args)
+
+
+def _improve_command(name: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        from . import improve_cmd
+
+        code: int = getattr(improve_cmd, name)(args)
+        return code
+
+    return run
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export_cmd import cmd_export as export
+
+    return export(args)
+
+
+def cmd_memory(args: argparse.Namespace) -> int:
+    from .memory_cmd import cmd_memory as memory
+
+    return memory(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -450,18 +468,27 @@ def main(argv: list[str] | None = None) -> int:
             "tail": cmd_tail,
             "status": cmd_status,
             "result": cmd_result,
-            "list": cmd_list,
+            "list": _with_store("inspect_cmd", "cmd_list"),
             "cancel": cmd_cancel,
             "resume": cmd_resume,
             "backends": cmd_backends,
-            "diff": cmd_diff,
-            "merge": cmd_merge,
-            "gc": cmd_gc,
+            "diff": _with_store("inspect_cmd", "cmd_diff"),
+            "merge": _with_store("cleanup_cmd", "cmd_merge"),
+            "rm": _with_store("cleanup_cmd", "cmd_rm"),
+            "gc": _with_store("cleanup_cmd", "cmd_gc"),
+            "config": _config_command,
+            "completion": _completion_command,
             "demo": cmd_demo,
             "serve": _server_command("cmd_serve"),
+            "ui": _ui_command,
             "doctor": _server_command("cmd_doctor"),
             "models": _provider_command("cmd_models"),
             "ollama": _provider_command("cmd_ollama"),
+            "hosts": cmd_hosts,
+            "memory": cmd_memory,
+            "export": cmd_export,
+            "improve": _improve_command("cmd_improve"),
+            "history": _improve_command("cmd_history"),
             "consult": _patterns_command("cmd_consult"),
             "delegate": _patterns_command("cmd_delegate"),
             "debate": _patterns_command("cmd_debate"),
@@ -471,9 +498,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+    except BrokenPipeError:  # `loopwright list | head -1`: the reader has all it wanted
+        quiet_stdout()
+        return 0
     except UserError as exc:
-        field = f"--{exc.field.replace('_', '-')}: " if exc.field else ""
-        print(f"loopwright: error: {field}{exc}", file=sys.stderr)
+        print(f"loopwright: error: {error_text(exc)}", file=sys.stderr)
         return 2
     except LoopwrightError as exc:
         print(f"loopwright: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -486,4 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"loopwright: error: {disk}", file=sys.stderr)
         return 2
+    finally:
+        for notice in config_notices():
+            print(f"loopwright: warning: {notice}", file=sys.stderr)
     return code

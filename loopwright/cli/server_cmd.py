@@ -6,6 +6,7 @@ import argparse
 import json
 
 from .output import out
+from .view import backend_lines
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -17,8 +18,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     import anyio
 
+    from ..runs.request import check_no_control
     from ..server.doctor import report
 
+    if args.cwd:  # refused before anything looks at the path, as run --cwd is
+        check_no_control(args.cwd, "cwd")
     rep = anyio.run(report, args.cwd)
     if args.json:
         out(json.dumps(rep.model_dump()))
@@ -30,13 +34,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     for c in rep.ollama_hosts:
         out(f"  [{'ok' if c.ok else '--'}] {c.name}: {c.detail}")
     out("backends:")
-    for b in rep.backends:
-        where = (
-            f" — {b.binary}: {b.binary_version}"
-            if b.binary
-            else (f" — {b.binary_version}" if b.binary_version else "")
-        )
-        out(f"  {'yes' if b.available else 'no '} {b.name:<12} {b.kind:<13}{where}")
+    for b in rep.backends:  # the backend's own reason says where the binary is
+        for line in backend_lines(b.model_dump()):
+            out(f"  {line}")
     out(
         "credentials: "
         + ", ".join(f"{k} {'set' if v else 'unset'}" for k, v in rep.credentials.items())

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..loop.vocab import Event, EventData, EventType
+from ..runs.index import IndexRow
 from ..runs.status import RunStatus
 from ..runs.store import ResultData
+from .output import WORDS, paint
 from .patterns_view import format_decision, format_disagreement, format_exchange
 
 
@@ -29,13 +33,33 @@ def _finished(d: EventData) -> str:
     return f"worker {_worker(d)} {status} in {d.get('duration', 0):.2f}s{why}"
 
 
+_ERRORS = [
+    re.compile(r"^E\s+\S"),  # pytest's explanation lines
+    re.compile(r"\b\w*(Error|Exception)\b:"),  # a Python exception with its message
+    re.compile(r"\berror\b", re.IGNORECASE),  # compilers, linters, type checkers
+    re.compile(r"\bFAIL(ED)?\b"),
+]
+
+
+def explain(output: str) -> list[str]:
+    """The lines that explain a failed command: its first error and its last line (the
+    summary: ``1 failed, 2 passed``), each once."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    if not lines:
+        return []
+    first = next((ln for rx in _ERRORS for ln in lines if rx.search(ln)), None)
+    return list(dict.fromkeys([*([first] if first else []), lines[-1]]))
+
+
 def _verify(d: EventData) -> str:
     parts = []
     for r in d.get("results", []):
-        mark = "pass" if r.get("passed") else f"FAIL (exit {r.get('exit_code')})"
+        mark = (
+            paint("pass") if r.get("passed") else paint(f"FAIL (exit {r.get('exit_code')})", "bad")
+        )
         if not r.get("passed"):
-            tail = [ln for ln in str(r.get("output_tail", "")).splitlines() if ln.strip()]
-            mark += f" — {_clip(tail[-1], 80)}" if tail else ""
+            why = explain(str(r.get("output_tail", "")))
+            mark += f" — {' … '.join(_clip(ln, 100) for ln in why)}" if why else ""
         parts.append(f"{' '.join(r.get('argv', []))}: {mark}")
     return "verify: " + ("; ".join(parts) or "no commands")
 
@@ -137,14 +161,24 @@ def _cleaned(ws: dict[str, Any]) -> str:
     return " (nothing committed; worktree removed)"
 
 
-def format_result(result: ResultData) -> str:
-    lines = [f"{result.get('state', '?').upper()}: {result.get('summary')}"]
-    for r in result.get("last_results", []):
+def format_result(result: ResultData, events: list[Event] | None = None) -> str:
+    """The end of a run: its state, the work of each iteration (from ``events``; without
+    them the last iteration's), verify, what reviewers still wanted, branch and usage."""
+    state = str(result.get("state", "?"))
+    lines = [f"{paint(state.upper(), WORDS.get(state))}: {result.get('summary')}"]
+    per_iteration = iteration_lines(events or [])
+    lines += per_iteration
+    for r in [] if per_iteration else result.get("last_results", []):
         lines.append(
-            f"  [{r['status']}] {r['title']}" + (f" — {r['error']}" if r.get("error") else "")
+            f"  [{paint(r['status'])}] {r['title']}"
+            + (f" — {r['error']}" if r.get("error") else "")
         )
     for v in result.get("verify", []):
-        lines.append(f"  verify {' '.join(v['argv'])}: {'pass' if v['passed'] else 'FAIL'}")
+        lines.append(f"  verify {' '.join(v['argv'])}: {paint('pass' if v['passed'] else 'FAIL')}")
+        if not v["passed"]:
+            lines += [f"    {_clip(ln, 160)}" for ln in explain(str(v.get("output", "")))]
+    if state != "completed":
+        lines += _open_issues(result.get("verdicts") or [])
     ws = result.get("workspace") or {}
     if ws.get("branch"):
         files = ws.get("changed_files") or []
@@ -166,6 +200,51 @@ def format_result(result: ResultData) -> str:
         f"{float(result.get('duration') or 0):.1f}s"
     )
     return "\n".join(lines)
+
+
+def next_steps(run_id: str, result: ResultData) -> str:
+    """What to do with a run's work once it ended (the same hint for ``run`` and ``demo``)."""
+    ws = result.get("workspace") or {}
+    if ws.get("branch") and int(ws.get("commits") or 0) > 0:
+        into = ws.get("base_branch") or "your branch"
+        merge = f"loopwright merge {run_id} --cleanup"
+        width = len(merge)
+        return (
+            f"  next:        {f'loopwright diff {run_id}':<{width}}  the patch\n"
+            f"               {merge}  bring it into {into}, then remove the run\n"
+            f"               {f'loopwright rm {run_id} --force':<{width}}  drop it"
+        )
+    return f"  next:        loopwright rm {run_id}  (nothing was committed: remove the run)"
+
+
+def iteration_lines(events: list[Event]) -> list[str]:
+    """The work of every iteration: each subgoal's last attempt, and whether it passed."""
+    work: dict[int, dict[str, tuple[str, str]]] = {}
+    lines = []
+    for e in events:
+        d, it = e.get("data") or {}, int(e.get("iteration") or 0)
+        if e.get("type") == "worker_finished":
+            work.setdefault(it, {})[str(d.get("subgoal"))] = (str(d.get("status")),
+                                                              str(d.get("title")))  # fmt: skip
+        elif e.get("type") == "iteration_finished":
+            why = _clip("; ".join(d.get("reasons") or []), 110)
+            done = paint("passed", "good") if d.get("passed") else paint("did not pass", "warn")
+            done += "" if d.get("passed") or not why else f": {why}"
+            lines.append(f"  iteration {it}: {done}")
+            for status, title in work.get(it, {}).values():
+                lines.append(f"    [{paint(status)}] {_clip(title, 100)}")
+    return lines
+
+
+def _open_issues(verdicts: list[dict[str, Any]]) -> list[str]:
+    """What the reviewers still wanted when the run ended."""
+    lines = []
+    for v in verdicts:
+        if v.get("complete"):
+            continue
+        lines.append(f"  reviewer {v.get('reviewer') or '?'} says not complete:")
+        lines += [f"    - {_clip(issue, 160)}" for issue in v.get("issues") or ["(no issue given)"]]
+    return lines
 
 
 class Progress:
@@ -191,3 +270,40 @@ class Progress:
             f"phase {status.get('phase')} · workers: {self.running} running, {self.done} done · "
             f"{float(status.get('elapsed') or 0):.0f}s"
         )
+
+
+def _repo_name(cwd: str, scratch: Path) -> str:
+    if not cwd:
+        return "-"
+    path = Path(cwd)
+    return "(scratch)" if path.is_relative_to(scratch) else path.name or str(path)
+
+
+def format_list(rows: list[IndexRow], scratch: Path, width: int | None) -> list[str]:
+    """``list``'s lines: a header, then a run a line; goals cut to ``width`` columns (None:
+    not cut, for a pipe)."""
+    repos = [_repo_name(r["cwd"], scratch) for r in rows]
+    repo_w = min(24, max([4, *(len(n) for n in repos)]))
+    head = f"{'RUN':<25}  {'STATE':<11} {'STARTED':<16}  {'REPO':<{repo_w}}  GOAL"
+    lines = [paint(head, "bold")]
+    room = max(20, width - len(head) + 4) if width else None
+    for r, repo in zip(rows, repos, strict=True):
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"]))
+        goal = " ".join(r["goal"].split())
+        goal = _clip(goal, room) if room else goal
+        state = paint(f"{r['state']:<11}", WORDS.get(r["state"]))
+        lines.append(
+            f"{r['run_id']:<25}  {state} {when:<16}  {_clip(repo, repo_w):<{repo_w}}  {goal}"
+        )
+    return lines
+
+
+def backend_lines(b: dict[str, Any], detail: str = "") -> list[str]:
+    """A backend's line (``backends``, ``doctor``): available or not, why, and for one that
+    is not, how to enable it (install command, variable to set, login command)."""
+    mark = paint("yes") if b["available"] else paint("no ", "bad")
+    why = f" — {b['reason']}" if b.get("reason") else ""
+    lines = [f"{mark}  {b['name']:<12} {b['kind']:<13} {b.get('spec_example', '')}{detail}{why}"]
+    if not b["available"] and b.get("fix"):
+        lines.append(f"     {'':<12} to enable: {b['fix']}")
+    return lines

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from ..errors import DiskFull
+from ..config import layered
+from ..errors import DiskFull, UserError
 from ..process.runner import become_subreaper
 from .recorder import RunRecorder
 from .startup import RunRunners, begin, fail_to_start, prepare_workspace, run_runner
@@ -82,12 +84,47 @@ def main(argv: list[str] | None = None) -> int:
     except DiskFull as exc:
         fail_to_start(store, run_dir.name, exc)
         return 1
-    runners = run_runner(store.read_request(run_dir.name))
+    request = store.read_request(run_dir.name)
+    runners = run_runner(request)
     prepared = None if resume else prepare_workspace(store, run_dir.name, recorder, runners.git)
+    collecting = None if resume else _start_auto_gc(store, request.get("loop", {}).get("cwd"))
     import anyio
 
     anyio.run(_host, store, run_dir.name, resume, recorder, prepared, runners)
+    if collecting is not None:
+        collecting.join(AUTO_GC_WAIT)
     return 0
+
+
+AUTO_GC_WAIT = 60.0
+"""Seconds a host that ended waits for the collection it started (``gc.keep_days``)."""
+
+
+def _start_auto_gc(store: RunStore, cwd: str | None) -> threading.Thread | None:
+    """``gc.keep_days``: finished runs older than that go as a new run starts, on a thread
+    (the run does not wait for it); a problem goes to host.log and never stops the run."""
+    try:
+        days = float(layered(cwd).get("gc.keep_days", (0, ""))[0])
+    except UserError as exc:
+        print(f"gc.keep_days not applied: {exc}", file=sys.stderr)
+        return None
+    if days <= 0:
+        return None
+
+    def collect() -> None:
+        from .cleanup import auto_gc
+
+        try:
+            report = auto_gc(store, days)
+        except Exception as exc:  # never the run's problem
+            print(f"gc.keep_days: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return
+        for item in report.removed if report else []:
+            print(f"gc.keep_days removed {item.kind} {item.target}", file=sys.stderr)
+
+    thread = threading.Thread(target=collect, name="auto-gc", daemon=True)
+    thread.start()
+    return thread
 
 
 if __name__ == "__main__":

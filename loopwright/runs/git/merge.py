@@ -30,35 +30,75 @@ def _branch_exists(repo: str, branch: str) -> bool:
     return run_git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}").returncode == 0
 
 
-def diff(store: RunStore, run_id: str, max_bytes: int = PATCH_CAP) -> dict[str, Any]:
-    """Files, stats and the patch from the run's base to its branch (patch capped)."""
+def diff(
+    store: RunStore, run_id: str, max_bytes: int = PATCH_CAP, iteration: int | None = None
+) -> dict[str, Any]:
+    """Files, stats and the patch from the run's base to its branch (patch capped); with
+    ``iteration``, only what that iteration's checkpoint changed."""
     ws = _workspace(store, run_id)
     repo, base, branch = ws["repo"], ws["base"], ws["branch"]
     out: dict[str, Any] = {"run_id": run_id, "repo": repo, "branch": branch, "base": base,
                            "files": [], "insertions": 0, "deletions": 0, "patch": "",
                            "truncated": False}  # fmt: skip
     if not _branch_exists(repo, branch):
+        if iteration is not None:
+            raise InvalidState(f"run {run_id} has no branch (any more): no iteration to show")
         return out  # nothing was committed, so the branch was cleaned up
-    out["files"] = parse_name_status(git(repo, "diff", "--name-status", "-M", "-z", base, branch))
-    for line in git(repo, "diff", "--numstat", "-M", base, branch).splitlines():
+    tip = branch
+    if iteration is not None:
+        base, tip = _iteration_span(repo, base, branch, iteration)
+        out.update(base=base, iteration=iteration)
+    out["files"] = parse_name_status(git(repo, "diff", "--name-status", "-M", "-z", base, tip))
+    for line in git(repo, "diff", "--numstat", "-M", base, tip).splitlines():
         added, deleted, _ = line.split("\t", 2)
         out["insertions"] += int(added) if added.isdigit() else 0
         out["deletions"] += int(deleted) if deleted.isdigit() else 0
-    patch = git(repo, "diff", "-M", base, branch)
+    patch = git(repo, "diff", "-M", base, tip)
     out["truncated"] = len(patch) > max_bytes
     out["patch"] = patch[:max_bytes]
     return out
 
 
+def _iteration_span(repo: str, base: str, branch: str, iteration: int) -> tuple[str, str]:
+    """The parent of the iteration's first checkpoint and its last one (a resumed
+    iteration may have a work-in-progress checkpoint before its own)."""
+    log = git(repo, "log", "--reverse", "--format=%H %P%x00%(trailers:key=Loopwright-Iteration,"
+              "valueonly,separator=%x2C)%x00", f"{base}..{branch}")  # fmt: skip
+    found: list[tuple[str, str]] = []
+    seen: set[int] = set()
+    for record in log.split("\0\n"):
+        head, _, trailer = record.strip("\n").partition("\0")
+        number = trailer.strip("\0 \n")
+        if not head or not number.isdigit():
+            continue
+        seen.add(int(number))
+        if int(number) == iteration:
+            sha, _, parents = head.partition(" ")
+            found.append((parents.split()[0] if parents else base, sha))
+    if not found:
+        made = ", ".join(map(str, sorted(seen))) or "none"
+        raise UserError(
+            f"iteration {iteration} made no checkpoint (it changed nothing, or there is no "
+            f"such iteration); checkpoints: {made}",
+            "iteration",
+        )
+    return found[0][0], found[-1][1]
+
+
 def merge(
     store: RunStore, run_id: str, squash: bool = False, into: str | None = None
 ) -> dict[str, Any]:
-    """Merge the run's branch into ``into`` (default: the checked-out branch)."""
+    """Merge the run's branch into ``into`` (default: the checked-out branch). A branch
+    that already has the run's work is no error: ``merged`` is False, ``already`` True."""
     ws = _workspace(store, run_id)
     if ws["state"] in LIVE_STATES:
         raise InvalidState(f"run {run_id} is still {ws['state']}; wait for it or cancel it")
     repo, branch = ws["repo"], ws["branch"]
+    reply: dict[str, Any] = {"run_id": run_id, "merged": False, "already": True, "into": "",
+                             "commit": "", "squash": squash, "files": []}  # fmt: skip
     if not _branch_exists(repo, branch):
+        if ws.get("merged_into"):  # merged, then cleaned up
+            return {**reply, "into": ws["merged_into"]}
         raise InvalidState(f"run {run_id} committed nothing: there is nothing to merge")
     current = run_git(repo, "symbolic-ref", "--quiet", "--short", "HEAD").stdout.decode().strip()
     target = into or current
@@ -69,16 +109,30 @@ def merge(
     with repo_lock(repo):
         tree = _merge_tree(repo, target, branch)
         if tree == git(repo, "rev-parse", f"{target}^{{tree}}").strip():
-            raise InvalidState(f"{target} already has the work of run {run_id}: nothing to merge")
-        files = _touched(repo, target, branch)
-        message = _message(store, run_id, branch, squash)
-        if target == current:
-            sha = _merge_in_checkout(repo, branch, files, squash, message)
+            head = git(repo, "rev-parse", f"refs/heads/{target}").strip()
+            reply.update(into=target, commit=head)
         else:
-            _refuse_if_checked_out_elsewhere(repo, target)
-            sha = _merge_without_checkout(repo, target, branch, tree, squash, message)
-    return {"run_id": run_id, "merged": True, "into": target, "commit": sha, "squash": squash,
-            "files": files}  # fmt: skip
+            files = _touched(repo, target, branch)
+            message = _message(store, run_id, branch, squash)
+            if target == current:
+                sha = _merge_in_checkout(repo, branch, files, squash, message)
+            else:
+                _refuse_if_checked_out_elsewhere(repo, target)
+                sha = _merge_without_checkout(repo, target, branch, tree, squash, message)
+            reply.update(merged=True, already=False, into=target, commit=sha, files=files)
+    _remember(store, run_id, target)
+    return reply
+
+
+def _remember(store: RunStore, run_id: str, target: str) -> None:
+    """Note in the run's status where its work went: ``gc`` and ``rm`` then know its
+    branch is merged, and a later ``merge`` says so even once the branch is gone."""
+    from ..runner import run_lock
+
+    with run_lock(store, run_id):
+        status = store.read_status(run_id)
+        status.setdefault("workspace", {})["merged_into"] = target
+        store.write_status(run_id, status)
 
 
 def _merge_tree(repo: str, target: str, branch: str) -> str:

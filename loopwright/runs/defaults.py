@@ -1,0 +1,124 @@
+"""A run's defaults, in order: the caller's argument (CLI option or MCP parameter), the
+repository's ``.loopwright.toml``, the user's config file, the built-in default.
+
+``with_defaults`` fills ``build_request``'s keywords from the files; ``settings`` lists
+every such value with where it came from (``loopwright config show``). A value from a file
+is checked here, so an error names the file and the key, not an option nobody typed.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from typing import Any, get_args
+
+from ..backends.registry import check_spec
+from ..config import SANDBOX_DEFAULT, layered
+from ..errors import UserError
+from ..loop.types import Budget, LoopConfig
+from ..loop.vocab import CleanupPolicy, Quorum, SandboxMode
+
+ARGS = {
+    "run.backend": "backend",
+    "run.planner": "planner",
+    "run.workers": "workers",
+    "run.reviewers": "reviewers",
+    "run.quorum": "review_quorum",
+    "run.verify": "verify",
+    "run.cleanup": "cleanup",
+    "run.sandbox": "sandbox",
+}
+"""Config keys that are ``build_request`` keywords of their own."""
+OPTIONS = {
+    "run.verify_timeout": "verify_timeout",
+    "run.worker_timeout": "worker_timeout",
+    "run.concurrency": "concurrency",
+    "run.retries": "worker_retries",
+}
+"""Config keys that go into ``build_request``'s ``options`` (``LoopConfig`` fields)."""
+WORDS: dict[str, Any] = {
+    "run.quorum": Quorum,
+    "run.cleanup": CleanupPolicy,
+    "run.sandbox": SandboxMode,
+}
+ENV = {"run.sandbox": "LOOPWRIGHT_SANDBOX"}
+"""Keys an environment variable sets too: it goes over both files (the test suite, CI)."""
+
+Setting = tuple[Any, str]
+"""A value and where it came from: ``built-in``, ``user file PATH`` or ``repo file PATH``."""
+
+
+def built_in() -> dict[str, Any]:
+    """The defaults when neither the caller nor a file says (from the loop's own types)."""
+    loop = LoopConfig.model_fields
+    found: dict[str, Any] = {
+        "run.backend": "scripted",
+        "run.planner": "(run.backend)",
+        "run.workers": "(run.backend)",
+        "run.reviewers": "(run.backend)",
+        "run.quorum": loop["review_quorum"].default,
+        "run.verify": [],
+        "run.cleanup": "auto",
+        "run.sandbox": SANDBOX_DEFAULT,
+        **{key: loop[field].default for key, field in OPTIONS.items()},
+        **{f"budget.{k}": f.default for k, f in Budget.model_fields.items()},
+        "gc.keep_days": 0,
+    }
+    return found
+
+
+def settings(cwd: str | None) -> dict[str, Setting]:
+    """Every run default and where it comes from, for a run in ``cwd``."""
+    found: dict[str, Setting] = {key: (value, "built-in") for key, value in built_in().items()}
+    for key, (value, source) in layered(cwd).items():  # shown as given: a backend not
+        found[key] = (_checked(key, value, source, specs=False), source)  # installed is fine
+    for key, name in ENV.items():
+        if os.environ.get(name, "").strip():
+            found[key] = (os.environ[name].strip(), f"environment {name}")
+    return found
+
+
+def with_defaults(cwd: str | None, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` (``build_request``'s keywords, None meaning not given; ``budget`` and
+    ``options`` dicts likewise) with the files' values filled in where the caller gave none."""
+    out = {**given, "budget": dict(given.get("budget") or {})}
+    out["options"] = dict(given.get("options") or {})
+    for key, (value, source) in layered(cwd).items():
+        section, name = key.split(".", 1)
+        if section == "gc" or os.environ.get(ENV.get(key, ""), "").strip():
+            continue
+        value = _checked(key, value, source)
+        where, field = (
+            (out["budget"], name)
+            if section == "budget"
+            else (out["options"], OPTIONS[key])
+            if key in OPTIONS
+            else (out, ARGS[key])
+        )
+        if where.get(field) is None:
+            where[field] = value
+    return {k: v for k, v in out.items() if v is not None}  # build_request's own defaults
+
+
+def _checked(key: str, value: Any, source: str, specs: bool = True) -> Any:
+    """A file's value as ``build_request`` takes it, refused naming the file and key
+    (``specs`` False: backend specs as they are, not checked)."""
+    try:
+        if key in WORDS and value not in get_args(WORDS[key]):
+            raise UserError(f"allowed are {', '.join(get_args(WORDS[key]))}")
+        if specs and key in ("run.backend", "run.planner"):
+            return check_spec(value, key)
+        if specs and key in ("run.workers", "run.reviewers"):
+            return [check_spec(spec, key) for spec in value]
+        if key == "run.verify":
+            return [shlex.split(c) if isinstance(c, str) else c for c in value]
+    except (UserError, ValueError) as exc:
+        why = str(exc).removeprefix(f"{key}: ")
+        raise UserError(f"{source}: {key} = {value!r}: {why}", "config") from exc
+    return value
+
+
+def keep_days(cwd: str | None = None) -> float:
+    """``gc.keep_days`` of the user's file (a repository's file has no ``[gc]``); 0: off."""
+    value = layered(cwd).get("gc.keep_days", (0, ""))[0]
+    return float(value)
