@@ -82,17 +82,35 @@ class DiffReply(BaseModel):
     deletions: int
     patch: str = Field(description="the unified diff, cut at max_bytes")
     truncated: bool = Field(description="true when the patch was cut")
+    iteration: int | None = Field(None, description="the iteration shown, when one was asked")
+
+
+class CleanupItem(BaseModel):
+    kind: str = Field(description="worktree, branch, scratch repo, run, index row or pool slot")
+    target: str = Field(description="its path or name")
+    run_id: str | None = None
+    note: str = Field("", description="kept: why; removed: e.g. the tip a deleted branch had")
+
+
+class DeleteReply(BaseModel):
+    """Reply of ``orchestrate_delete`` (and the cleanup of ``orchestrate_merge``)."""
+
+    dry_run: bool = Field(description="true: nothing was removed; removed says what would be")
+    removed: list[CleanupItem]
+    kept: list[CleanupItem] = Field(description="what was kept and why (work is never lost)")
 
 
 class MergeReply(BaseModel):
     """Reply of ``orchestrate_merge``."""
 
     run_id: str
-    merged: bool
+    merged: bool = Field(description="false when the branch already had the run's work")
+    already: bool = Field(False, description="true: already merged, nothing was changed")
     into: str = Field(description="the branch that received the work")
-    commit: str = Field(description="the merge (or squash) commit")
+    commit: str = Field(description="the merge (or squash) commit; the branch's tip if already")
     squash: bool
     files: list[str]
+    cleanup: DeleteReply | None = Field(None, description="with cleanup=true: what went")
 
 
 class RunRow(BaseModel):
