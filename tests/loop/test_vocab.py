@@ -24,6 +24,8 @@ SPELLED = {
     "quorum": vocab.Quorum,
     "question policy": vocab.QuestionPolicy,
     "cleanup policy": vocab.CleanupPolicy,
+    "sandbox mode": vocab.SandboxMode,
+    "memory mode": vocab.MemoryMode,
 }
 
 
@@ -61,13 +63,16 @@ def test_the_state_sets_derive_from_the_one_run_state_type() -> None:
         (["run", "--quorum"], vocab.Quorum),
         (["run", "--cleanup"], vocab.CleanupPolicy),
         (["run", "--questions"], vocab.QuestionPolicy),
+        (["run", "--sandbox"], vocab.SandboxMode),
+        (["run", "--memory"], vocab.MemoryMode),
+        (["demo", "--sandbox"], vocab.SandboxMode),
         (["list", "--state"], vocab.RunState),
     ],
 )
 def test_the_cli_takes_every_word_of_a_vocabulary_and_nothing_else(
     option: list[str], vocabulary: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    commands = {name: print for name in ("run", "list")}
+    commands = {name: print for name in ("run", "list", "demo")}
     parser = build_parser(defaultdict(lambda: print, commands), "0")
     for word in get_args(vocabulary):
         parser.parse_args([*option, word])
@@ -82,6 +87,8 @@ def test_the_cli_takes_every_word_of_a_vocabulary_and_nothing_else(
         ("questions", "auto, ask, console"),
         ("review_quorum", "all, majority, any"),
         ("cleanup", "auto, always, never"),
+        ("sandbox", "off, verify, all"),
+        ("memory", "off, repo, all"),
     ],
 )
 def test_a_request_outside_a_vocabulary_is_refused_naming_the_field_and_the_words(
