@@ -83,6 +83,6 @@ def error_text(exc: UserError) -> str:
         return message
     option = OPTIONS.get(field, "--" + field.replace("_", "-"))
     for name in dict.fromkeys((option, field, field.replace("_", "-"))):
-        if message.startswith((f"{name} ", f"{name}:")):
+        if message.startswith((f"{name}:", f"{name} '", f'{name} "')):  # it names the value
             return option + message[len(name) :]
     return message if not option.startswith("-") else f"{option}: {message}"
