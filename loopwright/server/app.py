@@ -24,7 +24,7 @@ from .. import __version__
 from ..config import state_dir
 from ..runs import runner
 from ..runs.store import RunStore, make_private_dir
-from . import tools
+from . import tools, wire
 from .state import ServerState, log, signal_host
 
 EXIT_GRACE = 5.0
@@ -76,8 +76,9 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
+        tools=tools.server_tools(),
+        middleware=[wire.answer_refused],
     )
-    tools.register(server)
     return server
 
 
@@ -149,6 +150,7 @@ def serve() -> int:
     log.info("loopwright %s serving on stdio (pid %d, state %s)", __version__, os.getpid(), home)
     stopper = Stopper()
     stopper.install()
+    wire.screen_stdin()
     anyio.run(serve_stdio, build_server(home, stopper.closed.set), stopper)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         # Python resets its own handlers during teardown (~0.2 s) but keeps SIG_IGN.

@@ -68,15 +68,16 @@ advice on client timeouts. Use it when a run fails to start."""
 DIFF = """What a run changed, from its base commit to its branch loopwright/<run_id>: the \
 files (status A/M/D/R with old_path for renames), insertion and deletion counts, and the \
 patch, cut at max_bytes (truncated=true when cut). Works for runs that used a git worktree \
-(isolate=true, the default); a run that committed nothing has no files."""
+(isolate=true, the default); a run that committed nothing has no files. iteration=N shows \
+only what iteration N changed (its checkpoint commit)."""
 
 MERGE = """Bring a finished run's work into the user's branch: into (default: the branch \
 checked out in the repository), as a merge commit or with squash=true as one commit. It \
 refuses, changing nothing, when the run is still live, when the merge would conflict \
 (listing the paths), or when the checkout has uncommitted changes in the files the run \
-touched; a branch that is not checked out is updated without touching any checkout. Ask \
-the user before merging."""
-
+touched; a branch that is not checked out is updated without touching any checkout. A \
+branch that already has the run's work is no error: already=true, nothing changed. \
+cleanup=true then removes the run as orchestrate_delete does. Ask the user before merging."""
 
 FOLLOW = """It runs as a run: detach=true (the default) returns at once with a run_id; follow \
 it with orchestrate_tail(run_id, cursor, wait=30) (every model exchange is an "exchange" \

@@ -6,33 +6,50 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ..config import MAX_GOAL_CHARS
+from ..config import LIST_LIMIT, MAX_GOAL_CHARS, PATCH_BYTES
 from ..loop import vocab
 from ..process.env import ENV_NAME
+from ..runs.request import NO_CONTROL_PATTERN
 
-Specs = list[str] | None
-Goal = Annotated[str, Field(description="what the loop should achieve, in plain words")]
+RUN_ID_PATTERN = "^[0-9]{8}-[0-9]{9}-[0-9a-f]{6}$"
+"""A run id (``runs.ids``), anchored for JSON Schema; ``[0-9]``, not ``\\d`` (Unicode digits)."""
+PathText = Annotated[str, Field(min_length=1, pattern=NO_CONTROL_PATTERN)]
+Spec = Annotated[str, Field(min_length=1, max_length=4096, pattern=NO_CONTROL_PATTERN)]
+"""A backend spec: given means non-empty (the default is had by omitting it)."""
+Specs = Annotated[list[Spec], Field(min_length=1, max_length=64)] | None
+Goal = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_GOAL_CHARS,
+        description="what the loop should achieve, in plain words",
+    ),
+]
 Criteria = Annotated[
-    Specs,
+    list[str] | None,
     Field(description="checkable statements that mean done; drafted from the goal if omitted"),
 ]
 BackendSpec = Annotated[
-    str | None,
+    Spec | None,
     Field(description="backend spec for every role (see list_backends); default 'scripted'"),
 ]
-Planner = Annotated[str | None, Field(description="backend spec of the planner")]
+Planner = Annotated[Spec | None, Field(description="backend spec of the planner")]
 Workers = Annotated[Specs, Field(description="backend specs of the workers")]
 Reviewers = Annotated[Specs, Field(description="backend specs of the reviewers")]
-Quorum = Annotated[vocab.Quorum, Field(description="how many reviewers must say complete")]
+Quorum = Annotated[
+    vocab.Quorum | None,
+    Field(description="how many reviewers must say complete (default: the config's, else all)"),
+]
 Cwd = Annotated[
-    str | None,
+    PathText | None,
     Field(
         description="absolute path of the repository (or a folder in it) to work on; omit "
         "for a fresh scratch git repository"
     ),
 ]
+Argv = Annotated[list[Annotated[str, Field(pattern=NO_CONTROL_PATTERN)]], Field(min_length=1)]
 Verify = Annotated[
-    list[list[str]] | None,
+    list[Argv] | None,
     Field(description="commands that must pass, each an argv list, e.g. [['pytest', '-q']]"),
 ]
 VerifyEnv = Annotated[
@@ -46,7 +63,21 @@ VerifyEnv = Annotated[
 ]
 MaxIterations = Annotated[int | None, Field(ge=1, le=1000, description="default 5")]
 MaxSeconds = Annotated[float | None, Field(gt=0, le=604800, description="wall clock, default 3600")]
-MaxCost = Annotated[float | None, Field(ge=0, description="default 20")]
+Route = Annotated[
+    vocab.RoutePolicy,
+    Field(
+        description="which worker takes each subgoal: fixed (in turn), cloud (the first non-local "
+        "worker), local-first (the fastest local model estimated to finish within "
+        "local_max_seconds whose pass rate is near the cloud worker's; a local failure is "
+        "retried on the cloud worker), planner (the plan assigns workers from a card of "
+        "measured speeds, costs and pass rates)"
+    ),
+]
+LocalMaxSeconds = Annotated[
+    float | None,
+    Field(gt=0, le=86400, description="local-first: seconds a local worker may take, default 600"),
+]
+MaxCost = Annotated[float | None, Field(ge=0, le=100_000, description="default 20")]
 Isolate = Annotated[
     bool,
     Field(
@@ -72,7 +103,36 @@ Preflight = Annotated[
         "or a backend cannot work (Ollama host down, agent CLI not logged in); false: skip that"
     ),
 ]
-RunId = Annotated[str, Field(description="the run_id returned by orchestrate")]
+Sandbox = Annotated[
+    vocab.SandboxMode | None,
+    Field(
+        description="what runs confined in bubblewrap (worktree and a private /tmp writable, "
+        ".git and the rest read-only, home hidden, no network, caps): 'off' nothing, 'verify' "
+        "the verify commands, 'all' also the agent CLIs and the tool loop's commands; omit "
+        "for the server's default (LOOPWRIGHT_SANDBOX, else 'verify'). Refused, creating no "
+        "run, when bubblewrap cannot work here"
+    ),
+]
+AllowNetwork = Annotated[
+    bool,
+    Field(
+        description="sandboxed commands share the machine's network (agent CLIs need their "
+        "API host; with sandbox='all' the agents can then reach anything the machine can); "
+        "false: they have none"
+    ),
+]
+MemoryScope = Annotated[
+    vocab.MemoryMode,
+    Field(
+        description="what the planner and clarifier recall of past runs, and whether this "
+        "run is remembered when it ends: 'off' neither, 'repo' lessons of earlier runs in "
+        "the same repository, 'all' of runs in any; the lessons recalled are in the "
+        "memory_recalled event"
+    ),
+]
+RunId = Annotated[
+    str, Field(pattern=RUN_ID_PATTERN, description="the run_id returned by orchestrate")
+]
 Answers = Annotated[
     dict[str, str] | None, Field(description="question id -> answer, for a needs_input run")
 ]
@@ -90,18 +150,25 @@ StateName = Annotated[
     vocab.RunState | None,
     Field(description="only runs in this state"),
 ]
-ListLimit = Annotated[int, Field(ge=1, le=500, description="runs at most")]
-DoctorCwd = Annotated[str | None, Field(description="a working dir to check (absolute)")]
+ListLimit = Annotated[int, Field(ge=LIST_LIMIT[0], le=LIST_LIMIT[1], description="runs at most")]
+DoctorCwd = Annotated[PathText | None, Field(description="a working dir to check (absolute)")]
 
 MaxBytes = Annotated[
-    int, Field(ge=1000, le=10_000_000, description="cap on the patch's size in bytes")
+    int, Field(ge=PATCH_BYTES[0], le=PATCH_BYTES[1], description="cap on the patch's size in bytes")
+]
+Iteration = Annotated[
+    int | None,
+    Field(ge=1, le=1000, description="only what this iteration changed (its checkpoint commit)"),
+]
+MergeCleanup = Annotated[
+    bool,
+    Field(description="after merging, remove the run as orchestrate_delete does (never forced)"),
 ]
 Squash = Annotated[bool, Field(description="one squashed commit instead of a merge commit")]
 Into = Annotated[
-    str | None,
+    Annotated[str, Field(min_length=1, max_length=255, pattern=NO_CONTROL_PATTERN)] | None,
     Field(description="branch to merge into (default: the branch checked out in the repo)"),
 ]
-
 
 # --- consult, delegate, debate ------------------------------------------------------
 PanelSpec = Annotated[str, Field(min_length=1, max_length=4096)]

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import Context
-from mcp_types import InputRequiredResult
+from mcp_types import CallToolResult, InputRequiredResult
 
 from ..runs import runner
 from ..runs.request import RunRequest
 from ..runs.status import RunStatus
 from . import asking
 from .models import RunReply
-from .state import ServerState, questions_of, run_reply, signal_host
+from .state import ServerState, questions_of, run_result, signal_host
 from .waiting import follow, past_intake, wait_until
 
 INTAKE_WAIT = 120.0
 """Seconds a detached ``questions="ask"`` start waits for intake to settle before replying."""
 
-Reply = RunReply | InputRequiredResult
+Reply = Annotated[CallToolResult, RunReply] | InputRequiredResult
+"""A run's reply (its structured content a ``RunReply``: the output schema) or a round."""
 
 
 def server_state(ctx: Context[Any, Any]) -> ServerState:
@@ -55,7 +56,7 @@ async def carry_on(ctx: Context[Any, Any], run_id: str, detach: bool, wait_intak
         status = await wait_until(st.store, run_id, INTAKE_WAIT, past_intake)
     if status["state"] == "needs_input":
         return await ask(ctx, run_id, status, detach)
-    return run_reply(st.store, run_id, status)
+    return run_result(st.store, run_id, status)
 
 
 async def block(ctx: Context[Any, Any], run_id: str) -> Reply:
@@ -71,7 +72,7 @@ async def block(ctx: Context[Any, Any], run_id: str) -> Reply:
         st.owned.discard(run_id)
     if status["state"] == "needs_input":
         return await ask(ctx, run_id, status, detach=False)
-    return run_reply(st.store, run_id, status)
+    return run_result(st.store, run_id, status)
 
 
 async def ask(ctx: Context[Any, Any], run_id: str, status: RunStatus, detach: bool) -> Reply:
@@ -79,12 +80,12 @@ async def ask(ctx: Context[Any, Any], run_id: str, status: RunStatus, detach: bo
     st = server_state(ctx)
     questions = questions_of(status)
     if not questions or not asking.can_elicit(ctx):
-        return run_reply(st.store, run_id, status)
+        return run_result(st.store, run_id, status)
     if asking.is_modern(ctx):
         return asking.question_round(run_id, questions)
     answers = await asking.elicit_answers(ctx, run_id, questions)
     if answers is None:
-        return run_reply(st.store, run_id, st.store.read_status(run_id))
+        return run_result(st.store, run_id, st.store.read_status(run_id))
     return await answer(ctx, run_id, answers, detach)
 
 
@@ -105,5 +106,5 @@ async def answered_round(ctx: Context[Any, Any], run_id: str, detach: bool) -> R
     answers = asking.answers_from_round(ctx)
     status = st.store.read_status(run_id)
     if answers is None or status["state"] != "needs_input":
-        return run_reply(st.store, run_id, status)
+        return run_result(st.store, run_id, status)
     return await answer(ctx, run_id, answers, detach)

@@ -5,18 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import InputRequiredResult, ToolAnnotations
 
 from ..loop.vocab import LIVE_STATES
 from ..runs import runner
+from ..runs.defaults import with_defaults
 from ..runs.eventlog import read_events
 from ..runs.ids import check_run_id
 from ..runs.index import IndexRow
+from ..runs.preflight import check_sandbox
 from ..runs.preflight import preflight as check_ready
 from ..runs.request import build_request
 from . import asking, descriptions, runflow
 from . import params as P
+from .cleanup_tools import CLEANUP_TOOLS
+from .cleanup_tools import reply as delete_reply
+from .improve_tool import IMPROVE_TOOLS
 from .models import (
     BackendRow,
     BackendsReply,
@@ -26,7 +32,6 @@ from .models import (
     ListReply,
     MergeReply,
     ResultReply,
-    RunReply,
     RunRow,
     StatusReply,
     TailReply,
@@ -39,6 +44,7 @@ from .state import (
     next_step,
     questions_of,
 )
+from .strict import strict_tool
 from .waiting import HEARTBEAT, not_live, wait_for_events, wait_until
 
 Ctx = Context[Any, Any]
@@ -52,7 +58,7 @@ async def orchestrate(
     planner: P.Planner = None,
     workers: P.Workers = None,
     reviewers: P.Reviewers = None,
-    review_quorum: P.Quorum = "all",
+    review_quorum: P.Quorum = None,
     cwd: P.Cwd = None,
     verify_commands: P.Verify = None,
     verify_env: P.VerifyEnv = None,
@@ -63,7 +69,12 @@ async def orchestrate(
     questions: P.Questions = "auto",
     detach: P.Detach = True,
     preflight: P.Preflight = True,
-) -> RunReply | InputRequiredResult:
+    sandbox: P.Sandbox = None,
+    allow_network: P.AllowNetwork = False,
+    route: P.Route = "fixed",
+    local_max_seconds: P.LocalMaxSeconds = None,
+    memory: P.MemoryScope = "repo",
+) -> runflow.Reply:
     earlier = asking.read_round(ctx)
     if earlier and earlier.step == asking.ANSWERS and earlier.run_id:
         return await runflow.answered_round(ctx, earlier.run_id, detach)
@@ -73,8 +84,7 @@ async def orchestrate(
         if isinstance(roots, InputRequiredResult):
             return roots
         check_cwd_allowed(cwd, roots)
-    request = build_request(
-        goal,
+    given = dict(
         criteria=success_criteria,
         backend=backend,
         planner=planner,
@@ -91,15 +101,23 @@ async def orchestrate(
             "max_seconds": max_seconds,
             "max_cost_usd": max_cost_usd,
         },
+        sandbox=sandbox,
+        allow_network=allow_network,
+        memory=memory,
+        options={"route": route}
+        | ({"local_max_seconds": local_max_seconds} if local_max_seconds else {}),
     )
+    request = build_request(goal, **with_defaults(cwd, given))  # + the config files'
     if preflight:
-        await check_ready(request, "preflight=false")
+        await check_ready(request, "preflight=false", "sandbox='off'")
+    else:  # the sandbox is never skipped: a run does not fall back to running unconfined
+        await anyio.to_thread.run_sync(check_sandbox, request, "sandbox='off'")
     return await runflow.start(ctx, request, detach)
 
 
 async def orchestrate_resume(
     run_id: P.RunId, ctx: Ctx, answers: P.Answers = None, detach: P.Detach = True
-) -> RunReply | InputRequiredResult:
+) -> runflow.Reply:
     earlier = asking.read_round(ctx)
     if earlier and earlier.step == asking.ANSWERS and earlier.run_id == run_id:
         return await runflow.answered_round(ctx, run_id, detach)
@@ -203,23 +221,32 @@ async def orchestrate_list(
     return ListReply(runs=[RunRow.model_validate(r) for r in found])
 
 
-async def orchestrate_diff(run_id: P.RunId, ctx: Ctx, max_bytes: P.MaxBytes = 200_000) -> DiffReply:
+async def orchestrate_diff(
+    run_id: P.RunId, ctx: Ctx, max_bytes: P.MaxBytes = 200_000, iteration: P.Iteration = None
+) -> DiffReply:
     from ..runs.git.merge import diff
 
     store = runflow.server_state(ctx).store
     check_run_id(run_id)
-    d = await anyio.to_thread.run_sync(lambda: diff(store, run_id, max_bytes))
+    d = await anyio.to_thread.run_sync(lambda: diff(store, run_id, max_bytes, iteration))
     return DiffReply.model_validate(d)
 
 
 async def orchestrate_merge(
-    run_id: P.RunId, ctx: Ctx, squash: P.Squash = False, into: P.Into = None
+    run_id: P.RunId,
+    ctx: Ctx,
+    squash: P.Squash = False,
+    into: P.Into = None,
+    cleanup: P.MergeCleanup = False,
 ) -> MergeReply:
+    from ..runs.cleanup import delete
     from ..runs.git.merge import merge
 
     store = runflow.server_state(ctx).store
     check_run_id(run_id)
     m = await anyio.to_thread.run_sync(lambda: merge(store, run_id, squash, into))
+    if cleanup:
+        m["cleanup"] = delete_reply(await anyio.to_thread.run_sync(delete, store, run_id))
     return MergeReply.model_validate(m)
 
 
@@ -230,29 +257,69 @@ async def list_backends() -> BackendsReply:
     return BackendsReply(backends=[BackendRow.model_validate(b.as_dict()) for b in found])
 
 
-async def doctor(cwd: P.DoctorCwd = None) -> DoctorReply:
+async def doctor(ctx: Ctx, cwd: P.DoctorCwd = None) -> DoctorReply | InputRequiredResult:
     from .doctor import report
 
+    if cwd:  # a dir outside the roots is refused unprobed, as orchestrate does
+        check_cwd_absolute(cwd)
+        roots = await asking.client_roots(ctx, asking.read_round(ctx))
+        if isinstance(roots, InputRequiredResult):
+            return roots
+        check_cwd_allowed(cwd, roots)
     return await report(cwd)
 
 
-READ_ONLY = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+def hints(
+    title: str,
+    *,
+    read_only: bool = False,
+    destructive: bool = False,
+    idempotent: bool = False,
+    open_world: bool = False,
+) -> ToolAnnotations:
+    """Every hint spelled out: the spec's defaults (destructive, open world) fit few tools."""
+    return ToolAnnotations(
+        title=title,
+        readOnlyHint=read_only,
+        destructiveHint=destructive,
+        idempotentHint=idempotent or read_only,
+        openWorldHint=open_world,
+    )
+
+
+# Starting or resuming a run reaches model APIs and agent CLIs (open world) and may change
+# files in place (isolate=false); cancel kills workers (again: no further effect); merge
+# changes the user's branch and checkout.
 TOOLS: list[tuple[Any, str, ToolAnnotations | None]] = [
-    (orchestrate, descriptions.ORCHESTRATE, ToolAnnotations(destructiveHint=True)),
-    (orchestrate_resume, descriptions.RESUME, ToolAnnotations(destructiveHint=True)),
-    (orchestrate_tail, descriptions.TAIL, READ_ONLY),
-    (orchestrate_status, descriptions.STATUS, READ_ONLY),
-    (orchestrate_result, descriptions.RESULT, READ_ONLY),
-    (orchestrate_cancel, descriptions.CANCEL, ToolAnnotations(destructiveHint=True)),
-    (orchestrate_list, descriptions.LIST, READ_ONLY),
-    (orchestrate_diff, descriptions.DIFF, READ_ONLY),
-    (orchestrate_merge, descriptions.MERGE, ToolAnnotations(destructiveHint=True)),
-    (list_backends, descriptions.BACKENDS, READ_ONLY),
-    (doctor, descriptions.DOCTOR, READ_ONLY),
+    (
+        orchestrate,
+        descriptions.ORCHESTRATE,
+        hints("Run a coding loop", destructive=True, open_world=True),
+    ),
+    (
+        orchestrate_resume,
+        descriptions.RESUME,
+        hints("Resume a run", destructive=True, open_world=True),
+    ),
+    (orchestrate_tail, descriptions.TAIL, hints("Read a run's events", read_only=True)),
+    (orchestrate_status, descriptions.STATUS, hints("A run's status", read_only=True)),
+    (orchestrate_result, descriptions.RESULT, hints("A run's result", read_only=True)),
+    (
+        orchestrate_cancel,
+        descriptions.CANCEL,
+        hints("Cancel a run", destructive=True, idempotent=True),
+    ),
+    (orchestrate_list, descriptions.LIST, hints("List runs", read_only=True)),
+    (orchestrate_diff, descriptions.DIFF, hints("What a run changed", read_only=True)),
+    (orchestrate_merge, descriptions.MERGE, hints("Merge a run's work", destructive=True)),
+    (list_backends, descriptions.BACKENDS, hints("List backends", read_only=True)),
+    (doctor, descriptions.DOCTOR, hints("Check the setup", read_only=True)),
     *PATTERN_TOOLS,
+    *CLEANUP_TOOLS,
+    *IMPROVE_TOOLS,
 ]
 
 
-def register(server: MCPServer[Any]) -> None:
-    for fn, description, hints in TOOLS:
-        server.tool(name=fn.__name__, description=description, annotations=hints)(mapped(fn))
+def server_tools() -> list[Tool]:
+    """Every tool: errors mapped once (``mapped``), arguments strict (``strict_tool``)."""
+    return [strict_tool(mapped(fn), description, h) for fn, description, h in TOOLS]

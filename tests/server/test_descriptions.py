@@ -23,16 +23,14 @@ async def surface(server: MCPServer[ServerState]) -> dict[str, Any]:
         tools = (await c.list_tools()).tools
     return {
         t.name: {
+            "title": t.title,
             "description": t.description,
-            "input": {
-                k: {
-                    "type": v.get("type") or v.get("anyOf"),
-                    "description": v.get("description"),
-                    "default": v.get("default"),
-                }
+            "input": {  # limits included: they are part of what the caller is told
+                k: {key: value for key, value in v.items() if key != "title"}
                 for k, v in t.input_schema.get("properties", {}).items()
             },
             "required": t.input_schema.get("required", []),
+            "additional": t.input_schema.get("additionalProperties", True),
             "output": sorted(t.output_schema.get("properties", {})) if t.output_schema else None,
             "annotations": t.annotations.model_dump(exclude_none=True) if t.annotations else None,
         }

@@ -22,6 +22,7 @@ REQUIRED: dict[str, dict[str, Any]] = {
     "consult": {"question": "q", "models": ["scripted"]},
     "delegate": {"backend": "scripted", "task": "t"},
     "debate": {"question": "q", "models": ["scripted", "scripted"]},
+    "improve": {"task": "t"},
 }
 """Arguments a call needs to reach the tool's body (every other tool needs only run_id)."""
 RUN_ID = "20261123-071300123-a3f9c2"

@@ -89,3 +89,24 @@ async def test_a_client_that_declares_roots_but_fails_to_list_them_gets_a_clear_
     async with Client(server, mode="legacy", list_roots_callback=broken) as c:
         text = await error(c, "orchestrate", goal="g", cwd=str(layout["inside"]))
     assert "cwd: the client declares roots but did not list them" in text
+
+
+async def test_doctor_refuses_a_cwd_outside_the_clients_roots_without_probing_it(
+    server: MCPServer[ServerState], mode: str, layout: dict[str, Path]
+) -> None:
+    async with Client(server, mode=mode, list_roots_callback=roots_of(layout["root"])) as c:
+        for cwd in (layout["sibling"], layout["escape"], Path("/etc")):
+            text = await error(c, "doctor", cwd=str(cwd))
+            assert "outside the client's roots" in text and "cwd" in text
+        checks = (await call(c, "doctor", cwd=str(layout["inside"])))["checks"]
+    assert {"name": "cwd in a git repository", "ok": True, "detail": ""} in checks
+
+
+async def test_doctor_refuses_a_cwd_outside_loopwright_allowed_roots(
+    server: MCPServer[ServerState], layout: dict[str, Path], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("LOOPWRIGHT_ALLOWED_ROOTS", str(layout["root"]))
+    async with Client(server) as c:
+        assert "outside LOOPWRIGHT_ALLOWED_ROOTS" in await error(
+            c, "doctor", cwd=str(layout["sibling"])
+        )

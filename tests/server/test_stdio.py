@@ -167,3 +167,59 @@ async def test_shutdown_is_prompt_and_cancels_only_the_blocking_run(
     store = RunStore(home)
     assert await until_state(store, runs["blocking"], {"cancelled"}) == "cancelled"
     assert await until_state(store, runs["detached"], {"completed", "cancelled"}) == "completed"
+
+
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+async def replies(proc: Process, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """The replies to ``ids``, read line by line from the server's stdout (bounded)."""
+    assert proc.stdout is not None
+    got: dict[int, dict[str, Any]] = {}
+    buffer = b""
+    with anyio.fail_after(20):
+        while not ids <= set(got):
+            buffer += await proc.stdout.receive()
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                msg = json.loads(line)
+                if msg.get("id") in ids:
+                    got[msg["id"]] = msg
+    return got
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+async def test_a_lone_surrogate_gets_an_invalid_params_error_and_the_server_goes_on(
+    home: Path, era: str
+) -> None:
+    """Without the screen the SDK drops the line and no reply ever comes."""
+    env = {**os.environ, **server_env(home)}
+    proc = await anyio.open_process([LOOPWRIGHT, "serve"], env=env, stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None
+    meta = {"_meta": MODERN_META} if era == "modern" else {}
+    if era == "legacy":
+        init = {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "0"},
+        }
+        await proc.stdin.send(rpc(1, "initialize", init))
+        await proc.stdin.send(rpc(None, "notifications/initialized", {}))
+    try:
+        bad = {"name": "doctor", "arguments": {"cwd": "/tmp/\ud800"}, **meta}
+        await proc.stdin.send(rpc(2, "tools/call", bad))  # json.dumps writes "\ud800"
+        await proc.stdin.send(rpc(3, "tools/call", {"name": "orchestrate_list", **meta}))
+        got = await replies(proc, {2, 3})
+    finally:
+        await proc.stdin.aclose()
+        with anyio.fail_after(10):
+            await proc.wait()
+        await proc.aclose()
+    assert got[2]["error"]["code"] == -32602
+    assert "params.arguments.cwd" in got[2]["error"]["message"]
+    assert "surrogate" in got[2]["error"]["message"]
+    assert got[3]["result"]["structuredContent"] == {"runs": []}

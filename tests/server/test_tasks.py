@@ -129,6 +129,29 @@ async def test_clients_without_the_extension_and_legacy_clients_get_plain_replie
     assert reply["status"] == "running"
 
 
+FAILING = {"planner": ["no json here", "still no json"]}
+"""A planner whose replies cannot be used, even repaired: the run ends ``failed``."""
+
+
+async def test_a_failed_run_is_an_error_result_on_the_plain_path_and_through_tasks_get(
+    server: MCPServer[ServerState], scenario: Any
+) -> None:
+    """The same call gives the same result either way (see ``state.run_result``)."""
+    async with Client(server) as c:
+        with anyio.fail_after(30):
+            plain = await c.call_tool(
+                "orchestrate", {"goal": "g", "backend": scenario(FAILING), "detach": False}
+            )
+    assert plain.is_error and plain.structured_content
+    assert plain.structured_content["status"] == "failed"
+    ext = TaskClient()
+    async with Client(server, extensions=[ext]) as c:
+        tasked = await c.call_tool("orchestrate", {"goal": "g", "backend": scenario(FAILING)})
+    assert ext.seen[-1] == "completed"  # SEP-2663: a tool's error result is a completed task
+    assert tasked.is_error and tasked.structured_content
+    assert tasked.structured_content["status"] == "failed"
+
+
 async def test_tasks_methods_from_a_client_that_did_not_declare_the_extension_are_refused(
     server: MCPServer[ServerState],
 ) -> None:

@@ -25,11 +25,13 @@ TOOLS = {
     "orchestrate_list",
     "orchestrate_diff",
     "orchestrate_merge",
+    "orchestrate_delete",
     "list_backends",
     "doctor",
     "consult",
     "delegate",
     "debate",
+    "improve",
 }
 
 
