@@ -13,7 +13,7 @@ import shlex
 from typing import Any, get_args
 
 from ..backends.registry import check_spec
-from ..config import SANDBOX_DEFAULT, layered
+from ..config import SANDBOX_DEFAULT, layered, sandbox_default, user_file
 from ..errors import UserError
 from ..loop.types import Budget, LoopConfig
 from ..loop.vocab import CleanupPolicy, Quorum, SandboxMode
@@ -87,7 +87,6 @@ def with_defaults(cwd: str | None, given: dict[str, Any]) -> dict[str, Any]:
         section, name = key.split(".", 1)
         if section == "gc" or os.environ.get(ENV.get(key, ""), "").strip():
             continue
-        value = _checked(key, value, source)
         where, field = (
             (out["budget"], name)
             if section == "budget"
@@ -95,14 +94,44 @@ def with_defaults(cwd: str | None, given: dict[str, Any]) -> dict[str, Any]:
             if key in OPTIONS
             else (out, ARGS[key])
         )
-        if where.get(field) is None:
-            where[field] = value
+        if where.get(field) is None:  # checked only when used: an argument goes over it
+            where[field] = _checked(key, value, source)
     return {k: v for k, v in out.items() if v is not None}  # build_request's own defaults
+
+
+SANDBOX_ORDER: tuple[str, ...] = get_args(SandboxMode)
+"""From loosest to strictest (the Literal's order): a repository's file may only move a
+run to the right."""
+
+
+def _repo_may_not(key: str, value: Any) -> str | None:
+    """Why a repository's own file may not set ``key`` to ``value`` (None: it may).
+
+    The repository is what the run works on, so its file is untrusted: it may make the
+    sandbox stricter, never looser, and may not name a ``cli`` backend (any program)."""
+    if key == "run.sandbox":
+        floor = user_file().data.get("run", {}).get("sandbox") or sandbox_default()
+        known = floor in SANDBOX_ORDER and value in SANDBOX_ORDER
+        if known and SANDBOX_ORDER.index(value) < SANDBOX_ORDER.index(floor):
+            return (
+                f"a repository may make the sandbox stricter than {floor!r}, not "
+                "looser; pass --sandbox (MCP sandbox) or set it in your own config"
+            )
+    if key in ("run.backend", "run.planner", "run.workers", "run.reviewers"):
+        specs = value if isinstance(value, list) else [value]
+        if any(str(spec).split(":", 1)[0].strip() == "cli" for spec in specs):
+            return (
+                "a repository may not name a cli backend (it runs any program); "
+                "pass it with --worker/--backend or set it in your own config"
+            )
+    return None
 
 
 def _checked(key: str, value: Any, source: str, specs: bool = True) -> Any:
     """A file's value as ``build_request`` takes it, refused naming the file and key
     (``specs`` False: backend specs as they are, not checked)."""
+    if specs and source.startswith("repo file") and (why := _repo_may_not(key, value)):
+        raise UserError(f"{source}: {key} = {value!r}: {why}", "config")
     try:
         if key in WORDS and value not in get_args(WORDS[key]):
             raise UserError(f"allowed are {', '.join(get_args(WORDS[key]))}")

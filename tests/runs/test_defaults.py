@@ -72,12 +72,30 @@ def test_a_bad_value_in_the_repo_file_is_named_with_the_file_and_key(
 def test_the_sandbox_comes_from_the_files_unless_loopwright_sandbox_says(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (repo / ".loopwright.toml").write_text("[run]\nsandbox = 'off'\n")
+    (repo / ".loopwright.toml").write_text("[run]\nsandbox = 'all'\n")
     monkeypatch.delenv("LOOPWRIGHT_SANDBOX", raising=False)
-    assert build_request("g", **with_defaults(str(repo), {"cwd": str(repo)})).sandbox == "off"
+    assert build_request("g", **with_defaults(str(repo), {"cwd": str(repo)})).sandbox == "all"
     assert settings(str(repo))["run.sandbox"][1].startswith("repo file ")
     monkeypatch.setenv("LOOPWRIGHT_SANDBOX", "verify")
     assert with_defaults(str(repo), {"cwd": str(repo)}).get("sandbox") is None
     assert settings(str(repo))["run.sandbox"] == ("verify", "environment LOOPWRIGHT_SANDBOX")
-    given = {"cwd": str(repo), "sandbox": "all"}
-    assert with_defaults(str(repo), given)["sandbox"] == "all"  # the argument wins
+    given = {"cwd": str(repo), "sandbox": "off"}
+    assert with_defaults(str(repo), given)["sandbox"] == "off"  # the argument wins
+
+
+def test_a_repository_file_cannot_loosen_the_sandbox_or_name_a_cli_backend(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The repository is untrusted: its file turning the sandbox off would run its own
+    # tests unconfined, and a cli backend is any program it names.
+    monkeypatch.delenv("LOOPWRIGHT_SANDBOX", raising=False)
+    for text, needle in (
+        ("[run]\nsandbox = 'off'\n", "stricter than 'verify', not looser"),
+        ("[run]\nworkers = ['cli:sh']\n", "may not name a cli backend"),
+        ("[run]\nbackend = 'cli:sh'\n", "may not name a cli backend"),
+    ):
+        (repo / ".loopwright.toml").write_text(text)
+        with pytest.raises(UserError, match=needle):
+            with_defaults(str(repo), {"cwd": str(repo)})
+    (repo / ".loopwright.toml").write_text("[run]\nsandbox = 'off'\n")
+    assert with_defaults(str(repo), {"cwd": str(repo), "sandbox": "off"})["sandbox"] == "off"
