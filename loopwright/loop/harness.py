@@ -231,7 +231,8 @@ class Harness:
     async def _review(
         self, iteration: int, results: list[TaskResult], verify: list[VerifyResult]
     ) -> list[Verdict]:
-        prompt = P.reviewer_prompt(self.config.goal, self.criteria, results, verify)
+        changed = await self.workspace.changed_files() if self.workspace else None
+        prompt = P.reviewer_prompt(self.config.goal, self.criteria, results, verify, changed)
         facts = ReviewFacts(
             verify_passed=all(v.passed for v in verify),
             verify_failed=tuple(" ".join(v.argv) for v in verify if not v.passed),

@@ -228,19 +228,35 @@ def worker_prompt(goal: str, criteria: list[str], subgoal: Subgoal) -> str:
     )
 
 
+CHANGED_NAMES = 200
+"""Changed paths listed to a reviewer at most (the count is always exact)."""
+
+
 def reviewer_prompt(
-    goal: str, criteria: list[str], results: list[TaskResult], verify: list[VerifyResult]
+    goal: str,
+    criteria: list[str],
+    results: list[TaskResult],
+    verify: list[VerifyResult],
+    changed: list[str] | None = None,
 ) -> Parts:
-    """Measured results first; then the goal, criteria, each worker's report and each
-    verify command (with the end of its output when it failed), each fenced."""
+    """Measured results first (with the number of files changed, when the workspace
+    measured it); then the changed paths, the goal, criteria, each worker's report and
+    each verify command (with the end of its output when it failed), each fenced: a path
+    is named by whoever wrote the file."""
+    counted = [] if changed is None else [f"files changed this iteration: {len(changed)}"]
     facts = "\n".join(
         [
             "Measured by loopwright this iteration (only these lines state results):",
             *_subgoal_facts(results),
             *_verify_facts(verify),
+            *counted,
         ]
     )
-    parts: Parts = [facts, Quote("Goal (quoted):", goal)]
+    parts: Parts = [facts]
+    if changed:
+        names = "\n".join(changed[:CHANGED_NAMES])
+        parts.append(Quote("Files changed this iteration, as measured (names quoted):", names))
+    parts.append(Quote("Goal (quoted):", goal))
     parts.append(_criteria(criteria, "Success criteria (quoted):"))
     parts += [_report(n, r) for n, r in enumerate(results, 1)]
     parts += [_command(n, v) for n, v in enumerate(verify, 1)]

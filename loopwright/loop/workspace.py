@@ -19,3 +19,7 @@ class LoopWorkspace(Protocol):
 
     async def checkpoint(self, iteration: int, subject: str, verdict: str) -> None:
         """Commit what changed since the iteration began (nothing changed: no commit)."""
+
+    async def changed_files(self) -> list[str]:
+        """Paths changed since the iteration began, committed or not (untracked files
+        that are not ignored included): measured facts for the reviewer."""

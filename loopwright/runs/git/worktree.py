@@ -160,6 +160,12 @@ class Workspace:
     async def merge_subgoals(self, iteration: int, results: list[TaskResult]) -> list[TaskResult]:
         return await merge_subgoal_worktrees(self, iteration, results)
 
+    async def changed_files(self) -> list[str]:
+        tracked = await agit(self.path, "diff", "--name-only", "-z", "--no-renames",
+                             self.iteration_base)  # fmt: skip
+        untracked = await agit(self.path, "ls-files", "-z", "--others", "--exclude-standard")
+        return sorted({p for p in f"{tracked}\0{untracked}".split("\0") if p})
+
     async def checkpoint(
         self, iteration: int, subject: str, verdict: str, lock_wait: float | None = None
     ) -> None:
