@@ -19,6 +19,7 @@ from ..config import layered
 from ..errors import DiskFull, UserError
 from ..process.runner import become_subreaper
 from .recorder import RunRecorder
+from .redact import RedactingWriter
 from .startup import RunRunners, begin, fail_to_start, prepare_workspace, run_runner
 from .store import RunStore
 from .wake import WAKE_SIGNAL, wake_here
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = Path(args[0])
     resume = "--resume" in args
     store = RunStore(run_dir.parent.parent)
+    # host.log is this process's stderr: tracebacks and warnings may quote a secret
+    sys.stderr = RedactingWriter(sys.stderr, store.redact)
     become_subreaper()  # workers' descendants that leave their session still come back to us
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # until anyio takes over
         signal.signal(sig, _note_signal)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
+from typing import TextIO
 
 __all__ = [
     "MASK",
@@ -174,3 +175,26 @@ class RedactingStream:
                 cut = start
                 break
         return max(cut, line)
+
+
+class RedactingWriter:
+    """A text stream (the run host's ``sys.stderr``, whose fd is ``host.log``) whose
+    writes are redacted, across writes, before they reach ``raw``."""
+
+    def __init__(self, raw: TextIO, redactor: Redactor) -> None:
+        self._raw = raw
+        self._stream = RedactingStream(redactor)
+
+    def write(self, text: str) -> int:
+        self._raw.write(self._stream.feed(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._raw.write(self._stream.flush())
+        self._raw.flush()
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def isatty(self) -> bool:
+        return False
