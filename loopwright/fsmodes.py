@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -22,6 +23,7 @@ __all__ = [
     "is_link_refusal",
     "open_folder",
     "open_nofollow",
+    "open_private_sqlite",
     "private_dir",
     "write_private",
 ]
@@ -105,3 +107,16 @@ def write_private(path: str | os.PathLike[str], data: bytes) -> None:
 def is_link_refusal(exc: OSError) -> bool:
     """True for the error ``open_nofollow``/``open_folder`` give a symbolic link."""
     return exc.errno in (errno.ELOOP, errno.ENOTDIR)
+
+
+def open_private_sqlite(path: Path, schema: str, timeout: float) -> sqlite3.Connection:
+    """A SQLite database of ours at ``path`` (folder 0700, file 0600 before SQLite opens
+    it, so its -wal and -shm files take that mode; never through a link), in WAL mode for
+    several writing processes, with ``schema`` applied; usable from any thread."""
+    private_dir(path.parent)
+    os.close(open_nofollow(path, os.O_RDWR | os.O_CREAT))
+    db = sqlite3.connect(path, timeout=timeout, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(schema)
+    return db

@@ -18,7 +18,6 @@ rates and the estimate errors of the routing card. The file is ``<state>/profile
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import threading
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import state_dir
-from ..fsmodes import open_nofollow, private_dir
+from ..fsmodes import open_private_sqlite
 
 FILE_NAME = "profiles.sqlite"
 NS = 1e9
@@ -178,14 +177,7 @@ class ProfileStore:
 
     def _open(self) -> sqlite3.Connection:
         if self._db is None:
-            private_dir(self.path.parent)
-            # 0600 before SQLite makes it 0644; its -wal and -shm files take the database's mode
-            os.close(open_nofollow(self.path, os.O_RDWR | os.O_CREAT))
-            db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(SCHEMA)
-            self._db = db
+            self._db = open_private_sqlite(self.path, SCHEMA, timeout=5.0)
         return self._db
 
     @contextlib.contextmanager

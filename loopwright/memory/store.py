@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import state_dir
-from ..fsmodes import open_nofollow, private_dir
+from ..fsmodes import open_private_sqlite
 from .lesson import lesson_text, match_query, search_text
 from .record import RunMemory
 
@@ -78,14 +77,7 @@ class MemoryStore:
 
     def _open(self) -> sqlite3.Connection:
         if self._db is None:
-            private_dir(self.path.parent)
-            # 0600 before SQLite opens it; its -wal and -shm files take the database's mode
-            os.close(open_nofollow(self.path, os.O_RDWR | os.O_CREAT))
-            db = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(SCHEMA)
-            self._db = db
+            self._db = open_private_sqlite(self.path, SCHEMA, timeout=10.0)
         return self._db
 
     @contextlib.contextmanager
