@@ -146,17 +146,17 @@ class Dashboard:
     # --- hosts -----------------------------------------------------------------------
     def hosts(self, request: Request) -> Response:
         rows, error = hosts.configured()
-        calls = hosts.measured(self.store.home)
         page = hosts_html(_base(request), str(config_path()), rows, error,
-                          hosts.profile_rows(calls), hosts.speed_series(calls))  # fmt: skip
+                          hosts.speeds(self.store.home))  # fmt: skip
         return HTMLResponse(page)
 
     def hosts_json(self, request: Request) -> Response:
         rows, error = hosts.configured()
-        calls = hosts.measured(self.store.home)
-        series = {k: [list(p) for p in v] for k, v in hosts.speed_series(calls).items()}
-        return JSONResponse({"hosts": rows, "config_error": error,
-                             "profiles": hosts.profile_rows(calls), "speed": series})  # fmt: skip
+        speed = hosts.speeds(self.store.home)
+        return JSONResponse({
+            "hosts": rows, "config_error": error, "profile_store": speed.store,
+            "profiles": speed.profiles, "speed": speed.gen, "prompt_speed": speed.prompt,
+        })  # fmt: skip
 
     async def hosts_health(self, request: Request) -> Response:
         if self.http is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import httpx
@@ -21,6 +21,7 @@ from ..backends.settings import ollama_hosts
 from ..errors import UserError
 from ..hosts.profiles import FILE_NAME, CallProfile, ProfileStore
 from ..hosts.summary import summarize
+from .pages.hosts import Speeds
 
 __all__ = [
     "HEALTH_TIMEOUT",
@@ -30,11 +31,14 @@ __all__ = [
     "measured",
     "profile_rows",
     "speed_series",
+    "speeds",
+    "store_path",
 ]
 
 HEALTH_TIMEOUT = 3.0
 SERIES_POINTS = 200
 """The newest measurements kept per host and model for the chart."""
+Metric = Literal["gen_tps", "prompt_tps"]
 
 
 def configured() -> tuple[list[dict[str, Any]], str | None]:
@@ -87,9 +91,15 @@ async def health(client: httpx.AsyncClient, timeout: float = HEALTH_TIMEOUT) -> 
     return {"error": None, "hosts": {name: out[name] for name in hosts}}
 
 
+def store_path(home: Path) -> Path:
+    """The profile store under ``home``; it exists once a run made its first model call."""
+    return home / FILE_NAME
+
+
 def measured(home: Path) -> list[CallProfile]:
-    """Every model call loopwright recorded under ``home``, oldest first."""
-    store = ProfileStore(home / FILE_NAME)
+    """Every model call loopwright recorded under ``home``, oldest first (none, and no file
+    created, when there is no store yet)."""
+    store = ProfileStore(store_path(home))
     try:
         return store.calls()
     finally:
@@ -101,11 +111,25 @@ def profile_rows(calls: list[CallProfile]) -> list[dict[str, Any]]:
     return summarize(calls)
 
 
-def speed_series(calls: list[CallProfile]) -> dict[str, list[tuple[float, float]]]:
-    """``"model@host" -> [(ts, generated tokens/s), ...]``, oldest first, the newest
-    ``SERIES_POINTS`` measurements of each."""
+def speed_series(
+    calls: list[CallProfile], metric: Metric = "gen_tps"
+) -> dict[str, list[tuple[float, float]]]:
+    """``"model@host" -> [(ts, tokens/s), ...]`` of ``metric`` (generated or prompt
+    tokens/s), oldest first, the newest ``SERIES_POINTS`` measurements of each; calls
+    that did not measure it (a prompt speed from token counts alone) are left out."""
     series: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for c in calls:
-        if c.gen_tps is not None:
-            series[f"{c.model}@{c.host}"].append((c.ts, float(c.gen_tps)))
+        value = getattr(c, metric)
+        if isinstance(value, int | float):
+            series[f"{c.model}@{c.host}"].append((c.ts, float(value)))
     return {key: points[-SERIES_POINTS:] for key, points in sorted(series.items())}
+
+
+def speeds(home: Path) -> Speeds:
+    """The Hosts page's view of the profile store under ``home``."""
+    path = store_path(home)
+    calls = measured(home)
+    return Speeds(
+        str(path), path.exists(), profile_rows(calls),
+        speed_series(calls, "gen_tps"), speed_series(calls, "prompt_tps"),
+    )  # fmt: skip

@@ -5,6 +5,7 @@ profile store (``hosts.profiles``), and no secret of the config anywhere."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from starlette.testclient import TestClient
 from loopwright.hosts.profiles import FILE_NAME, ProfileStore, from_model_call
 from loopwright.runs.store import RunStore
 from loopwright.ui import create_app
+from loopwright.ui.pages.layout import clock
 
 from .conftest import TOKEN, u
 
@@ -106,4 +108,54 @@ def test_a_broken_config_is_shown_not_a_server_error(
     page = client.get(u("hosts"))
     assert page.status_code == 200 and "not valid TOML" in page.text
     assert client.get(u("api/hosts/health")).json()["error"]
-    assert "no model calls recorded yet" in page.text
+    assert "no profile store yet" in page.text
+
+
+def test_the_charts_draw_each_measured_speed_of_each_model_at_each_host_over_time(
+    hosts_client: TestClient,
+) -> None:
+    page = hosts_client.get(u("hosts")).text
+    charts = dict(re.findall(r'<svg class=chart[^>]* aria-label="([^"]*)">(.*?)</svg>', page))
+    gen = charts["generated tokens/s per model@host over time"]
+    prompt = charts["prompt tokens/s per model@host over time"]
+    dots = re.findall(r"<title>([^<]*): ([\d.,]+) tok/s at ([^<]*)</title>", gen)
+    assert [(name, v) for name, v, _ in dots] == [
+        *[("qwen2.5-coder:7b@gpu1", f"{40 + i}.0") for i in range(5)],
+        ("qwen3-8b@llama", "25.5"),
+    ]
+    assert dots[0][2] == clock(1_700_000_000) and dots[-1][2] == clock(1_700_000_100)
+    prompt_dots = re.findall(r"<title>([^<]*): ([\d.,]+) tok/s at", prompt)
+    assert prompt_dots == [("qwen2.5-coder:7b@gpu1", "900.0")] * 5 + [("qwen3-8b@llama", "300.0")]
+    data = hosts_client.get(u("api/hosts")).json()
+    assert data["prompt_speed"]["qwen3-8b@llama"] == [[1_700_000_100, 300.0]]
+
+
+def test_without_a_profile_store_the_page_says_so_and_creates_none(
+    home: Path, client: TestClient
+) -> None:
+    page = client.get(u("hosts")).text
+    assert "no profile store yet" in page and str(home / FILE_NAME) in page
+    assert "<svg class=chart" not in page
+    assert not (home / FILE_NAME).exists()
+
+
+def test_an_empty_profile_store_says_no_call_was_recorded(home: Path, client: TestClient) -> None:
+    store = ProfileStore(home / FILE_NAME)
+    store.add_outcomes([])  # opens it: the file and its tables exist, no call in them
+    store.close()
+    page = client.get(u("hosts")).text
+    assert "no model calls recorded yet" in page and "<svg class=chart" not in page
+    assert client.get(u("api/hosts")).json()["speed"] == {}
+
+
+def test_a_server_that_reports_only_token_counts_has_no_prompt_speed_to_draw(
+    home: Path, client: TestClient
+) -> None:
+    store = ProfileStore(home / FILE_NAME)
+    usage = {"provider": "anthropic", "model": "claude-x", "latency": 4.0, "first_token": 2.0,
+             "input_tokens": 1000, "output_tokens": 100}  # fmt: skip
+    store.add_call(from_model_call(usage, ts=1_700_000_000))
+    store.close()
+    page = client.get(u("hosts")).text
+    assert "claude-x@anthropic: 50.0 tok/s" in page  # 100 tokens in the 2 s after the first
+    assert "no prompt speed measured yet" in page

@@ -8,6 +8,8 @@ from .layout import clock, h
 
 __all__ = ["hbars", "lines", "meter"]
 
+POINTS = 200
+"""Points drawn as dots per line (the newest); the line itself goes through all."""
 COLOURS = ("#3b82f6", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#84cc16")
 
 
@@ -75,9 +77,10 @@ def lines(title: str, series: dict[str, list[tuple[float, float]]], unit: str) -
         parts.append(
             f'<polyline fill=none stroke="{colour}" stroke-width=2 points="{path}"></polyline>'
         )
-        parts.extend(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r=2.5 fill="{colour}"></circle>'
-            for x, y in coords[-50:]
+        parts.extend(  # each point says what it is when hovered (and to a screen reader)
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r=2.5 fill="{colour}"><title>{h(name)}: '
+            f"{v:,.1f} {h(unit)} at {clock(t)}</title></circle>"
+            for (x, y), (t, v) in list(zip(coords, pts, strict=True))[-POINTS:]
         )
         y = height + 22 * i + 6
         parts.append(

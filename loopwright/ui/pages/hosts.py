@@ -3,12 +3,13 @@ speeds loopwright measured on its own model calls. It says where each number com
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .charts import lines
 from .layout import h, layout
 
-__all__ = ["SOURCES_TEXT", "hosts_html"]
+__all__ = ["SOURCES_TEXT", "Speeds", "hosts_html", "speeds_html"]
 
 SOURCES_TEXT = (
     "<i>ollama</i> (Ollama's own durations), <i>timings</i> (the server's timings, as "
@@ -22,8 +23,7 @@ def hosts_html(
     config_file: str,
     hosts: list[dict[str, Any]],
     config_error: str | None,
-    profiles: list[dict[str, Any]],
-    series: dict[str, list[tuple[float, float]]],
+    speed: Speeds,
 ) -> str:
     error = f"<p class=bad>the config cannot be read: {h(config_error)}</p>" if config_error else ""
     rows = "".join(
@@ -42,10 +42,41 @@ def hosts_html(
         f"{SOURCES_TEXT}.</p>"
         f"{error}<table class=hosts><tr><th>host</th><th>url</th><th>auth</th><th>$/h</th>"
         f"<th>health</th><th>loaded models</th></tr>{rows}</table>"
-        f"<h2>Measured speed</h2>{_profiles(profiles)}"
-        f"{lines('generated tokens/s over time', series, 'tok/s')}"
+        f"<h2>Measured speed</h2>{speeds_html(speed)}"
     )
     return layout("Hosts", base, body, "hosts")
+
+
+@dataclass(frozen=True)
+class Speeds:
+    """What the profile store holds: its path, whether it exists yet, a row per model x
+    host (``hosts.summary.summarize``) and each speed over time per ``model@host``."""
+
+    store: str
+    exists: bool
+    profiles: list[dict[str, Any]]
+    gen: dict[str, list[tuple[float, float]]]
+    prompt: dict[str, list[tuple[float, float]]]
+
+
+def speeds_html(speed: Speeds) -> str:
+    """The table of medians and the charts over time, or why there is nothing to show."""
+    if not speed.exists:
+        return (
+            f"<p class=muted>no profile store yet: <code>{h(speed.store)}</code> is written "
+            "when a run makes its first model call</p>"
+        )
+    if not speed.profiles:
+        return "<p class=muted>no model calls recorded yet</p>"
+    prompt = lines("prompt tokens/s per model@host over time", speed.prompt, "tok/s") or (
+        "<p class=muted>no prompt speed measured yet (a call whose server reports only "
+        "token counts measures its generation alone)</p>"
+    )
+    return (
+        _profiles(speed.profiles)
+        + lines("generated tokens/s per model@host over time", speed.gen, "tok/s")
+        + prompt
+    )
 
 
 def _per_hour(usd: Any) -> str:
@@ -53,8 +84,6 @@ def _per_hour(usd: Any) -> str:
 
 
 def _profiles(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "<p class=muted>no model calls recorded yet</p>"
     body = "".join(
         f"<tr><td><code>{h(r['model'])}</code></td><td>{h(r['host'])}</td>"
         f"<td class=num>{r['calls']}</td><td class=num>{_pair(r['gen_tps'])}</td>"
