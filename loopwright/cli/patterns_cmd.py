@@ -15,10 +15,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from ..config import state_dir
-from ..loop.vocab import LIVE_STATES, PatternName
+from ..loop.vocab import LIVE_STATES, PatternName, SandboxMode
 from ..runs import runner
 from ..runs.eventlog import read_events
 from ..runs.store import RunStore
@@ -48,6 +48,18 @@ def _common(p: argparse.ArgumentParser, what: str) -> None:
         dest="preflight",
         action="store_false",
         help="start without checking that the backends can work",
+    )
+    p.add_argument(
+        "--sandbox",
+        choices=get_args(SandboxMode),
+        help="all: confine the agent CLIs asked in bubblewrap; verify, off: they run "
+        "unconfined (default: LOOPWRIGHT_SANDBOX, else the config's run.sandbox, else verify; "
+        "refused when bubblewrap cannot work here and it is not off)",
+    )
+    p.add_argument(
+        "--allow-network",
+        action="store_true",
+        help="sandboxed agent CLIs share this machine's network (else they have none)",
     )
     p.add_argument("--detach", action="store_true", help="start in the background, return at once")
     p.add_argument("--json", action="store_true", help="print the result as one JSON document")
@@ -117,6 +129,7 @@ def _text(value: str) -> str:
 
 
 def request_from_args(pattern: PatternName, args: argparse.Namespace) -> Any:
+    from ..runs.defaults import pattern_sandbox
     from ..runs.pattern_request import build_pattern_request
 
     cwd = str(Path(args.cwd).expanduser().absolute()) if args.cwd else None
@@ -130,6 +143,8 @@ def request_from_args(pattern: PatternName, args: argparse.Namespace) -> Any:
         "cwd": cwd,
         "budget": budget,
         "timeout": args.timeout,
+        "sandbox": pattern_sandbox(cwd, args.sandbox),
+        "allow_network": args.allow_network,
     }
     if pattern == "delegate":
         models: list[str] | None = [args.backend]
@@ -147,11 +162,14 @@ def request_from_args(pattern: PatternName, args: argparse.Namespace) -> Any:
 
 def _command(pattern: PatternName) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from ..runs.preflight import check_ready
+        from ..runs.preflight import check_ready, check_sandbox
 
         request = request_from_args(pattern, args)
+        # before anything is created: a refused run leaves nothing behind
         if args.preflight:
             check_ready(request, "--no-preflight")
+        else:  # the sandbox is never skipped: a run does not fall back to running unconfined
+            check_sandbox(request)
         store = RunStore(state_dir())
         run_id = runner.start(store, request)
         if args.detach:

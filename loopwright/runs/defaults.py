@@ -99,6 +99,16 @@ def with_defaults(cwd: str | None, given: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}  # build_request's own defaults
 
 
+def pattern_sandbox(cwd: str | None, given: str | None) -> str | None:
+    """A pattern run's (consult, delegate, debate) ``sandbox``, as a loop run's: the
+    caller's, else ``LOOPWRIGHT_SANDBOX`` (None here: ``build_pattern_request`` reads it),
+    else the files' ``run.sandbox`` (a repository's only stricter), else None."""
+    if given is not None or os.environ.get(ENV["run.sandbox"], "").strip():
+        return given
+    found = layered(cwd).get("run.sandbox")
+    return None if found is None else str(_checked("run.sandbox", *found))
+
+
 SANDBOX_ORDER: tuple[str, ...] = get_args(SandboxMode)
 """From loosest to strictest (the Literal's order): a repository's file may only move a
 run to the right."""

@@ -9,12 +9,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..backends.registry import check_spec
-from ..config import MAX_GOAL_CHARS
+from ..config import MAX_GOAL_CHARS, sandbox_default
 from ..errors import UserError
 from ..loop.patterns.common import PatternOptions
 from ..loop.types import LoopConfig
-from ..loop.vocab import PatternName
-from .request import RunRequest, _repo_of, check_budget, check_cwd
+from ..loop.vocab import PatternName, SandboxMode
+from .request import (
+    RunRequest,
+    _repo_of,
+    check_budget,
+    check_cwd,
+    check_no_control,
+    check_one_of,
+)
 
 TEXT_FIELD: dict[PatternName, str] = {"consult": "question", "debate": "question",
                                       "delegate": "task"}  # fmt: skip
@@ -34,10 +41,11 @@ def check_text(text: str | None, field: str) -> str:
 
 
 def check_backend(spec: str, field: str) -> str:
-    """A given spec is not empty (omitting it is how the default is had)."""
+    """A given spec is not empty (omitting it is how the default is had) and holds no
+    control character, as a run's backend specs."""
     if not spec.strip():
         raise UserError(f"{field} is empty; name a backend (see list_backends)", field)
-    return check_spec(spec, field)
+    return check_spec(check_no_control(spec, field), field)
 
 
 def check_panel(pattern: PatternName, models: list[str] | None, field: str) -> list[str]:
@@ -62,13 +70,19 @@ def build_pattern_request(
     budget: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
     timeout: float | None = None,
+    sandbox: str | None = None,
+    allow_network: bool = False,
 ) -> RunRequest:
     """A pattern run's request. ``models``: the participants (the one delegate); ``helper``:
     the synthesizer, judge or reviewer. ``isolate`` None: a worktree for ``delegate`` (it
     edits), in place for ``consult`` and ``debate`` (they only read). ``options``:
-    ``PatternOptions`` fields. ``timeout``: seconds one backend call may take."""
+    ``PatternOptions`` fields. ``timeout``: seconds one backend call may take.
+    ``sandbox`` None: the configured default, as a run's (``LOOPWRIGHT_SANDBOX``, else
+    ``verify``); with ``all`` the agent CLIs asked are confined."""
     if pattern == "loop":
         raise UserError("a loop run's request is build_request's", "pattern")
+    sandbox = sandbox_default() if sandbox is None else sandbox
+    check_one_of("sandbox", sandbox, SandboxMode)
     field = "backend" if pattern == "delegate" else "models"
     panel = check_panel(pattern, models, field)
     if pattern == "delegate" and len(panel) != 1:
@@ -87,6 +101,8 @@ def build_pattern_request(
         subdir=subdir,
         pattern=pattern,
         pattern_options=_options(options),
+        sandbox=sandbox,
+        allow_network=allow_network,
     )
 
 

@@ -171,8 +171,8 @@ Into = Annotated[
 ]
 
 # --- consult, delegate, debate ------------------------------------------------------
-PanelSpec = Annotated[str, Field(min_length=1, max_length=4096)]
-"""A backend spec of a pattern: given means non-empty."""
+PanelSpec = Spec
+"""A backend spec of a pattern: checked as a run's (non-empty, no control character)."""
 AskText = Annotated[
     str,
     Field(min_length=1, max_length=MAX_GOAL_CHARS, description="the question, in plain words"),
@@ -224,7 +224,7 @@ MayEdit = Annotated[
           "isolate=true); false: it only answers"),
 ]  # fmt: skip
 PatternCwd = Annotated[
-    Annotated[str, Field(min_length=1)] | None,
+    PathText | None,
     Field(description="absolute path the models work in (agent CLIs read it; a delegate "
           "edits a worktree of it); omit for a fresh scratch git repository"),
 ]  # fmt: skip
@@ -232,3 +232,14 @@ CallTimeout = Annotated[
     float | None, Field(gt=0, le=86400, description="seconds one model call may take; default 1800")
 ]
 MaxAgentCalls = Annotated[int | None, Field(ge=1, le=100_000, description="model calls at most")]
+PatternSandbox = Annotated[
+    vocab.SandboxMode | None,
+    Field(
+        description="as orchestrate's sandbox: 'all' confines the agent CLIs asked in "
+        "bubblewrap (their repository and a private /tmp writable, home hidden, no network "
+        "unless allow_network); 'verify' and 'off' leave them unconfined (a pattern has no "
+        "verify commands); omit for the server's default (LOOPWRIGHT_SANDBOX, else the "
+        "config's run.sandbox, else 'verify'). Refused, creating no run, when bubblewrap "
+        "cannot work here and the mode is not 'off'"
+    ),
+]

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp_types import InputRequiredResult, ToolAnnotations
 
 from ..loop.vocab import PatternName
+from ..runs.defaults import pattern_sandbox
 from ..runs.pattern_request import build_pattern_request
+from ..runs.preflight import check_sandbox
 from ..runs.preflight import preflight as check_ready
 from . import asking, descriptions, runflow
 from . import params as P
@@ -28,16 +31,20 @@ async def _start(
     preflight: bool,
     **given: Any,
 ) -> runflow.Reply:
-    """Check cwd against the client's roots, build the request, check it can run, start."""
+    """Check cwd against the client's roots, build the request, check it can run (the
+    sandbox always, as orchestrate's), start."""
     if cwd:  # before anything looks at the path, as orchestrate does
         check_cwd_absolute(cwd)
         roots = await asking.client_roots(ctx, asking.read_round(ctx))
         if isinstance(roots, InputRequiredResult):
             return roots
         check_cwd_allowed(cwd, roots)
+    given["sandbox"] = pattern_sandbox(cwd, given.get("sandbox"))
     request = build_pattern_request(pattern, text, cwd=cwd, **given)
     if preflight:
-        await check_ready(request, "preflight=false")
+        await check_ready(request, "preflight=false", "sandbox='off'")
+    else:  # the sandbox is never skipped: a run does not fall back to running unconfined
+        await anyio.to_thread.run_sync(check_sandbox, request, "sandbox='off'")
     return await runflow.start(ctx, request, detach)
 
 
@@ -60,10 +67,13 @@ async def consult(
     max_agent_calls: P.MaxAgentCalls = None,
     detach: P.Detach = True,
     preflight: P.Preflight = True,
+    sandbox: P.PatternSandbox = None,
+    allow_network: P.AllowNetwork = False,
 ) -> runflow.Reply:
     return await _start(
         ctx, "consult", question, cwd, detach, preflight, models=models, helper=synthesizer,
         timeout=timeout, budget=_budget(max_seconds, max_cost_usd, max_agent_calls),
+        sandbox=sandbox, allow_network=allow_network,
     )  # fmt: skip
 
 
@@ -81,11 +91,14 @@ async def delegate(
     max_agent_calls: P.MaxAgentCalls = None,
     detach: P.Detach = True,
     preflight: P.Preflight = True,
+    sandbox: P.PatternSandbox = None,
+    allow_network: P.AllowNetwork = False,
 ) -> runflow.Reply:
     return await _start(
         ctx, "delegate", task, cwd, detach, preflight, models=[backend], helper=reviewer,
         isolate=isolate, options={"may_edit": may_edit}, timeout=timeout,
         budget=_budget(max_seconds, max_cost_usd, max_agent_calls),
+        sandbox=sandbox, allow_network=allow_network,
     )  # fmt: skip
 
 
@@ -103,11 +116,14 @@ async def debate(
     max_agent_calls: P.MaxAgentCalls = None,
     detach: P.Detach = True,
     preflight: P.Preflight = True,
+    sandbox: P.PatternSandbox = None,
+    allow_network: P.AllowNetwork = False,
 ) -> runflow.Reply:
     return await _start(
         ctx, "debate", question, cwd, detach, preflight, models=models, helper=judge,
         options={"rounds": rounds, "converge_at": converge_at}, timeout=timeout,
         budget=_budget(max_seconds, max_cost_usd, max_agent_calls),
+        sandbox=sandbox, allow_network=allow_network,
     )  # fmt: skip
 
 
