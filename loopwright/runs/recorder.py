@@ -22,6 +22,7 @@ from ..fsmodes import open_nofollow
 from ..loop.vocab import EventType, RunState
 from .diskspace import writing
 from .eventlog import EventWriter
+from .holding import HoldWriter
 from .profiling import ProfileWriter
 from .redact import Redactor
 from .status import RunStatus, StatusFields
@@ -147,11 +148,14 @@ class RunRecorder:
         self._t0 = time.monotonic() - float(status.get("elapsed") or 0.0)
         self.profiles = ProfileWriter(store.home)
         """Model calls and subgoal outcomes go to the profile store too (``hosts``)."""
+        self.holds = HoldWriter(store.home, run_id)
+        """Holds on priced hosts go to the host ledger (``hosts.ledger``)."""
 
     # EventSink ----------------------------------------------------------------------
     def emit(self, type: EventType, iteration: int, data: dict[str, Any]) -> int:
         seq: int = self.writer.append(type, iteration, data)["seq"]
         self.profiles.see(type, data)
+        self.holds.see(type, data)
         return seq
 
     def phase(self, phase: str, iteration: int, usage: UsageTotals) -> None:
@@ -214,3 +218,4 @@ class RunRecorder:
     def close(self) -> None:
         self.writer.close()
         self.profiles.close()
+        self.holds.close()
