@@ -20,6 +20,9 @@
         │                         outside it, a bad argument): the model is told, and goes on
         ├── CheckpointFailed      a checkpoint commit failed even after repair: the run
         │                         is not completed and its worktree is kept
+        ├── HostError             a rented GPU host could not be found, created, reached or
+        │                         destroyed (Vast.ai API, its instance); says what became
+        │                         of a paid instance
         └── WorkAtRisk            a reset, clean or delete was refused: the worktree or
                                   branch holds uncommitted or unmerged work
 
@@ -106,7 +109,9 @@ class ProviderError(RunError):
     """A model call failed. Caught by ``ChatBackend``; never reaches the harness.
 
     ``retryable``: worth another try (429, 5xx, overload, a dropped stream), after
-    ``retry_after`` seconds when the provider said; ``status``: the HTTP status, if any."""
+    ``retry_after`` seconds when the provider said; ``status``: the HTTP status, if any;
+    ``host_down``: the host itself failed (no connection, or 5xx after the retries), so
+    another host of the pool may take the call."""
 
     def __init__(
         self,
@@ -115,11 +120,13 @@ class ProviderError(RunError):
         retryable: bool = False,
         retry_after: float | None = None,
         status: int | None = None,
+        host_down: bool = False,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
+        self.host_down = host_down
 
 
 class ToolsUnsupported(ProviderError):
@@ -144,6 +151,18 @@ class CheckpointFailed(RunError):
         super().__init__(message)
         self.path = path
         self.cause = cause
+
+
+class HostError(RunError):
+    """A rented host's lifecycle failed. ``status``: the Vast.ai HTTP status, if any;
+    ``instance_id``: the instance concerned, if one was created."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, instance_id: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.instance_id = instance_id
 
 
 class WorkAtRisk(RunError):
