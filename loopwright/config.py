@@ -93,6 +93,15 @@ SCHEMA: dict[str, Any] = {
             }
         }
     },
+    "hosts": {
+        "*": {
+            "kind": "word",
+            **dict.fromkeys(("url", "token", "token_env", "api_key", "api_key_env"), "text"),
+            **dict.fromkeys(("basic_user", "basic_password", "basic_password_env"), "text"),
+            "usd_per_hour": "usd",
+            "auto_pull": "bool",
+        }
+    },
     "openai": {
         "endpoints": {
             "*": {**dict.fromkeys(("base_url", "api_key", "api_key_env"), "text"), "free": "bool"}

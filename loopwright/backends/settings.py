@@ -3,7 +3,12 @@
 The file is ``$LOOPWRIGHT_CONFIG``, else ``$XDG_CONFIG_HOME/loopwright/config.toml`` (read
 and key-checked by ``loopwright.config``)::
 
-    [ollama.hosts.gpu1]                 # ollama:qwen2.5-coder:32b@gpu1
+    [hosts.gpu1]                        # ollama:qwen2.5-coder:32b@gpu1 (hosts.named)
+    kind = "ollama"                     # or "openai" (llama-server, vLLM: openai:M@gpu1)
+    url = "https://gpu1.example.net"
+    token_env = "GPU1_TOKEN"
+
+    [ollama.hosts.gpu2]                 # the older table of an Ollama host, still read
     url = "https://gpu1.example.net"
     token_env = "GPU1_TOKEN"            # bearer token read from this env var
     # or: basic_user = "me", basic_password_env = "GPU1_PASSWORD"
@@ -32,7 +37,6 @@ Secrets are only ever read from the environment (``*_env`` names one); a literal
 
 from __future__ import annotations
 
-import base64
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +44,10 @@ from typing import Any
 
 from ..config import user_config_path, user_file
 from ..errors import UserError
+from ..hosts.named import Host, configured_hosts
+from ..hosts.pool import find_host
 from ..process.env import ENV_NAME
 
-LOCAL_OLLAMA = "http://127.0.0.1:11434"
 OPENAI_URL = "https://api.openai.com/v1"
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 
@@ -86,73 +91,34 @@ def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
     return data
 
 
-def _secret(entry: dict[str, Any], literal: str, env_key: str) -> str | None:
-    env_name = entry.get(env_key)
-    if isinstance(env_name, str) and env_name:
-        return os.environ.get(env_name) or None
-    value = entry.get(literal)
-    return value if isinstance(value, str) and value else None
-
-
-def _host(name: str, entry: dict[str, Any]) -> OllamaHost:
-    url = str(entry.get("url", "")).rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise UserError(f"ollama host {name!r}: url must start with http:// or https://", "config")
-    headers, auth = {}, "none"
-    token = _secret(entry, "token", "token_env")
-    user = entry.get("basic_user")
-    if token:
-        headers["Authorization"], auth = f"Bearer {token}", "bearer"
-    elif isinstance(user, str) and user:
-        password = _secret(entry, "basic_password", "basic_password_env") or ""
-        pair = base64.b64encode(f"{user}:{password}".encode()).decode()
-        headers["Authorization"], auth = f"Basic {pair}", "basic"
-    return OllamaHost(
-        name,
-        url,
-        headers,
-        usd_per_hour=float(entry.get("usd_per_hour", 0.0)),
-        auto_pull=bool(entry.get("auto_pull", False)),
-        auth=auth,
-    )
-
-
-def _env_ollama_url() -> str:
-    value = os.environ.get("OLLAMA_HOST", "").strip()
-    if not value:
-        return LOCAL_OLLAMA
-    if not value.startswith(("http://", "https://")):
-        value = f"http://{value}"
-    if value.count(":") < 2:  # no port given: Ollama's default
-        value = f"{value}:11434"
-    return value.rstrip("/")
+def as_ollama_host(h: Host) -> OllamaHost:
+    """An Ollama host of the pool as the ``OllamaHost`` the Ollama backend calls."""
+    return OllamaHost(h.name, h.url, h.headers, h.usd_per_hour, h.auto_pull, h.auth)
 
 
 def ollama_hosts(data: dict[str, Any] | None = None) -> dict[str, OllamaHost]:
-    """Named hosts; ``local`` is ``$OLLAMA_HOST`` or 127.0.0.1:11434 unless configured."""
+    """Named Ollama hosts of the config file (``[hosts.NAME]`` of kind ollama and
+    ``[ollama.hosts.NAME]``); ``local`` is ``$OLLAMA_HOST`` or 127.0.0.1:11434 unless
+    configured."""
     data = load_file() if data is None else data
-    hosts = {"local": OllamaHost("local", _env_ollama_url())}
-    for name, entry in _table(data, "ollama", "hosts").items():
-        if isinstance(entry, dict):
-            hosts[name] = _host(name, entry)
-    return hosts
+    return {h.name: as_ollama_host(h) for h in configured_hosts(data) if h.kind == "ollama"}
 
 
 def ollama_host(name: str | None, field_name: str = "backend") -> OllamaHost:
-    hosts = ollama_hosts()
-    host = hosts.get(name or "local")
-    if host is None:
-        raise UserError(
-            f"{field_name}: no Ollama host named {name!r}; known: {', '.join(hosts)} "
-            f"(add [ollama.hosts.{name}] with a url to {config_path()})",
-            field_name,
-        )
-    return host
+    """The Ollama host ``name`` (``local`` for None) of the pool: the config file's or a
+    rented one."""
+    host = find_host(name or "local", "ollama", field_name)
+    return as_ollama_host(host)
+
+
+def as_endpoint(host: Host) -> Endpoint:
+    """An OpenAI-compatible pool host as the endpoint ``openai_compat`` calls."""
+    return Endpoint(host.name, host.api_url, host.token, host.key_env, host.free)
 
 
 def endpoints(data: dict[str, Any] | None = None) -> dict[str, Endpoint]:
-    """OpenAI-compatible endpoints: ``openai``, ``openrouter`` and the configured ones."""
-    data = load_file() if data is None else data
+    """OpenAI-compatible endpoints: ``openai``, ``openrouter`` and the config file's
+    (``[openai.endpoints.NAME]`` and ``[hosts.NAME]`` of kind openai)."""
     found = {
         "openai": Endpoint(
             "openai",
@@ -167,15 +133,9 @@ def endpoints(data: dict[str, Any] | None = None) -> dict[str, Endpoint]:
             "OPENROUTER_API_KEY",
         ),
     }
-    for name, entry in _table(data, "openai", "endpoints").items():
-        if not isinstance(entry, dict):
-            continue
-        url = str(entry.get("base_url", "")).rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise UserError(f"endpoint {name!r}: base_url must be an http(s) URL", "config")
-        key_env = str(entry.get("api_key_env", ""))
-        key = _secret(entry, "api_key", "api_key_env")
-        found[name] = Endpoint(name, url, key, key_env, bool(entry.get("free", False)))
+    for h in configured_hosts(load_file() if data is None else data):
+        if h.kind == "openai":
+            found[h.name] = as_endpoint(h)
     return found
 
 

@@ -49,6 +49,8 @@ class FakeOllama:
     chats: list[list[dict[str, Any]]] = field(default_factory=list)
     """Replies to /api/chat in order, each a list of NDJSON lines (the last repeats)."""
     models: set[str] = field(default_factory=lambda: {"m"})
+    loaded: set[str] = field(default_factory=set)
+    """Models ``/api/ps`` lists as held in memory."""
     context_length: int = 131_072
     capabilities: list[str] = field(default_factory=lambda: ["completion", "tools"])
     chat_status: int = 200
@@ -68,7 +70,12 @@ class FakeOllama:
                 {"models": [{"name": m, "size": 1000} for m in sorted(self.models)]}
             )
         if path == "/api/ps":
-            return 200, json.dumps({"models": []})
+            running = [
+                {"name": m, "model": m, "size": 1000, "size_vram": 1000,
+                 "expires_at": "2026-01-01T00:05:00Z", "context_length": self.context_length}
+                for m in sorted(self.loaded)
+            ]  # fmt: skip
+            return 200, json.dumps({"models": running})
         if path == "/api/show":
             if body.get("model") not in self.models:
                 return 404, json.dumps({"error": f"model '{body.get('model')}' not found"})

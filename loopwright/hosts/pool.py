@@ -1,0 +1,280 @@
+"""One pool of model hosts: the config file's (``[hosts.NAME]``, ``[ollama.hosts.NAME]``,
+``[openai.endpoints.NAME]``, ``local``) and the running rented ones (``rented``).
+
+- ``pool_status`` — each host with its health (``health.probe_all``), models present and
+  loaded, measured speed (the profile store's median generated tokens/s), $/h, age and
+  idle time: what ``loopwright hosts ls`` and the MCP tool ``list_hosts`` show.
+- ``find_host`` — the host a spec's ``@NAME`` names.
+- ``choose`` — the hosts that may take a call for a model (``@pool``), best first: healthy,
+  holding the model; the model already loaded first, then the fastest measured, then the
+  cheapest.
+- ``mark_down`` — a host that failed mid-run is down for this process (``DOWN_SECONDS``),
+  with the reason, and ``choose`` passes it over.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+
+from ..errors import UserError
+from .health import PROBE_TIMEOUT, Health, probe_all
+from .named import BUILT_IN_ENDPOINTS, Host, HostKind, configured_hosts
+from .profiles import CallProfile, ProfileStore
+from .rented import last_used, load_rented
+
+__all__ = [
+    "DOWN_SECONDS",
+    "PROBE_TTL",
+    "HostStatus",
+    "choose",
+    "down_reason",
+    "find_host",
+    "forget",
+    "has_model",
+    "mark_down",
+    "pool_hosts",
+    "pool_status",
+]
+
+DOWN_SECONDS = 300.0
+"""How long a host that failed a call stays down for this process before it is asked again."""
+PROBE_TTL = 30.0
+"""How long ``choose`` trusts a probe (so a host that does not answer costs its timeout
+once, not on every call)."""
+
+VENDOR_APIS = {("openai", name) for name in BUILT_IN_ENDPOINTS}
+"""``[openai.endpoints.openai]`` may move the vendor's own API: no host of the pool."""
+
+_lock = threading.Lock()
+_down: dict[tuple[str, str], tuple[str, float]] = {}
+_probed: dict[tuple[str, str], tuple[Health, float]] = {}
+
+
+def _key(host: Host) -> tuple[str, str]:
+    return host.kind, host.name
+
+
+def mark_down(host: Host, reason: str, now: float | None = None) -> None:
+    """``host`` failed a call: down for this process for ``DOWN_SECONDS``, with ``reason``."""
+    with _lock:
+        _down[_key(host)] = (reason, time.monotonic() if now is None else now)
+
+
+def down_reason(host: Host, now: float | None = None) -> str | None:
+    """Why ``host`` is marked down, or None (never marked, or the mark has expired)."""
+    now = time.monotonic() if now is None else now
+    with _lock:
+        mark = _down.get(_key(host))
+    if mark is None or now - mark[1] > DOWN_SECONDS:
+        return None
+    return mark[0]
+
+
+def forget() -> None:
+    """Drop every down mark and cached probe (a fresh process's view)."""
+    with _lock:
+        _down.clear()
+        _probed.clear()
+
+
+def _rented(taken: set[tuple[str, str]]) -> list[Host]:
+    out = []
+    for r in load_rented():
+        if r.state != "running" or r.kind not in ("ollama", "openai"):
+            continue
+        kind: HostKind = "ollama" if r.kind == "ollama" else "openai"
+        headers = {"Authorization": f"Bearer {r.token}"} if r.token else {}
+        host = Host(r.name, kind, r.url.rstrip("/"), headers, r.token,
+                    "bearer" if r.token else "none", usd_per_hour=r.usd_per_hour,
+                    source="rented", created_at=r.created_at)  # fmt: skip
+        if (kind, r.name) not in taken:
+            out.append(host)
+    return out
+
+
+def pool_hosts(data: dict[str, Any] | None = None) -> list[Host]:
+    """The config file's hosts (``data``: the parsed file, by default the user's), then the
+    running rented ones (a rented name the file also uses for that kind is left out)."""
+    found = [h for h in configured_hosts(data) if (h.kind, h.name) not in VENDOR_APIS]
+    return [*found, *_rented({_key(h) for h in found})]
+
+
+def find_host(name: str, kind: HostKind, field_name: str = "backend") -> Host:
+    """The ``kind`` host named ``name``; ``UserError`` naming ``field_name`` and the known
+    ones when there is none."""
+    hosts = [h for h in pool_hosts() if h.kind == kind]
+    for h in hosts:
+        if h.name == name:
+            return h
+    table = 'hosts.NAME] with kind = "' + kind + '" and a url'
+    raise UserError(
+        f"{field_name}: no {'Ollama' if kind == 'ollama' else 'OpenAI-compatible'} host named "
+        f"{name!r}; known: {', '.join(h.name for h in hosts) or 'none'} (add [{table} to the "
+        "config file, or rent one with `loopwright hosts rent`)",
+        field_name,
+    )
+
+
+@dataclass
+class HostStatus:
+    """One host of the pool as ``hosts ls`` shows it."""
+
+    name: str
+    kind: str
+    url: str
+    source: str
+    healthy: bool | None
+    """None when not probed."""
+    reason: str = ""
+    models: list[str] = field(default_factory=list)
+    loaded: list[str] = field(default_factory=list)
+    gen_tps: float | None = None
+    """The median generated tokens/s measured on this host (any model), None unmeasured."""
+    usd_per_hour: float = 0.0
+    age_s: float | None = None
+    """Seconds since a rented host's billing started; None for a config host."""
+    idle_s: float | None = None
+    """Seconds since the host was last used; None when never."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Measured:
+    """What the profile store says of each host: speeds and its last call."""
+
+    by_host: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    by_model: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
+    last: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, calls: Sequence[CallProfile]) -> Measured:
+        m = cls()
+        for c in calls:
+            m.last[c.host] = max(m.last.get(c.host, 0.0), c.ts)
+            if isinstance(c.gen_tps, int | float) and c.outcome != "failed":
+                m.by_host[c.host].append(float(c.gen_tps))
+                m.by_model[(c.model, c.host)].append(float(c.gen_tps))
+        return m
+
+    def speed(self, host: str, model: str | None = None) -> float | None:
+        values = self.by_host.get(host) if model is None else self.by_model.get((model, host))
+        return round(statistics.median(values), 2) if values else None
+
+
+def measured(store: ProfileStore | None = None) -> Measured:
+    """The profile store's calls, summed up per host (an unreadable store: nothing)."""
+    own = store is None
+    store = store or ProfileStore()
+    try:
+        return Measured.of(store.calls())
+    except Exception:  # a broken store must not break a listing or a call (sqlite3.Error...)
+        return Measured()
+    finally:
+        if own:
+            store.close()
+
+
+def _status(host: Host, health: Health | None, m: Measured, now: float) -> HostStatus:
+    used = last_used(host.name) if host.source == "rented" else None
+    used = used or m.last.get(host.name)
+    status = HostStatus(
+        host.name, host.kind, host.url, host.source, None if health is None else health.healthy,
+        gen_tps=m.speed(host.name), usd_per_hour=host.usd_per_hour,
+        age_s=None if host.created_at is None else round(max(0.0, now - host.created_at), 1),
+        idle_s=None if used is None else round(max(0.0, now - used), 1),
+    )  # fmt: skip
+    if health is not None:
+        status.reason, status.models, status.loaded = (
+            health.reason, list(health.models), list(health.loaded))  # fmt: skip
+    why = down_reason(host)
+    if why is not None:
+        status.healthy, status.reason = False, f"marked down after a failed call: {why}"
+    return status
+
+
+async def pool_status(
+    probe: bool = True,
+    *,
+    client: httpx.AsyncClient | None = None,
+    timeout: float = PROBE_TIMEOUT,
+    store: ProfileStore | None = None,
+) -> list[HostStatus]:
+    """Every host of the pool, config hosts first; probed concurrently (each within
+    ``timeout``) unless ``probe`` is False (then ``healthy`` is None)."""
+    hosts = pool_hosts()
+    healths: list[Health | None] = [None] * len(hosts)
+    if probe:
+        healths = list(await probe_all(hosts, client, timeout))
+        _remember(hosts, healths)
+    m, now = measured(store), time.time()
+    return [_status(h, x, m, now) for h, x in zip(hosts, healths, strict=True)]
+
+
+def _remember(hosts: Sequence[Host], healths: Sequence[Health | None]) -> None:
+    now = time.monotonic()
+    with _lock:
+        for h, x in zip(hosts, healths, strict=True):
+            if x is not None:
+                _probed[_key(h)] = (x, now)
+
+
+async def _healths(hosts: list[Host], client: httpx.AsyncClient | None) -> list[Health]:
+    """Each host's health, from a probe younger than ``PROBE_TTL`` or a new one."""
+    now = time.monotonic()
+    with _lock:
+        cached = {k: x for k, (x, t) in _probed.items() if now - t <= PROBE_TTL}
+    stale = [h for h in hosts if _key(h) not in cached]
+    if stale:
+        fresh = await probe_all(stale, client)
+        _remember(stale, fresh)
+        cached.update({_key(h): x for h, x in zip(stale, fresh, strict=True)})
+    return [cached[_key(h)] for h in hosts]
+
+
+def has_model(names: Sequence[str], model: str) -> bool:
+    """Whether ``model`` is among ``names`` (Ollama's ``qwen`` is ``qwen:latest``)."""
+    return model in names or (":" not in model and f"{model}:latest" in names)
+
+
+async def choose(
+    kind: HostKind,
+    model: str,
+    *,
+    exclude: Sequence[str] = (),
+    client: httpx.AsyncClient | None = None,
+    store: ProfileStore | None = None,
+) -> tuple[list[Host], dict[str, str]]:
+    """The ``kind`` hosts that may take a call for ``model``, best first (loaded, then
+    fastest measured for the model, then cheapest, then by name), and why each other one
+    may not (down, marked down, or without the model)."""
+    hosts = [h for h in pool_hosts() if h.kind == kind and h.name not in exclude]
+    why: dict[str, str] = {}
+    fit: list[tuple[Host, Health]] = []
+    for h, x in zip(hosts, await _healths(hosts, client), strict=True):
+        mark = down_reason(h)
+        if mark is not None:
+            why[h.name] = f"marked down: {mark}"
+        elif not x.healthy:
+            why[h.name] = f"down: {x.reason}"
+        elif not has_model(x.models, model) and not h.auto_pull:
+            why[h.name] = f"does not have {model}"
+        else:
+            fit.append((h, x))
+    m = measured(store)
+
+    def rank(item: tuple[Host, Health]) -> tuple[bool, float, float, str]:
+        h, x = item
+        speed = m.speed(h.name, model)
+        return not has_model(x.loaded, model), -(speed or 0.0), h.usd_per_hour, h.name
+
+    return [h for h, _ in sorted(fit, key=rank)], why
