@@ -41,6 +41,7 @@ __all__ = [
     "rented_dir",
     "save_rented",
     "unwatched",
+    "unwatched_warnings",
 ]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -112,7 +113,10 @@ def _write(path: Path, hosts: list[dict[str, Any]]) -> None:
 
 
 def load_rented(include_destroyed: bool = False) -> list[RentedHost]:
-    """Every rented host recorded, oldest first; destroyed ones only when asked."""
+    """Every rented host recorded, oldest first; destroyed ones only when asked. Creates
+    nothing when nothing was ever rented (``doctor`` and run starts read it)."""
+    if not os.path.lexists(state_dir() / "hosts" / "rented.json"):
+        return []
     with _locked() as path:
         rows = _read(path)
     hosts = [RentedHost.from_dict(r) for r in rows]
@@ -209,3 +213,14 @@ def _watched(host: RentedHost) -> bool:
 def unwatched() -> list[RentedHost]:
     """Hosts not destroyed whose keeper is not alive: paid instances nobody watches."""
     return [h for h in load_rented() if not _watched(h)]
+
+
+def unwatched_warnings(now: float | None = None) -> list[str]:
+    """One sentence per unwatched host, for ``hosts ls``, ``doctor`` and run starts."""
+    now = time.time() if now is None else now
+    return [
+        f"paid instance nobody watches: {h.name} (Vast.ai instance {h.instance_id}, {h.gpu}, "
+        f"${h.usd_per_hour:.2f}/h, up {max(0.0, now - h.created_at) / 3600:.1f} h): its "
+        f"keeper is not running; destroy it with `loopwright hosts down {h.name}`"
+        for h in unwatched()
+    ]

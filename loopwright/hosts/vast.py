@@ -220,12 +220,15 @@ class VastClient:
         timeout: float,
         poll: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        on_poll: Callable[[], None] = lambda: None,
     ) -> Endpoint:
         """Poll until the instance is ``running`` with ``port`` mapped; its endpoint.
-        ``HostError`` when it exits or fails, or when ``timeout`` seconds pass."""
+        ``HostError`` when it exits or fails, or when ``timeout`` seconds pass.
+        ``on_poll`` is called at each look."""
         deadline = clock() + timeout
         state: Any = None
         while True:
+            on_poll()
             record = await self.instance(instance_id)
             state = record.get("actual_status")
             if state == "running" and (found := endpoint(record, port)) is not None:

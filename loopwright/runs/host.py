@@ -17,6 +17,7 @@ from typing import Any
 
 from ..config import layered
 from ..errors import DiskFull, UserError
+from ..hosts.rented import unwatched_warnings
 from ..process.runner import become_subreaper
 from .recorder import RunRecorder
 from .redact import RedactingWriter
@@ -25,6 +26,16 @@ from .store import RunStore
 from .wake import WAKE_SIGNAL, wake_here
 
 _early_signal = False
+
+
+def _warn_unwatched(recorder: RunRecorder) -> None:
+    """Every run start says which paid rented instances nobody watches (their keeper died)."""
+    try:
+        found = unwatched_warnings()
+    except (OSError, ValueError) as exc:  # a broken store must not stop the run
+        found = [f"the rented-host store could not be read: {exc}"]
+    for text in found:
+        recorder.emit("warning", 0, {"message": text})
 
 
 def _note_signal(signum: int, frame: object) -> None:
@@ -87,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     except DiskFull as exc:
         fail_to_start(store, run_dir.name, exc)
         return 1
+    _warn_unwatched(recorder)
     request = store.read_request(run_dir.name)
     runners = run_runner(request)
     prepared = None if resume else prepare_workspace(store, run_dir.name, recorder, runners.git)

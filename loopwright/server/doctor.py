@@ -13,6 +13,7 @@ import anyio
 from .. import __version__
 from ..config import sandbox_default, state_dir
 from ..errors import ProcessError
+from ..hosts.rented import unwatched_warnings
 from ..process.caps import process_cap_problem
 from ..process.runner import Completed, PlainRunner
 from ..process.sandbox import INSTALL, sandbox_problem
@@ -26,6 +27,7 @@ CREDENTIALS = (
     "GEMINI_API_KEY",
     "GOOGLE_API_KEY",
     "OPENROUTER_API_KEY",
+    "VAST_API_KEY",
 )
 ADVICE = [
     "Claude Code: detached runs (the default) return at once, so no timeout applies. A "
@@ -114,6 +116,17 @@ async def _ollama_hosts() -> list[Check]:
     return [Check(name=str(r["name"]), ok=bool(r["ok"]), detail=str(r["detail"])) for r in rows]
 
 
+def _rented_check() -> Check:
+    """Whether every rented host still running has a living keeper (else it is paid for
+    and nobody will destroy it)."""
+    try:
+        found = unwatched_warnings()
+    except (OSError, ValueError) as exc:
+        return Check(name="rented hosts watched", ok=False, detail=f"store unreadable: {exc}")
+    detail = "; ".join(found) or "every rented host still running has its keeper"
+    return Check(name="rented hosts watched", ok=not found, detail=detail)
+
+
 def _sandbox_check() -> Check:
     """Whether bubblewrap confines a command here (a real sandboxed ``true``), and what
     that means for runs given the configured default."""
@@ -144,6 +157,7 @@ async def report(cwd: str | None) -> DoctorReply:
     checks = _state_checks(home) + (_cwd_checks(cwd) if cwd else [])
     checks.append(Check(name="git available", ok=shutil.which("git") is not None, detail=git))
     checks.append(await anyio.to_thread.run_sync(_sandbox_check))
+    checks.append(await anyio.to_thread.run_sync(_rented_check))
     return DoctorReply(
         ollama_hosts=await _ollama_hosts(),
         versions={

@@ -5,12 +5,24 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from loopwright.hosts.rented import keeper_beat, load_rented
 from loopwright.process.runner import pid_alive
 from tests.hosts.fakevast import KEY, FakeVast, VastServer
+
+
+def _a_keeper(pid: int, name: str) -> bool:
+    """``pid`` is the keeper process of ``name`` a rent started (never this process)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    start = (keeper_beat(name) or {}).get("pid_start")
+    keeper = b"loopwright.hosts.keeper" in argv and name.encode() in argv
+    return keeper and pid != os.getpid() and pid_alive(pid, start)
 
 
 @pytest.fixture
@@ -25,7 +37,6 @@ def fake_vast(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVast]:
         yield fake
     finally:
         for host in load_rented(include_destroyed=True):
-            start = (keeper_beat(host.name) or {}).get("pid_start")
-            if host.keeper_pid and pid_alive(host.keeper_pid, start):
+            if host.keeper_pid and _a_keeper(host.keeper_pid, host.name):
                 os.kill(host.keeper_pid, signal.SIGKILL)
         server.stop()

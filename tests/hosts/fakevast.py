@@ -83,6 +83,9 @@ class FakeVast:
     changed: threading.Condition = field(default_factory=threading.Condition)
     next_id: int = 12345
 
+    def ollama_of(self, instance_id: int) -> FakeOllama:
+        return self.instances[instance_id].ollama
+
     def destroyed(self) -> list[int]:
         return sorted(i.id for i in self.instances.values() if i.destroyed)
 
