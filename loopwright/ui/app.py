@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 from starlette.applications import Starlette
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -31,7 +30,7 @@ from . import data, hosts
 from .diffs import checkpoint_diff
 from .events import check_cursor, event_page, sse
 from .gate import TokenGate
-from .pages.hosts import hosts_html
+from .pages.hosts import hosts_html, pool_rows
 from .pages.run import RunView, diff_html, live_html, run_html
 from .pages.runs import rows_html, runs_html
 from .timeline import Timelines
@@ -43,12 +42,12 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 
 class Dashboard:
-    """The routes over one run store; ``http`` asks the Ollama hosts (tests pass a fake)."""
+    """The routes over one run store."""
 
-    def __init__(self, store: RunStore, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, store: RunStore) -> None:
         self.store = store
         self.timelines = Timelines()
-        self.http = http
+        self.probe = hosts.PoolProbe(store.home)
 
     # --- runs ------------------------------------------------------------------------
     def _page(self, request: Request) -> tuple[data.RunPage, data.Filters]:
@@ -144,25 +143,26 @@ class Dashboard:
         return JSONResponse({"run_id": run_id, "state": status["state"]})
 
     # --- hosts -----------------------------------------------------------------------
-    def hosts(self, request: Request) -> Response:
-        rows, error = hosts.configured()
-        page = hosts_html(_base(request), str(config_path()), rows, error,
-                          hosts.speeds(self.store.home))  # fmt: skip
+    def hosts(self, request: Request) -> Response:  # sync: Starlette runs it in a thread
+        pool = hosts.pool_now(self.store.home, probe=False)
+        page = hosts_html(_base(request), str(config_path()), pool,
+                          hosts.speeds(self.store.home), hosts.PROBE_TIMEOUT)  # fmt: skip
         return HTMLResponse(page)
 
     def hosts_json(self, request: Request) -> Response:
-        rows, error = hosts.configured()
+        pool = hosts.pool_now(self.store.home, probe=False)
         speed = hosts.speeds(self.store.home)
         return JSONResponse({
-            "hosts": rows, "config_error": error, "profile_store": speed.store,
+            "hosts": pool.hosts, "config_error": pool.error, "profile_store": speed.store,
             "profiles": speed.profiles, "speed": speed.gen, "prompt_speed": speed.prompt,
         })  # fmt: skip
 
+    async def hosts_rows(self, request: Request) -> Response:
+        return HTMLResponse(pool_rows(await self.probe.status()))
+
     async def hosts_health(self, request: Request) -> Response:
-        if self.http is not None:
-            return JSONResponse(await hosts.health(self.http))
-        async with httpx.AsyncClient(timeout=hosts.HEALTH_TIMEOUT) as client:
-            return JSONResponse(await hosts.health(client))
+        pool = await self.probe.status()
+        return JSONResponse({"hosts": pool.hosts, "error": pool.error})
 
     def routes(self) -> list[Route | Mount]:
         r = "/runs/{run_id}"
@@ -174,6 +174,7 @@ class Dashboard:
             Route(r + "/diff/{iteration:int}", self.diff),
             Route(r + "/workers/{name}", self.worker_output),
             Route("/hosts", self.hosts),
+            Route("/fragments/hosts", self.hosts_rows),
             Route("/api/runs", self.runs_json),
             Route("/api" + r, self.run_json),
             Route("/api" + r + "/events", self.events_json),
@@ -201,13 +202,8 @@ async def _user_error(request: Request, exc: Exception) -> Response:
     return Response(str(exc), code, media_type="text/plain; charset=utf-8")
 
 
-def create_app(
-    store: RunStore, token: str, http: httpx.AsyncClient | None = None,
-    allowed_hosts: list[str] | None = None,
-) -> ASGIApp:  # fmt: skip
+def create_app(store: RunStore, token: str, allowed_hosts: list[str] | None = None) -> ASGIApp:
     """The dashboard over ``store``, reachable only under ``/<token>/``."""
-    app = Starlette(
-        routes=Dashboard(store, http).routes(), exception_handlers={UserError: _user_error}
-    )
+    app = Starlette(routes=Dashboard(store).routes(), exception_handlers={UserError: _user_error})
     gated = TokenGate(app, token)
     return TrustedHostMiddleware(gated, allowed_hosts=allowed_hosts or ALLOWED_HOSTS)

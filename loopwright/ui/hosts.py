@@ -1,94 +1,99 @@
 """The Hosts page's facts, each from where it is really known.
 
-There is no host pool yet (``hosts/`` has the profiles and routing, not the pool), so the
-hosts are the Ollama hosts of the config file (and ``local``). Health and loaded models
-are asked of each host when the page asks (bounded); speeds are what loopwright measured
-on its own model calls (``hosts.profiles``' store, ``<state>/profiles.sqlite``), each with
-its source; $/h is what the config says.
+The hosts are the pool (``hosts.pool``: the config file's hosts and the running rented
+ones) with $/h, age, idle time and the median speed measured on each. Health and the
+models present and loaded are asked of each host only when the page's script asks
+(``PoolProbe``): off the event loop, one probe at a time whose answer the requests that
+waited for it share, each host within ``PROBE_TIMEOUT`` and the whole within
+``PROBE_LIMIT``. Speeds per model x host over time are what loopwright measured on its
+own model calls (the profile store, ``<state>/profiles.sqlite``), each with its source.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 import anyio
-import httpx
 
-from ..backends.discovery import ollama_host_status
-from ..backends.settings import ollama_hosts
 from ..errors import UserError
+from ..hosts.pool import pool_status
 from ..hosts.profiles import FILE_NAME, CallProfile, ProfileStore
 from ..hosts.summary import summarize
-from .pages.hosts import Speeds
+from .pages.hosts import Pool, Speeds
 
 __all__ = [
-    "HEALTH_TIMEOUT",
+    "PROBE_FRESH",
+    "PROBE_LIMIT",
+    "PROBE_TIMEOUT",
     "SERIES_POINTS",
-    "configured",
-    "health",
+    "Pool",
+    "PoolProbe",
     "measured",
+    "pool_now",
     "profile_rows",
     "speed_series",
     "speeds",
     "store_path",
 ]
 
-HEALTH_TIMEOUT = 3.0
+PROBE_TIMEOUT = 3.0
+"""Seconds each host's probe may take (its requests together); all hosts at once."""
+PROBE_LIMIT = PROBE_TIMEOUT + 5.0
+"""Seconds a probe of the whole pool may take, reading the config and stores included."""
+PROBE_FRESH = 5.0
+"""Seconds a probe's answer is given again instead of asking the hosts again."""
 SERIES_POINTS = 200
 """The newest measurements kept per host and model for the chart."""
 Metric = Literal["gen_tps", "prompt_tps"]
 
 
-def configured() -> tuple[list[dict[str, Any]], str | None]:
-    """The configured Ollama hosts (no secrets: only how each authenticates), and the
-    config's error when it cannot be read."""
+def pool_now(home: Path, probe: bool, timeout: float | None = None) -> Pool:
+    """The pool as ``pool_status`` sees it, with speeds from the profile store under
+    ``home``, each host probed within ``timeout`` (``PROBE_TIMEOUT``) when ``probe``.
+    Blocking (config, stores, probes): call it from a worker thread."""
+    store = ProfileStore(store_path(home))
+    each = PROBE_TIMEOUT if timeout is None else timeout
     try:
-        hosts = ollama_hosts()
-    except UserError as exc:
-        return [], str(exc)
-    rows = [
-        {
-            "name": h.name,
-            "url": h.url,
-            "auth": h.auth,
-            "usd_per_hour": h.usd_per_hour,
-            "auto_pull": h.auto_pull,
-        }
-        for h in hosts.values()
-    ]
-    return rows, None
+        found = anyio.run(partial(pool_status, probe, timeout=each, store=store))
+    except UserError as exc:  # a config file that cannot be read is shown, not a 500
+        return Pool([], str(exc), probe)
+    finally:
+        store.close()
+    return Pool([s.as_dict() for s in found], None, probe)
 
 
-async def health(client: httpx.AsyncClient, timeout: float = HEALTH_TIMEOUT) -> dict[str, Any]:
-    """Per host name: ``{ok, version, models, loaded}`` or ``{ok: false, error}``, asked
-    in parallel, each within ``timeout``."""
-    try:
-        hosts = ollama_hosts()
-    except UserError as exc:
-        return {"error": str(exc), "hosts": {}}
-    out: dict[str, Any] = {}
+class PoolProbe:
+    """Asks the pool's hosts how they are for the dashboard, bounded and shared: the event
+    loop never waits on a host (the probe runs in a worker thread), a request arriving
+    during a probe waits for that one, and an answer younger than ``PROBE_FRESH`` is
+    given again."""
 
-    async def one(name: str) -> None:
-        host = hosts[name]
-        try:
-            with anyio.fail_after(timeout):
-                row = await ollama_host_status(client, host)
-        except TimeoutError:
-            row = {"error": f"no answer from {host.url} within {timeout:g}s"}
-        out[name] = {
-            "ok": "error" not in row,
-            "version": row.get("version"),
-            "models": row.get("models") or [],
-            "loaded": row.get("loaded") or [],
-            "error": row.get("error"),
-        }
+    def __init__(self, home: Path, limit: float = PROBE_LIMIT) -> None:
+        self.home = home
+        self.limit = limit
+        self._lock = anyio.Lock()
+        self._last: tuple[float, Pool] | None = None
 
-    async with anyio.create_task_group() as tg:
-        for name in hosts:
-            tg.start_soon(one, name)
-    return {"error": None, "hosts": {name: out[name] for name in hosts}}
+    def waiting(self) -> int:
+        """How many requests wait for the probe under way."""
+        return self._lock.statistics().tasks_waiting
+
+    async def status(self) -> Pool:
+        async with self._lock:
+            if self._last is not None and time.monotonic() - self._last[0] < PROBE_FRESH:
+                return self._last[1]
+            run = partial(pool_now, self.home, True)
+            try:
+                with anyio.fail_after(self.limit):
+                    found = await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+            except TimeoutError:  # the thread ends within its own bounds; nobody waits
+                return Pool([], f"the pool did not answer within {self.limit:g} s", True)
+            self._last = (time.monotonic(), found)
+            return found
 
 
 def store_path(home: Path) -> Path:

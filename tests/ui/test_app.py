@@ -29,6 +29,7 @@ ENDPOINTS = [
     f"api/runs/{RUN}/diff/1",
     "api/hosts",
     "api/hosts/health",
+    "fragments/hosts",
     "static/app.js",
     "static/style.css",
 ]

@@ -1,56 +1,50 @@
-"""The Hosts page: configured Ollama hosts, their health asked of a fake Ollama (built
-from Ollama's API docs: /api/version, /api/tags, /api/ps), measured speeds from the
-profile store (``hosts.profiles``), and no secret of the config anywhere."""
+"""The Hosts page: the pool (``hosts.pool``) with its health asked of fake Ollama hosts on
+127.0.0.1 (built from Ollama's API docs, ``tests/backends/models/fake_ollama.py``) and of
+addresses that refuse or never answer, prices, age and measured speed; the speeds of the
+profile store (``hosts.profiles``) as a table and charts; no secret of the config anywhere;
+probing bounded, shared and off the event loop."""
 
 from __future__ import annotations
 
 import json
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from loopwright.hosts import pool
 from loopwright.hosts.profiles import FILE_NAME, ProfileStore, from_model_call
 from loopwright.runs.store import RunStore
-from loopwright.ui import create_app
+from loopwright.ui import create_app, hosts
+from loopwright.ui.pages.hosts import Pool
 from loopwright.ui.pages.layout import clock
+from loopwright.ui.serve import Served
+from tests.backends.models.fake_ollama import FakeOllama
+from tests.hosts.poolkit import ollama, refused_url, rent, write_config
 
 from .conftest import TOKEN, u
 
 SECRET = "sk-gpu1-very-secret-token-value"
+MODELS = {"qwen2.5-coder:7b", "llama3.2:3b"}
 
 
-def fake_ollama(request: httpx.Request) -> httpx.Response:
-    """gpu1 answers like an Ollama 0.5 server with one model loaded; local is down."""
-    if request.url.port == 11434:
-        raise httpx.ConnectError("connection refused", request=request)
-    assert request.headers["authorization"] == f"Bearer {SECRET}"
-    model = {"name": "qwen2.5-coder:7b", "model": "qwen2.5-coder:7b", "size": 4_683_087_332,
-             "digest": "2b0496514337", "details": {"family": "qwen2", "parameter_size": "7.6B",
-                                                   "quantization_level": "Q4_K_M"}}  # fmt: skip
-    answers = {
-        "/api/version": {"version": "0.5.1"},
-        "/api/tags": {"models": [model, {**model, "name": "llama3.2:3b"}]},
-        "/api/ps": {"models": [{**model, "expires_at": "2026-01-01T00:00:00Z",
-                                "size_vram": 4_683_087_332}]},
-    }  # fmt: skip
-    return httpx.Response(200, json=answers[request.url.path])
+@pytest.fixture(autouse=True)
+def _fresh_pool() -> Iterator[None]:
+    pool.forget()
+    yield
+    pool.forget()
 
 
-@pytest.fixture
-def configured(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path / "loopwright.toml"
-    config.write_text(
-        '[ollama.hosts.gpu1]\nurl = "http://127.0.0.1:9999"\ntoken_env = "GPU1_TOKEN"\n'
-        "usd_per_hour = 1.2\n"
-    )
-    monkeypatch.setenv("LOOPWRIGHT_CONFIG", str(config))
-    monkeypatch.setenv("GPU1_TOKEN", SECRET)
-    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:11434")
-    store = ProfileStore(home / FILE_NAME)  # as the run hosts record each model_call
+def record_calls(home: Path) -> None:
+    """Calls as the run hosts record each model_call: five on gpu1, one on llama."""
+    store = ProfileStore(home / FILE_NAME)
     for i in range(5):  # Ollama's durations: 40..44 generated tokens/s
         ollama = {"provider": "ollama", "model": "qwen2.5-coder:7b", "host": "gpu1",
                   "input_tokens": 900, "output_tokens": 400, "latency": 12.0,
@@ -66,47 +60,163 @@ def configured(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 @pytest.fixture
-def hosts_client(store: RunStore, configured: None) -> Iterator[TestClient]:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(fake_ollama))
-    with TestClient(create_app(store, TOKEN, http=http), base_url="http://127.0.0.1") as c:
+def gpu1(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOllama]:
+    """The pool: gpu1, an Ollama on 127.0.0.1 holding one of its two models loaded (it wants
+    a bearer token); dead, a llama-server address that refuses; local, refused too; and
+    vast-12345, rented ten minutes ago, behind an address that refuses."""
+    with ollama(models=set(MODELS), loaded={"qwen2.5-coder:7b"}) as (fake, server):
+        write_config(tmp_path, monkeypatch, (
+            f'[hosts.gpu1]\nkind = "ollama"\nurl = "{server.url}"\ntoken_env = "GPU1_TOKEN"\n'
+            f'usd_per_hour = 1.2\n[hosts.dead]\nkind = "openai"\nurl = "{refused_url()}/v1"\n'
+        ))  # fmt: skip
+        monkeypatch.setenv("GPU1_TOKEN", SECRET)
+        monkeypatch.setenv("OLLAMA_HOST", refused_url().removeprefix("http://"))
+        rent("vast-12345", refused_url(), usd=0.5, age=600.0)
+        record_calls(home)
+        yield fake
+
+
+@pytest.fixture
+def hosts_client(store: RunStore, gpu1: FakeOllama) -> Iterator[TestClient]:
+    with TestClient(create_app(store, TOKEN), base_url="http://127.0.0.1") as c:
         yield c
 
 
-def test_the_hosts_page_shows_configured_hosts_prices_and_measured_speeds(
-    hosts_client: TestClient,
+def rows(html: str) -> dict[str, str]:
+    """Each pool row's HTML by its ``kind/name``."""
+    return dict(re.findall(r'<tr data-host="([^"]+)">(.*?)</tr>', html))
+
+
+def test_the_hosts_page_lists_the_pool_with_prices_age_and_measured_speed_asking_no_host(
+    hosts_client: TestClient, gpu1: FakeOllama
 ) -> None:
     page = hosts_client.get(u("hosts")).text
-    assert 'data-host="gpu1"' in page and 'data-host="local"' in page
-    assert "$1.20" in page and "bearer" in page
+    found = rows(page)
+    assert list(found) == ["ollama/local", "ollama/gpu1", "openai/dead", "ollama/vast-12345"]
+    assert "$1.20" in found["ollama/gpu1"] and "42.00" in found["ollama/gpu1"]  # median
+    assert "<td>rented</td>" in found["ollama/vast-12345"] and "$0.50" in found["ollama/vast-12345"]
+    assert "10 m 0 s" in found["ollama/vast-12345"]  # its age
+    assert all("not asked yet" in row for row in found.values())
+    assert gpu1.requests == []  # the page itself waits on no host: the script asks
     assert "<polyline" in page and "qwen2.5-coder:7b@gpu1 (last 44.0 tok/s)" in page
     assert "qwen3-8b@llama (last 25.5 tok/s)" in page
     assert "42.00 / 43.60" in page  # median / p90 of the five Ollama calls
     assert "<td>ollama</td>" in page and "<td>timings</td>" in page  # where each came from
-    assert "no host pool yet" in page and "not a measurement" in page
+    assert "not a measurement" in page
     data = hosts_client.get(u("api/hosts")).json()
     assert data["speed"]["qwen2.5-coder:7b@gpu1"][-1] == [1_700_000_240, 44.0]
     assert [(r["model"], r["calls"]) for r in data["profiles"]] == [
         ("qwen2.5-coder:7b", 5), ("qwen3-8b", 1)]  # fmt: skip
+    assert [h["name"] for h in data["hosts"]] == ["local", "gpu1", "dead", "vast-12345"]
     assert SECRET not in page and SECRET not in json.dumps(data)
 
 
-def test_host_health_and_loaded_models_are_asked_of_each_host(hosts_client: TestClient) -> None:
+def test_the_pool_table_shows_a_healthy_and_a_down_host_from_fake_servers(
+    hosts_client: TestClient, gpu1: FakeOllama
+) -> None:
+    found = rows(hosts_client.get(u("fragments/hosts")).text)
+    up, dead = found["ollama/gpu1"], found["openai/dead"]
+    assert "class='health good'>up<" in up
+    assert "llama3.2:3b, qwen2.5-coder:7b" in up  # present
+    assert "<td class=loaded>qwen2.5-coder:7b</td>" in up  # loaded
+    assert "class='health bad'>down: " in dead and "<td class=models>none</td>" in dead
+    assert "class='health bad'>down: " in found["ollama/local"]
+    assert {h["authorization"] for _, _, h in gpu1.requests} == {f"Bearer {SECRET}"}
     health = hosts_client.get(u("api/hosts/health")).json()
-    gpu1, local = health["hosts"]["gpu1"], health["hosts"]["local"]
-    assert gpu1 == {"ok": True, "version": "0.5.1", "models": ["qwen2.5-coder:7b", "llama3.2:3b"],
-                    "loaded": ["qwen2.5-coder:7b"], "error": None}  # fmt: skip
-    assert local["ok"] is False and "not reachable" in local["error"]
+    by_name = {h["name"]: h for h in health["hosts"]}
+    assert by_name["gpu1"]["healthy"] is True and by_name["gpu1"]["loaded"] == ["qwen2.5-coder:7b"]
+    assert by_name["dead"]["healthy"] is False and by_name["dead"]["reason"]
     assert SECRET not in json.dumps(health)
+
+
+def test_a_host_that_never_answers_is_down_after_its_timeout_and_holds_up_no_other_request(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hosts, "PROBE_TIMEOUT", 1.0)
+    monkeypatch.setenv("OLLAMA_HOST", refused_url().removeprefix("http://"))
+    hung, taken, done = socket.socket(), threading.Event(), threading.Event()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)
+    write_config(
+        tmp_path,
+        monkeypatch,
+        (f'[hosts.hung]\nkind = "ollama"\nurl = "http://127.0.0.1:{hung.getsockname()[1]}"\n'),
+    )
+
+    def accept() -> None:  # takes the probe's connection and never answers it
+        conn, _ = hung.accept()
+        taken.set()
+        with conn:
+            done.wait(30)
+
+    threading.Thread(target=accept, daemon=True).start()
+    answer: list[httpx.Response] = []
+    probe = threading.Thread(target=lambda: answer.append(
+        httpx.get(f"{served.url}fragments/hosts", timeout=20)))  # fmt: skip
+    try:
+        probe.start()
+        assert taken.wait(10), "the probe never reached the hung host"
+        other = httpx.get(f"{served.url}api/runs", timeout=5)  # while the probe waits
+        assert other.status_code == 200 and probe.is_alive()
+        probe.join(20)
+        assert "class='health bad'>down: " in rows(answer[0].text)["ollama/hung"]
+    finally:
+        done.set()
+        hung.close()
+
+
+def test_a_probe_that_hangs_is_given_up_at_its_limit_and_says_so(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    monkeypatch.setattr(hosts, "pool_now", lambda *a: release.wait(30) and Pool([]))
+    try:
+        started = time.monotonic()
+        found = anyio.run(hosts.PoolProbe(home, limit=0.2).status)
+        assert found.error == "the pool did not answer within 0.2 s"
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+
+
+def test_requests_arriving_during_a_probe_wait_for_it_and_share_its_answer(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls, entered, release = [], threading.Event(), threading.Event()
+
+    def slow(*args: object) -> Pool:
+        calls.append(args)
+        entered.set()
+        release.wait(10)
+        return Pool([{"name": "gpu1"}], None, True)
+
+    monkeypatch.setattr(hosts, "pool_now", slow)
+    probe, answers = hosts.PoolProbe(home), []
+
+    async def ask() -> None:
+        answers.append(await probe.status())
+
+    async def race() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ask)
+            tg.start_soon(ask)
+            with anyio.fail_after(10):  # both are in: one probing, one waiting for it
+                while not (entered.is_set() and probe.waiting() == 1):
+                    await anyio.sleep(0.01)
+            release.set()
+
+    anyio.run(race)
+    assert len(calls) == 1 and answers[0] is answers[1]
+    assert anyio.run(probe.status) is answers[0]  # still fresh: not asked again
 
 
 def test_a_broken_config_is_shown_not_a_server_error(
     store: RunStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: TestClient
 ) -> None:
-    config = tmp_path / "broken.toml"
-    config.write_text("[ollama.hosts.x\n")
-    monkeypatch.setenv("LOOPWRIGHT_CONFIG", str(config))
+    write_config(tmp_path, monkeypatch, "[hosts.x\n")
     page = client.get(u("hosts"))
     assert page.status_code == 200 and "not valid TOML" in page.text
+    assert "not valid TOML" in client.get(u("fragments/hosts")).text
     assert client.get(u("api/hosts/health")).json()["error"]
     assert "no profile store yet" in page.text
 

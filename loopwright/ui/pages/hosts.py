@@ -1,5 +1,7 @@
-"""The Hosts page: configured Ollama hosts, their health (asked by the script), and the
-speeds loopwright measured on its own model calls. It says where each number comes from."""
+"""The Hosts page: the pool (health, models present and loaded, $/h, age, idle, measured
+speed; the health asked by the script), and the speeds loopwright measured on its own
+model calls per model x host, as a table and as charts over time. It says where each
+number comes from."""
 
 from __future__ import annotations
 
@@ -7,9 +9,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from .charts import lines
-from .layout import h, layout
+from .layout import duration, h, layout
 
-__all__ = ["SOURCES_TEXT", "Speeds", "hosts_html", "speeds_html"]
+__all__ = ["SOURCES_TEXT", "Pool", "Speeds", "hosts_html", "pool_rows", "pool_table", "speeds_html"]
+
+POOL_COLUMNS = ("host", "kind", "source", "url", "$/h", "gen tok/s", "age", "idle", "health",
+                "models", "loaded")  # fmt: skip
+MODELS_SHOWN = 8
+"""Model names shown per host; the rest are counted."""
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The pool's hosts (``HostStatus.as_dict()`` each), or why it could not be listed;
+    ``probed``: health and models were asked."""
+
+    hosts: list[dict[str, Any]]
+    error: str | None = None
+    probed: bool = False
+
 
 SOURCES_TEXT = (
     "<i>ollama</i> (Ollama's own durations), <i>timings</i> (the server's timings, as "
@@ -18,33 +36,67 @@ SOURCES_TEXT = (
 )
 
 
-def hosts_html(
-    base: str,
-    config_file: str,
-    hosts: list[dict[str, Any]],
-    config_error: str | None,
-    speed: Speeds,
-) -> str:
-    error = f"<p class=bad>the config cannot be read: {h(config_error)}</p>" if config_error else ""
-    rows = "".join(
-        f'<tr data-host="{h(x["name"])}"><td><b>{h(x["name"])}</b></td><td><code>{h(x["url"])}'
-        f"</code></td><td>{h(x['auth'])}</td>"
-        f"<td class=num>{_per_hour(x['usd_per_hour'])}</td>"
-        "<td class=health>not asked yet</td><td class=loaded>—</td></tr>"
-        for x in hosts
-    )
+def hosts_html(base: str, config_file: str, pool: Pool, speed: Speeds, probe_s: float) -> str:
+    """The whole page: the pool (its health filled in by the script from ``fragments/hosts``)
+    and the measured speeds."""
     body = (
-        "<h1>Hosts</h1><p class=note>There is no host pool yet: these are the Ollama hosts "
-        f"configured in <code>{h(config_file)}</code> (and <code>local</code>). Health and "
-        "loaded models are asked of each host when this page loads; $/h is the configured "
-        "price, not a measurement. Speeds are measured by loopwright on its own model calls "
-        "(<code>profiles.sqlite</code>), each from the best source the call had: "
-        f"{SOURCES_TEXT}.</p>"
-        f"{error}<table class=hosts><tr><th>host</th><th>url</th><th>auth</th><th>$/h</th>"
-        f"<th>health</th><th>loaded models</th></tr>{rows}</table>"
-        f"<h2>Measured speed</h2>{speeds_html(speed)}"
+        "<h1>Hosts</h1><p class=note>The pool: the hosts of the config file "
+        f"(<code>{h(config_file)}</code>: <code>[hosts.NAME]</code>, "
+        "<code>[ollama.hosts.NAME]</code>, <code>[openai.endpoints.NAME]</code>, and "
+        "<code>local</code>) and the running rented ones (<code>loopwright hosts rent</code>). "
+        "Health and the models present and loaded are asked of each host when this page "
+        f"loads (each within {probe_s:g} s); $/h is the configured or rented price, not "
+        "a measurement; tok/s is the median generated tokens/s measured on the host. Speeds "
+        "are measured by loopwright on its own model calls (<code>profiles.sqlite</code>), "
+        f"each from the best source the call had: {SOURCES_TEXT}.</p>"
+        f"{pool_table(pool)}<h2>Measured speed</h2>{speeds_html(speed)}"
     )
     return layout("Hosts", base, body, "hosts")
+
+
+def pool_table(pool: Pool) -> str:
+    error = f"<p class=bad>the config cannot be read: {h(pool.error)}</p>" if pool.error else ""
+    head = "".join(f"<th>{c}</th>" for c in POOL_COLUMNS)
+    return f"{error}<table class=hosts><thead><tr>{head}</tr></thead>" \
+        f"<tbody id=hosts-body>{pool_rows(pool)}</tbody></table>"  # fmt: skip
+
+
+def pool_rows(pool: Pool) -> str:
+    """One row per host of the pool (the fragment the script swaps in once probed)."""
+    if pool.error and pool.probed:
+        return f"<tr><td colspan={len(POOL_COLUMNS)} class=bad>{h(pool.error)}</td></tr>"
+    return "".join(_host_row(x) for x in pool.hosts)
+
+
+def _host_row(x: dict[str, Any]) -> str:
+    healthy = x.get("healthy")
+    if healthy is None:
+        health = "<td class=health>not asked yet</td>"
+    elif healthy:
+        health = "<td class='health good'>up</td>"
+    else:
+        health = f"<td class='health bad'>down: {h(x.get('reason'))}</td>"
+    asked = healthy is not None
+    return (
+        f'<tr data-host="{h(x["kind"])}/{h(x["name"])}"><td><b>{h(x["name"])}</b></td>'
+        f"<td>{h(x['kind'])}</td><td>{h(x['source'])}</td><td><code>{h(x['url'])}</code></td>"
+        f"<td class=num>{_per_hour(x.get('usd_per_hour'))}</td>"
+        f"<td class=num>{_num(x.get('gen_tps'))}</td>"
+        f"<td class=num>{duration(x.get('age_s'))}</td>"
+        f"<td class=num>{duration(x.get('idle_s'))}</td>{health}"
+        f"<td class=models>{_names(x.get('models'), asked)}</td>"
+        f"<td class=loaded>{_names(x.get('loaded'), asked)}</td></tr>"
+    )
+
+
+def _names(names: Any, asked: bool) -> str:
+    if not asked:
+        return "—"
+    if not names:
+        return "none"
+    shown = ", ".join(str(n) for n in names[:MODELS_SHOWN])
+    more = f" <span class=muted>+{len(names) - MODELS_SHOWN} more</span>"
+    return h(shown) + (more if len(names) > MODELS_SHOWN else "")
 
 
 @dataclass(frozen=True)

@@ -152,21 +152,14 @@ function runPage() {
   });
 }
 
-// --- hosts page: ask each host how it is --------------------------------------------
+// --- hosts page: ask the pool's hosts how they are ---------------------------------
+// The server asks every host at once (each within its timeout) and sends the rows back.
 async function hostsPage() {
-  const cells = document.querySelectorAll("tr[data-host]");
-  cells.forEach((row) => { row.querySelector(".health").textContent = "asking…"; });
-  const r = await fetch("api/hosts/health");
-  if (!r.ok) return;
-  const found = (await r.json()).hosts || {};
-  cells.forEach((row) => {
-    const h = found[row.dataset.host];
-    const health = row.querySelector(".health");
-    if (!h) { health.textContent = "—"; return; }
-    health.className = "health " + (h.ok ? "good" : "bad");
-    health.textContent = h.ok ? `up, Ollama ${h.version}, ${h.models.length} model(s)` : h.error;
-    row.querySelector(".loaded").textContent = h.ok ? (h.loaded.join(", ") || "none") : "—";
-  });
+  const rows = document.getElementById("hosts-body");
+  if (!rows) return;
+  rows.querySelectorAll("td.health").forEach((cell) => { cell.textContent = "asking…"; });
+  const r = await fetch("fragments/hosts");
+  if (r.ok) rows.innerHTML = await r.text();
 }
 
 ({ runs: runsPage, run: runPage, hosts: hostsPage })[body.dataset.page]?.();
