@@ -67,7 +67,8 @@ def commit(repo: Path, files: dict[str, str], mode: int = 0o755) -> None:
         path.write_text(body)
         path.chmod(mode)
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "files"], check=True)
+    identity = ["-c", "user.name=t", "-c", "user.email=t@t"]  # no global git config on CI
+    subprocess.run(["git", "-C", str(repo), *identity, "commit", "-qm", "files"], check=True)
 
 
 def test_relative_verify_programs_must_be_in_the_worktree_the_verify_runs_in(
