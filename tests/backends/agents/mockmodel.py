@@ -5,7 +5,11 @@ streamGenerateContent (SSE). Requests go to ``/s/<scenario>/...``; each turn of 
 takes the next reply from its queue (the last one repeats). A reply is
 ``("text", str)``, ``("tool", name, input)`` or ``("error", status)``. ``{cwd}`` in a tool
 input becomes the working directory the CLI announced in its system prompt, so the same
-script works wherever the run's worktree is.
+script works wherever the run's worktree is; ``{run_id}`` becomes the newest loopwright run
+id in the request (a tool result the model got back), so a script can call
+``orchestrate`` and then ``orchestrate_result`` on the run it started. In the Responses
+format a tool name ``NAMESPACE/NAME`` is a call of NAME in that namespace (Codex offers
+each MCP server's tools in a namespace, ``mcp__SERVER``).
 
 Side calls that are not turns (opencode's title request, Gemini's router and token counts)
 get a plain answer without taking a reply.
@@ -39,13 +43,24 @@ def _cwd_of(raw: str) -> str:
     return "."
 
 
-def _fill(value: Any, cwd: str) -> Any:
+_RUN_ID = re.compile(r"\b[0-9]{8}-[0-9]{9}-[0-9a-f]{6}\b")
+
+
+def _fields(raw: str) -> dict[str, str]:
+    """What ``{cwd}`` and ``{run_id}`` stand for in the replies to this request."""
+    run_ids = _RUN_ID.findall(raw)
+    return {"{cwd}": _cwd_of(raw), "{run_id}": run_ids[-1] if run_ids else ""}
+
+
+def _fill(value: Any, fields: dict[str, str]) -> Any:
     if isinstance(value, str):
-        return value.replace("{cwd}", cwd)
+        for name, text in fields.items():
+            value = value.replace(name, text)
+        return value
     if isinstance(value, dict):
-        return {k: _fill(v, cwd) for k, v in value.items()}
+        return {k: _fill(v, fields) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_fill(v, cwd) for v in value)
+        return type(value)(_fill(v, fields) for v in value)
     return value
 
 
@@ -107,7 +122,7 @@ def _handler(model: MockModel) -> type[BaseHTTPRequestHandler]:
                 return self._json(200, _gemini_chunk(("text", text)))
             if "/chat/completions" in path and not body.get("tools") and scenario.startswith("oc"):
                 return self._sse(_chat(("text", "Mock title"), body))  # opencode's title call
-            reply = _fill(model.next_reply(scenario), _cwd_of(raw))
+            reply = _fill(model.next_reply(scenario), _fields(raw))
             if reply[0] == "error":
                 return self._json(int(reply[1]), _error_body(path, int(reply[1])))
             if "/messages" in path:
@@ -225,14 +240,17 @@ def _responses(reply: Reply) -> Iterator[str]:
             "status": "completed",
         }
     elif reply[0] == "tool":
+        namespace, _, name = str(reply[1]).rpartition("/")
         item = {
             "type": "function_call",
             "id": "fc_1",
             "call_id": f"call_{rid}",
-            "name": reply[1],
+            "name": name,
             "arguments": json.dumps(reply[2]),
             "status": "completed",
         }
+        if namespace:  # a tool offered in a namespace (Codex: an MCP server's tools)
+            item["namespace"] = namespace
     else:
         item = {
             "type": "message",
