@@ -1,5 +1,5 @@
-"""``loopwright hosts profile [MODEL] [--json]``: the measured speed of each model x host
-(registered in ``cli``)."""
+"""``loopwright hosts profile [MODEL] [--json]``: the measured speed of each model x host;
+``hosts ls`` (``hosts_ls``): the pool (registered in ``cli``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import argparse
 import json
 from typing import Any
 
+from .hosts_ls import add_ls, cmd_ls
 from .output import out
+from .rent_cmd import ACTIONS as RENT_ACTIONS
+from .rent_cmd import add_rent_commands, cmd_rent_group
 
 
 def add_hosts_commands(p: argparse.ArgumentParser) -> None:
@@ -21,9 +24,15 @@ def add_hosts_commands(p: argparse.ArgumentParser) -> None:
     )
     q.add_argument("model", nargs="?", help="only this model")
     q.add_argument("--json", action="store_true", help="print one JSON document")
+    add_rent_commands(actions)
+    add_ls(actions)
 
 
 def cmd_hosts(args: argparse.Namespace) -> int:
+    if args.hosts_command in RENT_ACTIONS:
+        return cmd_rent_group(args)
+    if args.hosts_command == "ls":
+        return cmd_ls(args)
     from ..hosts.profiles import ProfileStore
     from ..hosts.summary import summarize
 

@@ -28,7 +28,7 @@ from ..errors import UserError
 from .health import PROBE_TIMEOUT, Health, probe_all
 from .named import BUILT_IN_ENDPOINTS, Host, HostKind, configured_hosts
 from .profiles import CallProfile, ProfileStore
-from .rented import last_used, load_rented
+from .rented import last_used, load_rented, unwatched
 
 __all__ = [
     "DOWN_SECONDS",
@@ -42,6 +42,7 @@ __all__ = [
     "mark_down",
     "pool_hosts",
     "pool_status",
+    "unwatched_warnings",
 ]
 
 DOWN_SECONDS = 300.0
@@ -278,3 +279,13 @@ async def choose(
         return not has_model(x.loaded, model), -(speed or 0.0), h.usd_per_hour, h.name
 
     return [h for h, _ in sorted(fit, key=rank)], why
+
+
+def unwatched_warnings() -> list[str]:
+    """Paid instances nobody watches (their keeper died), one line each: every listing of
+    the pool says them."""
+    return [
+        f"rented host {h.name} (instance {h.instance_id}, ${h.usd_per_hour:g}/h) runs with no "
+        f"keeper watching it: `loopwright hosts down {h.name}` destroys it"
+        for h in unwatched()
+    ]
