@@ -115,7 +115,10 @@ async def rent(
         save_rented(host)
         return await _bring_up(host, vast, http, progress, waits)
     except BaseException as exc:
-        raise await _give_back(host, vast, exc, clock) from exc
+        said = await _give_back(host, vast, exc, clock)
+        if said is exc:
+            raise
+        raise said from exc
 
 
 async def _bring_up(
@@ -164,10 +167,11 @@ async def _give_back(
     try:
         await vast.destroy(host.instance_id)
     except Exception as failed:  # any failure is reported, with what to do
+        _destroy_at_next_look(host)
         return HostError(
-            f"{why}; destroying instance {host.instance_id} then failed too ({failed}): "
-            f"it may still be billed; run `loopwright hosts down {host.name}` or destroy it "
-            "at https://cloud.vast.ai/instances/ (its keeper keeps trying)",
+            f"{why}; destroying instance {host.instance_id} then failed too ({failed}): it "
+            f"may still be billed; run `loopwright hosts down {host.name}` or destroy it at "
+            "https://cloud.vast.ai/instances/ (its keeper tries again at each look)",
             instance_id=host.instance_id,
         )
     mark_destroyed(host.name, clock())
@@ -178,6 +182,16 @@ async def _give_back(
         status=getattr(exc, "status", None),
         instance_id=host.instance_id,
     )
+
+
+def _destroy_at_next_look(host: RentedHost) -> None:
+    """An idle limit of 0: the keeper destroys the host at its next look."""
+    try:
+        now = _find(host.name) or host
+        if now.state != "destroyed":
+            save_rented(dataclasses.replace(now, idle_minutes=0.0))
+    except OSError:  # the error raised says what to do either way
+        pass
 
 
 def _auth(host: RentedHost) -> dict[str, str]:

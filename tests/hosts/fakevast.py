@@ -76,6 +76,8 @@ class FakeVast:
     """``exited``: an instance goes loading -> exited instead of running."""
     rate_limit: int = 0
     """How many of the next calls answer 429."""
+    destroy_status: int | None = None
+    """Set: every DELETE answers this status (an outage) and destroys nothing."""
     instances: dict[int, Instance] = field(default_factory=dict)
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     """(method, path, Authorization header) of every call."""
@@ -116,6 +118,8 @@ class FakeVast:
                 return 404, {"success": False, "error": "no_such_instance", "msg": "not found"}
             if method == "GET":
                 return 200, {"instances": self._record(found)}
+            if method == "DELETE" and self.destroy_status:
+                return self.destroy_status, {"success": False, "error": "server_error", "msg": "x"}
             if method == "DELETE":
                 return 200, self._destroy(found)
         return 404, {"success": False, "error": "not_found", "msg": f"{method} {path}"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 import time
 
 import httpx
@@ -18,6 +20,7 @@ from loopwright.hosts.rented import (
     mark_destroyed,
     mark_used,
     save_rented,
+    unwatched,
 )
 from loopwright.hosts.vast import VastClient
 from tests.hosts.fakevast import KEY, FakeVast
@@ -135,3 +138,16 @@ async def test_the_keeper_ends_when_someone_else_destroyed_the_host_and_beats_me
 def test_a_host_name_that_is_not_a_plain_name_is_refused(name: str) -> None:
     with pytest.raises(ValueError):
         mark_used(name)
+
+
+def test_a_keeper_without_vast_api_key_stops_saying_why_and_its_host_is_then_unwatched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("VAST_API_KEY", raising=False)
+    saved(5, keeper_pid=None)
+    done = subprocess.run(
+        [sys.executable, "-m", "loopwright.hosts.keeper", "vast-5", "--interval", "0.05"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 2 and "VAST_API_KEY is not set" in done.stderr
+    assert [h.name for h in unwatched()] == ["vast-5"]

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from loopwright.errors import HostError
+from loopwright.hosts.keeper import keeper_log
 from loopwright.hosts.rented import (
     RentedHost,
     keeper_beat,
@@ -80,6 +81,9 @@ async def test_a_rented_host_is_saved_reachable_only_with_its_token_and_the_keep
     [gone] = load_rented(include_destroyed=True)
     assert gone.state == "destroyed" and (gone.destroyed_at or 0) >= (last_used(host.name) or 0)
     assert unwatched() == []
+    log = Path(keeper_log(host.name)).read_text()
+    assert f"{host.name} (instance {host.instance_id}) destroyed: idle" in log
+    assert KEY not in log and (host.token or "-") not in log
 
 
 async def test_an_instance_that_fails_after_creation_is_destroyed_and_the_error_says_so(
@@ -92,6 +96,19 @@ async def test_an_instance_that_fails_after_creation_is_destroyed_and_the_error_
     assert fake_vast.destroyed() == [inst.id] and err.value.instance_id == inst.id
     [gone] = load_rented(include_destroyed=True)
     assert gone.state == "destroyed"
+
+
+async def test_a_failed_rent_whose_destroy_fails_too_says_the_instance_may_still_be_billed(
+    fake_vast: FakeVast,
+) -> None:
+    fake_vast.fail_state = "exited"
+    fake_vast.destroy_status = 500
+    with pytest.raises(HostError, match=r"may still be billed; run `loopwright hosts down vast-"):
+        await rented()
+    [host] = load_rented()  # still recorded as not destroyed: unwatched() and doctor see it
+    assert host.state == "loading" and fake_vast.destroyed() == []
+    fake_vast.destroy_status = None  # the keeper's next look now succeeds
+    assert await asyncio.to_thread(fake_vast.wait_destroyed, host.instance_id)
 
 
 async def test_an_interrupted_rent_destroys_its_instance_before_it_stops(
