@@ -36,6 +36,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from ..hosts.pool import pool_status, unwatched_warnings
 
     rows = [s.as_dict() for s in anyio.run(lambda: pool_status(not args.no_probe))]
+    idle_costs(rows)
     for line in unwatched_warnings():
         print(f"loopwright: warning: {line}", file=sys.stderr)
     if args.json:
@@ -44,6 +45,20 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for line in table(rows):
         out(line)
     return 0
+
+
+def idle_costs(rows: list[dict[str, Any]]) -> None:
+    """Give each row ``idle_cost_usd``: what a rented host has cost the pool with no run
+    holding it (``hosts.ledger``); None for a config host (no rental span known)."""
+    from ..hosts.ledger import Ledger, idle_cost
+
+    ledger = Ledger()
+    try:
+        for r in rows:
+            rented = r["source"] == "rented"
+            r["idle_cost_usd"] = round(idle_cost(r["name"], ledger), 4) if rented else None
+    finally:
+        ledger.close()
 
 
 def duration(seconds: float | None) -> str:
@@ -58,6 +73,10 @@ def duration(seconds: float | None) -> str:
     if s < 86400:
         return f"{s // 3600}h{s % 3600 // 60:02d}m"
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def _usd(value: float | None) -> str:
+    return "-" if value is None else f"${value:.2f}"
 
 
 def _health(row: dict[str, Any]) -> str:
@@ -77,7 +96,7 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
 
     lines = [
         f"{'name':<14} {'kind':<6} {'source':<6} {'health':<6} {'models':<28} {'loaded':<20} "
-        f"{'gen tok/s':>9} {'$/h':>6} {'age':>6} {'idle':>6}"
+        f"{'gen tok/s':>9} {'$/h':>6} {'age':>6} {'idle':>6} {'idle $':>8}"
     ]
     for r in rows:
         probed = r["healthy"] is not None
@@ -85,7 +104,8 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
             f"{r['name'][:14]:<14} {r['kind']:<6} {r['source']:<6} {_health(r):<6} "
             f"{_names(r['models'], 28) if probed else '?':<28} "
             f"{_names(r['loaded'], 20) if probed else '?':<20} {figure(r['gen_tps']):>9} "
-            f"{r['usd_per_hour']:>6.2f} {duration(r['age_s']):>6} {duration(r['idle_s']):>6}"
+            f"{r['usd_per_hour']:>6.2f} {duration(r['age_s']):>6} {duration(r['idle_s']):>6} "
+            f"{_usd(r.get('idle_cost_usd')):>8}"
         )
     lines.extend(f"  {r['name']} is down: {r['reason']}" for r in rows if r["healthy"] is False)
     return lines

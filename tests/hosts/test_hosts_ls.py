@@ -52,13 +52,15 @@ def test_hosts_ls_prints_health_models_loaded_speed_cost_age_and_idle(
     lines = capsys.readouterr().out.splitlines()
     head, rows = lines[0].split(), {line.split()[0]: line.split() for line in lines[1:5]}
     assert head == ["name", "kind", "source", "health", "models", "loaded", "gen", "tok/s",
-                    "$/h", "age", "idle"]  # fmt: skip
+                    "$/h", "age", "idle", "idle", "$"]  # fmt: skip
     assert rows["gpu1"][:6] == ["gpu1", "ollama", "config", "up", "qwen:7b", "qwen:7b"]
     assert rows["gpu1"][6:9] == ["42", "0.80", "-"] and rows["gpu1"][9] in ("1m", "2m")
     assert rows["llama"][:6] == ["llama", "openai", "config", "up", "gemma", "gemma"]
     assert rows["vast-7"][2:4] == ["rented", "up"] and rows["vast-7"][7:10] == ["0.45", "2h00m",
                                                                                "-"]  # fmt: skip
     assert lines[-1].startswith("  local is down: no connection") and hosts in lines[-1]
+    # rented 2 h ago at $0.45/h, never held by a run: all of it is the pool's idle cost
+    assert rows["vast-7"][10] == "$0.90" and rows["gpu1"][10] == "-"
 
 
 def test_hosts_ls_json_gives_the_pools_fields_and_no_probe_asks_no_host(
@@ -69,6 +71,8 @@ def test_hosts_ls_json_gives_the_pools_fields_and_no_probe_asks_no_host(
     assert set(rows) == {"local", "gpu1", "llama", "vast-7"}
     assert rows["gpu1"]["gen_tps"] == 42.0 and rows["gpu1"]["loaded"] == ["qwen:7b"]
     assert rows["local"]["healthy"] is False and hosts in rows["local"]["reason"]
+    assert rows["vast-7"]["idle_cost_usd"] == pytest.approx(0.9, abs=0.01)
+    assert rows["gpu1"]["idle_cost_usd"] is None  # a config host has no rental span
     assert main(["hosts", "ls", "--json", "--no-probe"]) == 0
     quiet = json.loads(capsys.readouterr().out)
     assert {r["healthy"] for r in quiet} == {None} and {len(r["models"]) for r in quiet} == {0}
