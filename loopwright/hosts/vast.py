@@ -170,12 +170,16 @@ class VastClient:
     ) -> list[Offer]:
         """Rentable on-demand offers of ``gpu`` at most ``max_price`` $/h with ``disk`` GB,
         cheapest first."""
-        query = {
+        query = {  # the Vast CLI's defaults (verified, not external, rentable, not rented)
+            "verified": {"eq": True},
+            "external": {"eq": False},
+            "rented": {"eq": False},
             "gpu_name": {"eq": gpu},
             "rentable": {"eq": True},
             "dph_total": {"lte": max_price},
             "disk_space": {"gte": disk},
             "type": "on-demand",
+            "allocated_storage": disk,  # dph_total then includes this disk's price
             "order": [["dph_total", "asc"]],
             "limit": limit,
         }

@@ -34,16 +34,23 @@ from tests.backends.models.fake_ollama import FakeOllama, Server
 
 KEY = "vast-test-key-0123456789abcdef0123456789abcdef"
 
+
+def offer(id: int, gpu: str, price: float, disk: float, rented: bool = False) -> dict[str, Any]:
+    """An offer as ``GET /bundles/`` lists it (the fields loopwright reads or filters on)."""
+    return {
+        "id": id, "gpu_name": gpu, "num_gpus": 1, "gpu_ram": 24564, "dph_total": price,
+        "reliability2": 0.99, "inet_down": 900.0, "disk_space": disk, "rentable": True,
+        "rented": rented, "verified": True, "external": False,
+    }  # fmt: skip
+
+
 OFFERS: list[dict[str, Any]] = [
-    {"id": 501, "gpu_name": "RTX 4090", "num_gpus": 1, "gpu_ram": 24564, "dph_total": 0.55,
-     "reliability2": 0.99, "inet_down": 900.0, "disk_space": 200.0, "rentable": True},
-    {"id": 502, "gpu_name": "RTX 4090", "num_gpus": 1, "gpu_ram": 24564, "dph_total": 0.41,
-     "reliability2": 0.98, "inet_down": 500.0, "disk_space": 100.0, "rentable": True},
-    {"id": 503, "gpu_name": "RTX 4090", "num_gpus": 1, "gpu_ram": 24564, "dph_total": 0.90,
-     "reliability2": 0.99, "inet_down": 900.0, "disk_space": 500.0, "rentable": True},
-    {"id": 504, "gpu_name": "RTX 3090", "num_gpus": 1, "gpu_ram": 24576, "dph_total": 0.20,
-     "reliability2": 0.97, "inet_down": 300.0, "disk_space": 300.0, "rentable": True},
-]  # fmt: skip
+    offer(501, "RTX 4090", 0.55, 200.0),
+    offer(502, "RTX 4090", 0.41, 100.0),
+    offer(503, "RTX 4090", 0.90, 500.0),
+    offer(505, "RTX 4090", 0.30, 200.0, rented=True),
+    offer(504, "RTX 3090", 0.20, 300.0),
+]
 
 
 @dataclass

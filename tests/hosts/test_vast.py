@@ -33,6 +33,8 @@ async def test_search_asks_for_the_gpu_under_the_price_with_the_disk_and_sorts_c
     q = fake_vast.queries[0]
     assert q["gpu_name"] == {"eq": "RTX 4090"} and q["rentable"] == {"eq": True}
     assert q["dph_total"] == {"lte": 0.60} and q["disk_space"] == {"gte": 60}
+    assert q["verified"] == {"eq": True} and q["rented"] == {"eq": False}  # 505 is rented
+    assert q["external"] == {"eq": False} and q["allocated_storage"] == 60
     assert [(m, p, a) for m, p, a in fake_vast.calls] == [("GET", "/bundles/", f"Bearer {KEY}")]
 
 
