@@ -1,5 +1,6 @@
 """Fixtures of the dashboard's tests: the app over the test's store, a finished demo run,
-runs and logs made directly on disk for the size tests."""
+runs and logs made directly on disk for the size tests, a pool of fake hosts on 127.0.0.1
+with measured calls in the profile store."""
 
 from __future__ import annotations
 
@@ -14,12 +15,52 @@ import pytest
 from starlette.testclient import TestClient
 
 from loopwright.cli.demo import demo_request
+from loopwright.hosts.profiles import FILE_NAME, ProfileStore, from_model_call
 from loopwright.runs import runner
 from loopwright.runs.store import RunStore
 from loopwright.ui import create_app, serve_in_thread
 from loopwright.ui.serve import Served
+from tests.backends.models.fake_ollama import FakeOllama
+from tests.hosts.poolkit import ollama, refused_url, rent, write_config
 
 TOKEN = "test-token-0123456789abcdef"
+
+SECRET = "sk-gpu1-very-secret-token-value"
+MODELS = {"qwen2.5-coder:7b", "llama3.2:3b"}
+
+
+def record_calls(home: Path) -> None:
+    """Calls as the run hosts record each model_call: five on gpu1, one on llama."""
+    store = ProfileStore(home / FILE_NAME)
+    for i in range(5):  # Ollama's durations: 40..44 generated tokens/s
+        call = {"provider": "ollama", "model": "qwen2.5-coder:7b", "host": "gpu1",
+                  "input_tokens": 900, "output_tokens": 400, "latency": 12.0,
+                  "profile": {"eval_duration": 10**10, "eval_count": 400, "gen_tps": 40.0 + i,
+                              "prompt_eval_count": 900, "prompt_tps": 900.0,
+                              "load_duration": 10**9, "num_ctx": 8192}}  # fmt: skip
+        store.add_call(from_model_call(call, ts=1_700_000_000 + 60 * i))
+    llama = {"provider": "openai", "model": "qwen3-8b", "endpoint": "llama", "latency": 3.0,
+             "input_tokens": 50, "output_tokens": 100,
+             "timings": {"predicted_per_second": 25.5, "prompt_per_second": 300.0}}  # fmt: skip
+    store.add_call(from_model_call(llama, ts=1_700_000_100))
+    store.close()
+
+
+@pytest.fixture
+def gpu1(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOllama]:
+    """The pool: gpu1, an Ollama on 127.0.0.1 holding one of its two models loaded (it wants
+    a bearer token); dead, a llama-server address that refuses; local, refused too; and
+    vast-12345, rented ten minutes ago, behind an address that refuses."""
+    with ollama(models=set(MODELS), loaded={"qwen2.5-coder:7b"}) as (fake, server):
+        write_config(tmp_path, monkeypatch, (
+            f'[hosts.gpu1]\nkind = "ollama"\nurl = "{server.url}"\ntoken_env = "GPU1_TOKEN"\n'
+            f'usd_per_hour = 1.2\n[hosts.dead]\nkind = "openai"\nurl = "{refused_url()}/v1"\n'
+        ))  # fmt: skip
+        monkeypatch.setenv("GPU1_TOKEN", SECRET)
+        monkeypatch.setenv("OLLAMA_HOST", refused_url().removeprefix("http://"))
+        rent("vast-12345", refused_url(), usd=0.5, age=600.0)
+        record_calls(home)
+        yield fake
 
 
 def u(path: str = "") -> str:

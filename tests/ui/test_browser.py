@@ -1,7 +1,8 @@
 """The dashboard in a real browser: Debian's headless Chromium, driven over the DevTools
 protocol (``chromium.py``), loads the run page of a demo run served by uvicorn on
 127.0.0.1, sees its iterations, a highlighted diff and the event stream, sees a new run
-appear on the Runs page by itself, and leaves screenshots in the CI artifacts folder
+appear on the Runs page by itself, shows the Hosts page with a healthy and a down host of
+the pool and the speed charts, and leaves screenshots in the CI artifacts folder
 (``$LOOPWRIGHT_ARTIFACTS``, else ``.ci-artifacts/``).
 
 Marker ``browser`` (run by ``.ci/run``, which installs ``chromium``); with ``CI=true`` a
@@ -17,6 +18,7 @@ import pytest
 
 from loopwright.runs.store import RunStore
 from loopwright.ui import serve_in_thread
+from tests.backends.models.fake_ollama import FakeOllama
 
 from .chromium import Chromium, find_chromium
 from .conftest import make_run
@@ -97,3 +99,36 @@ def test_in_chromium_a_demo_runs_page_shows_iterations_a_diff_and_events_and_run
     assert seen["state"] == "completed", seen
     assert rows == 1 and later == 2
     assert shot.stat().st_size > 10_000
+
+
+HOSTS = f"""
+new Promise((resolve) => {{
+  const deadline = Date.now() + {WAIT_MS};
+  (function look() {{
+    const seen = {{
+      up: [...document.querySelectorAll("#hosts-body td.health.good")].length,
+      down: [...document.querySelectorAll("#hosts-body td.health.bad")].length,
+      loaded: (document.querySelector('tr[data-host="ollama/gpu1"] td.loaded') || {{}}).textContent,
+      dots: document.querySelectorAll("svg.chart circle").length,
+    }};
+    if ((seen.up > 0 && seen.down > 0) || Date.now() > deadline) resolve(seen);
+    else setTimeout(look, 50);
+  }})();
+}})
+"""
+
+
+def test_in_chromium_the_hosts_page_asks_the_pool_and_draws_the_speeds(
+    chromium: str, store: RunStore, gpu1: FakeOllama
+) -> None:
+    served = serve_in_thread(store)
+    try:
+        with Chromium(chromium) as browser:
+            browser.open(f"{served.url}hosts")
+            seen = browser.evaluate(HOSTS)
+            browser.screenshot(artifacts() / "dashboard-hosts.png")
+    finally:
+        served.stop()
+    assert seen["up"] == 1 and seen["down"] == 3, seen  # gpu1 up; local, dead, vast-12345 down
+    assert seen["loaded"] == "qwen2.5-coder:7b", seen
+    assert seen["dots"] == 6 + 6, seen  # six calls, each a dot in both charts

@@ -76,7 +76,7 @@ def _host_row(x: dict[str, Any]) -> str:
         health = "<td class='health good'>up</td>"
     else:
         health = f"<td class='health bad'>down: {h(x.get('reason'))}</td>"
-    asked = healthy is not None
+    asked = bool(healthy)  # a host that is down or not asked has no models to tell
     return (
         f'<tr data-host="{h(x["kind"])}/{h(x["name"])}"><td><b>{h(x["name"])}</b></td>'
         f"<td>{h(x['kind'])}</td><td>{h(x['source'])}</td><td><code>{h(x['url'])}</code></td>"
