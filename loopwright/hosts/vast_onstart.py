@@ -36,8 +36,9 @@ set -u
 export OLLAMA_HOST=127.0.0.1:{internal}
 export OLLAMA_KEEP_ALIVE=30m
 nohup ollama serve >/var/log/lw-ollama.log 2>&1 &
-if ! command -v python3 >/dev/null 2>&1; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-minimal) \\
+if ! python3 -c 'import argparse, hmac, http.client, http.server, json, typing' 2>/dev/null
+then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3) \\
     >/var/log/lw-apt.log 2>&1
 fi
 cat >/root/lw_proxy.py <<'{end}'

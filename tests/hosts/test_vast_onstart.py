@@ -149,3 +149,17 @@ def test_the_proxy_streams_each_chunk_as_ollama_sends_it(tmp_path: Path) -> None
         for server in (proxy, upstream):
             server.shutdown()
             server.server_close()
+
+
+def test_python3_is_installed_unless_every_module_the_proxy_imports_is_there() -> None:
+    """Debian's python3-minimal lacks http and json: the check imports what the proxy does."""
+    import ast
+
+    tree = ast.parse(proxy_source())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported -= {"__future__", "os", "sys"}
+    [check] = [line for line in onstart_script(TOKEN).splitlines() if "python3 -c" in line]
+    checked = set(check.split("'")[1].removeprefix("import ").split(", "))
+    assert imported <= checked, imported - checked
+    assert "apt-get install -y -qq python3)" in onstart_script(TOKEN)
