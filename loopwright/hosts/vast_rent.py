@@ -23,7 +23,7 @@ from ..errors import HostError, UserError
 from ..process.runner import ProcessRunner
 from .keeper import INTERVAL, start_keeper
 from .rented import RentedHost, load_rented, mark_destroyed, mark_used, save_rented
-from .vast import VastClient
+from .vast import Offer, VastClient
 from .vast_onstart import IMAGE, PORT, new_token, onstart_script
 
 __all__ = ["RentRequest", "Waits", "down", "pull_model", "rent", "wait_ready"]
@@ -84,6 +84,25 @@ async def rent(
     progress(
         f"renting offer {offer.id}: {offer.num_gpus}x {offer.gpu_name} at ${offer.dph_total:.3f}/h"
     )
+    host = await _create(req, offer, vast, clock)
+    try:
+        save_rented(host)
+        host = dataclasses.replace(
+            host, keeper_pid=start_keeper(host.name, runner, waits.keeper_interval)
+        )
+        save_rented(host)
+        return await _bring_up(host, vast, http, progress, waits)
+    except BaseException as exc:
+        said = await _give_back(host, vast, exc, clock)
+        if said is exc:
+            raise
+        raise said from exc
+
+
+async def _create(
+    req: RentRequest, offer: Offer, vast: VastClient, clock: Callable[[], float]
+) -> RentedHost:
+    """Create the instance (with a fresh token in its onstart script): the host to save."""
     token = new_token()
     instance_id = await vast.create(
         offer.id,
@@ -93,7 +112,7 @@ async def rent(
         label=f"loopwright {req.model}",
         port=PORT,
     )
-    host = RentedHost(
+    return RentedHost(
         name=f"vast-{instance_id}",
         instance_id=instance_id,
         kind="ollama",
@@ -107,18 +126,6 @@ async def rent(
         max_hours=req.max_hours,
         state="loading",
     )
-    try:
-        save_rented(host)
-        host = dataclasses.replace(
-            host, keeper_pid=start_keeper(host.name, runner, waits.keeper_interval)
-        )
-        save_rented(host)
-        return await _bring_up(host, vast, http, progress, waits)
-    except BaseException as exc:
-        said = await _give_back(host, vast, exc, clock)
-        if said is exc:
-            raise
-        raise said from exc
 
 
 async def _bring_up(
