@@ -59,7 +59,7 @@ async def test_a_rented_host_is_saved_reachable_only_with_its_token_and_the_keep
     fake_vast: FakeVast,
 ) -> None:
     lines: list[str] = []
-    host = await rented(idle_minutes=0.03, progress=lines.append)  # 1.8 s without calls
+    host = await rented(idle_minutes=0.05, progress=lines.append)  # 3 s without calls
     inst = fake_vast.instances[host.instance_id]
     assert host.name == f"vast-{host.instance_id}" and host.state == "running"
     assert host.url == f"http://127.0.0.1:{inst.proxy_port}" and host.usd_per_hour == 0.41
