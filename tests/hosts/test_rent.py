@@ -67,6 +67,7 @@ async def test_a_rented_host_is_saved_reachable_only_with_its_token_and_the_keep
     assert host.keeper_pid is not None and pid_alive(host.keeper_pid, None)
     assert inst.body["image"].startswith("ollama/ollama") and inst.body["disk"] == 60
     assert any("pulling qwen2.5-coder:32b: success" in line for line in lines)
+    assert not [line for line in lines if KEY in line or (host.token or "-") in line]
     assert fake_vast.ollama_of(host.instance_id).bodies("/api/pull")[0]["model"] == host.model
     async with httpx.AsyncClient() as http:
         assert (await http.get(f"{host.url}/api/tags")).status_code == 401
