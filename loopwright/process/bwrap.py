@@ -75,6 +75,8 @@ def sandbox_argv(plan: Plan, argv: Sequence[str], prefix: Sequence[str] = ()) ->
     if plan.network:
         args += _ro(_resolver(hidden))
     args += ["--bind", str(plan.tmp), "/tmp"]
+    if _inside(home, _real("/tmp")):  # the private /tmp hid it: an empty home, as elsewhere
+        args += ["--tmpfs", str(home)]
     for source, dest in _toolchains(argv, plan.env, [*hidden, _real("/tmp")], home):
         args += ["--ro-bind", str(source), str(dest)]
     for m in plan.extra:

@@ -28,6 +28,7 @@ from ..sandboxing import need_sandbox
 pytestmark = pytest.mark.sandbox
 PY = sys.executable
 MIB = 1024 * 1024
+IDENTITY = ["-c", "user.name=t", "-c", "user.email=t@t"]  # no global git config on CI
 
 
 @pytest.fixture(autouse=True)
@@ -254,8 +255,26 @@ async def test_the_file_size_cap_applies(worktree: Path) -> None:
     assert (worktree / "big").stat().st_size <= 1 * MIB
 
 
+async def test_a_home_under_tmp_is_an_empty_writable_home_inside_the_sandbox(
+    worktree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"  # under /tmp, which the sandbox replaces with a private one
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("secret")
+    monkeypatch.setenv("HOME", str(home))
+    code = (
+        "import os; h = os.path.expanduser('~'); print(sorted(os.listdir(h))); "
+        "os.makedirs(h + '/.cache'); open(h + '/.cache/x', 'w').write('x'); print('wrote')"
+    )
+    r = await sandboxed(code, worktree)
+    assert r.exit_code == 0 and r.output.split() == ["[]", "wrote"], r.output
+    assert sorted(p.name for p in home.iterdir()) == [".ssh"]
+
+
 def test_git_goes_to_the_plain_runner_and_may_write_git(worktree: Path) -> None:
     done = SandboxRunner().run_sync(
-        ["git", "commit", "-q", "--allow-empty", "-m", "loopwright's own"], cwd=worktree, timeout=30
+        ["git", *IDENTITY, "commit", "-q", "--allow-empty", "-m", "loopwright's own"],
+        cwd=worktree,
+        timeout=30,
     )
     assert done.returncode == 0, done.stderr
