@@ -45,6 +45,9 @@ class Subgoal(Model):
     """The worker the plan assigned (a spec of the run's workers; checked, else dropped)."""
     est_tokens: int | None = Field(None, ge=0)
     """The plan's estimate of the worker tokens (prompt + generated) it will take."""
+    tags: list[str] = Field(default_factory=list)
+    """What kind of work it is (``tests``, ``docs``, ``infra``...), as the planner tagged it:
+    a tag with a specialist sends the subgoal to that backend (``route.Router``)."""
 
 
 class TaskResult(Model):
@@ -83,7 +86,10 @@ class UsageTotals:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    """Known USD spent: the API calls' costs and what holding priced hosts cost."""
     unknown_cost_calls: int = 0
+    host_cost_usd: float = 0.0
+    """The part of ``cost_usd`` that holding priced hosts cost (``loop.holds``)."""
 
     @property
     def tokens(self) -> int:
