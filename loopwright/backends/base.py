@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-Purpose = Literal["clarify", "plan", "work", "review", "consult", "synthesize", "debate", "judge"]
+Purpose = Literal[
+    "clarify", "plan", "work", "review", "consult", "synthesize", "debate", "judge", "chat"
+]
 """What a call is for. Adapters may label events with it; behaviour follows ``may_edit``
 and ``response_schema``."""
 Emit = Callable[[str, dict[str, Any]], None]
@@ -118,6 +120,9 @@ class AgentResponse:
     usage_limit: UsageLimit | None = None
     """On a failed response: a subscription usage limit with its reset time. The harness
     pauses the run until ``resume_at`` and repeats the call."""
+    host_down: str | None = None
+    """On a failed response: the model host itself failed (no connection, or 5xx after
+    the retries), and why; a pool backend sends the call to another host."""
 
 
 @runtime_checkable

@@ -19,7 +19,8 @@ A role with no replies plays the default: the clarifier adopts the goal as the c
 the planner makes one subgoal, the worker writes ``loopwright-scripted.md``, and the
 reviewer is ``auto``. The file keys replies by role; a request's ``purpose`` picks the
 queue (``plan`` -> ``planner``, ...). The patterns' purposes (``consult``, ``synthesize``,
-``debate``, ``judge``) are keys of their own; one with no replies echoes the prompt.
+``debate``, ``judge``) and ``chat`` (a ``loopwright chat`` reply) are keys of their own; one
+with no replies echoes the prompt.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ from ..errors import UserError
 from ..process.runner import PlainRunner, ProcessRunner
 from .base import AgentRequest, AgentResponse, Capabilities, Purpose, Usage, UsageLimit
 
-ROLES = ("clarifier", "planner", "worker", "reviewer", "consult", "synthesize", "debate", "judge")
+ROLES = (
+    "clarifier", "planner", "worker", "reviewer", "consult", "synthesize", "debate", "judge",
+    "chat",
+)  # fmt: skip
 QUEUES: dict[Purpose, str] = {
     "clarify": "clarifier",
     "plan": "planner",

@@ -35,10 +35,11 @@ RoutePolicy = Literal["fixed", "cloud", "local-first", "planner"]
 SandboxMode = Literal["off", "verify", "all"]
 """What a run confines in the bubblewrap sandbox: nothing, its verify commands, or also
 its agent CLIs and the tool loop's commands."""
-PatternName = Literal["loop", "consult", "delegate", "debate", "improve"]
-"""What a run runs: the coding loop, or one of the patterns of ``loop/patterns``."""
+PatternName = Literal["loop", "consult", "delegate", "debate", "improve", "chat"]
+"""What a run runs: the coding loop, or one of the patterns of ``loop/patterns`` (``chat``:
+a ``loopwright chat`` session, driven by the REPL's own process, never by a run host)."""
 ExchangeStep = Literal[
-    "answer", "synthesis", "draft", "revision", "vote", "judge", "work", "review"
+    "answer", "synthesis", "draft", "revision", "vote", "judge", "work", "review", "reply"
 ]
 """Which step of a pattern an ``exchange`` event (one backend call) was."""
 PickMethod = Literal["judge", "vote"]
@@ -59,6 +60,9 @@ EventType = Literal[
     "worker_finished",
     "model_call",
     "model_pull",
+    "host_held",
+    "host_released",
+    "host_failover",
     "verify_started",
     "verify_finished",
     "review",
@@ -80,14 +84,16 @@ EventType = Literal[
     "decision",
     "memory_recalled",
     "cycle",
+    "message",
+    "command",
 ]
 """The ``type`` of each record of a run's event log (the README's table says their data)."""
 
 
 def backend_event(name: str) -> EventType:
     """An event a backend adds, as an ``EventType``. Backends sit below the loop and name
-    theirs (``worker_output``, ``model_call``, ``model_pull``, ``warning``) as plain
-    strings; ``tests/loop/test_vocab.py`` checks that every name they use is one."""
+    theirs (``worker_output``, ``model_call``, ``model_pull``, ``host_held``, ``warning``)
+    as plain strings; ``tests/loop/test_vocab.py`` checks that every name they use is one."""
     return cast(EventType, name)
 
 

@@ -253,7 +253,13 @@ def resume(
     store: RunStore, run_id: str, answers: dict[str, str] | None = None, spawn: bool = True
 ) -> RunStatus:
     """Continue a run that asked questions, one that was interrupted, or (before its usage
-    limit resets) one that is paused."""
+    limit resets) one that is paused. A chat session is taken up by ``loopwright chat
+    --resume`` (its person's process drives it), never by a run host."""
+    if store.read_request(run_id).get("pattern") == "chat":
+        raise InvalidState(
+            f"run {run_id} is a chat session: `loopwright chat --resume {run_id}` goes on with it",
+            "run_id",
+        )
     if refresh(store, run_id)["state"] == "paused":
         return _wake(store, run_id)
     with run_lock(store, run_id):

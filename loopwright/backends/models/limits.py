@@ -25,6 +25,7 @@ DEFAULT_OUTPUT_CAPS: dict[str, int] = {
     "synthesize": 4096,
     "debate": 4096,
     "judge": 1024,
+    "chat": 4096,
 }
 """Every ``Purpose`` has one (a test checks): a call without a cap could run on to the end
 of the context."""
