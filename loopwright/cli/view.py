@@ -125,6 +125,10 @@ _FORMATS: dict[EventType, Callable[[EventData], str]] = {
     "interrupted": lambda d: "interrupted: the run's host process died",
     "run_finished": lambda d: f"finished: {d.get('state')} — {d.get('stop_reason')}",
     "exchange": format_exchange,
+    "message": lambda d: f"you → {d.get('to')}: {_clip(d.get('text'), 120)}",
+    "command": lambda d: (
+        f"/{d.get('name')} {d.get('args')}" + (f": {d.get('state')}" if d.get("state") else "")
+    ),
     "disagreement": format_disagreement,
     "decision": format_decision,
 }

@@ -1,0 +1,112 @@
+"""``loopwright chat``: a conversation with models, one at a time or several at once,
+every exchange shown as it comes and recorded as a run (``runs/chat.py``).
+
+- ``commands``: the input line (a message or a slash command) and its completion
+- ``render``: colours per model, attribution, streaming text
+- ``views``: what ``/models``, ``/history``, ``/cost`` and ``/help`` show
+- ``repl``: the loop: prompt_toolkit on a terminal, Ctrl-C cancels an exchange
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .commands import HELP
+
+if TYPE_CHECKING:  # loaded when the chat starts, not whenever the parser is built
+    from ...runs.chat import ChatSession
+    from ...runs.store import RunStore
+
+__all__ = ["add_chat_command", "cmd_chat"]
+
+
+def add_chat_command(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """``chat`` under ``add`` (the parser's sub-command maker)."""
+    p = add("chat", "talk with models in a terminal; every exchange shown and recorded as a run")
+    p.add_argument(
+        "--model",
+        metavar="SPEC",
+        help="the model to talk to first (default: run.backend of the config files, else scripted)",
+    )
+    p.add_argument("--resume", metavar="RUN", help="go on with an earlier chat session")
+    p.add_argument("--cwd", metavar="DIR", help="where agent CLIs run, read only (default: here)")
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds one exchange may take")
+    p.add_argument(
+        "--max-agent-calls",
+        type=int,
+        metavar="N",
+        help="model calls at most (else [budget] of the config files, as every limit; else 200)",
+    )
+    p.add_argument("--max-tokens", type=int, metavar="N", help="tokens at most (else 5,000,000)")
+    p.add_argument("--max-cost-usd", type=float, metavar="USD", help="known USD at most (else 20)")
+    p.epilog = "in the chat: " + ", ".join(f"/{n}" for n in HELP)
+
+
+def _open(args: argparse.Namespace, store: RunStore) -> ChatSession:
+    from ...runs.chat import ChatSession, build_chat_request
+    from ...runs.ids import check_run_id
+
+    if args.resume:
+        return ChatSession.reopen(store, check_run_id(args.resume))
+    budget = {
+        "max_agent_calls": args.max_agent_calls,
+        "max_tokens": args.max_tokens,
+        "max_cost_usd": args.max_cost_usd,
+    }
+    cwd = os.path.abspath(os.path.expanduser(args.cwd)) if args.cwd else os.getcwd()
+    request = build_chat_request(args.model, cwd, budget, args.timeout)
+    return ChatSession.open(store, request)
+
+
+def _specs(session: ChatSession) -> Callable[[], list[str]]:
+    """What Tab offers after ``/model`` and the like: the specs of this chat, then each
+    available provider's name (``ollama:``...)."""
+    from ...backends.registry import list_backends
+
+    providers: list[str] = []
+
+    def specs() -> list[str]:
+        if not providers:
+            infos = [i for i in list_backends() if i.available and i.name != "function"]
+            providers.extend(i.name if i.name == "scripted" else f"{i.name}:" for i in infos)
+        return [session.model, *session.spent(), *providers]
+
+    return specs
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """The chat until ``/quit``, Ctrl-D or the end of input (exit 0); ``loopwright cancel``
+    (SIGTERM) ends it ``cancelled``, a closed terminal (SIGHUP) ``completed``."""
+    import sys
+
+    from ...config import state_dir
+    from ...runs.store import RunStore
+    from .render import Screen
+    from .repl import Repl, plain_reader, terminal_reader
+
+    session = _open(args, RunStore(state_dir()))
+    screen = Screen()
+    word = "resumed" if args.resume else "started"
+    screen.line(f"chat {session.run_id} {word}: talking to {session.model}; /help for commands")
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    read = terminal_reader(_specs(session)) if terminal else plain_reader
+    ended: list[int] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        ended.append(signum)
+        raise SystemExit(128 + signum)  # through prompt_toolkit, which restores the terminal
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        Repl(session, screen, read).run()
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        result = session.close(cancelled=signal.SIGTERM in ended)
+    screen.line(f"{result.summary}; `loopwright tail {session.run_id}` replays it, "
+                f"`loopwright chat --resume {session.run_id}` goes on")  # fmt: skip
+    return 0
