@@ -144,6 +144,12 @@ def cmd_memory(args: argparse.Namespace) -> int:
     return memory(args)
 
 
+def _chat_command(args: argparse.Namespace) -> int:
+    from .chat import cmd_chat  # prompt_toolkit and the backends load only for a chat
+
+    return cmd_chat(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .parser import build_parser
 
@@ -177,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             "consult": _patterns_command("cmd_consult"),
             "delegate": _patterns_command("cmd_delegate"),
             "debate": _patterns_command("cmd_debate"),
+            "chat": _chat_command,
         },
         __version__,
     )
