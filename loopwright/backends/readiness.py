@@ -14,6 +14,7 @@ import anyio
 import httpx
 
 from ..errors import ProviderError
+from ..hosts.named import POOL
 from .agents.status import LOGINS
 from .models.ollama_api import get_json, not_found
 from .settings import ollama_host
@@ -41,6 +42,8 @@ def _login(preset: str) -> str | None:
 
 
 async def _ollama(s: Spec) -> str | None:
+    if s.host == POOL:  # the pool chooses per call, among hosts that may change: undecided
+        return None
     host = ollama_host(s.host)
     try:
         with anyio.fail_after(PROBE_TIMEOUT):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..errors import UnknownBackend, UserError
 from ..process.runner import PlainRunner, ProcessRunner
@@ -21,6 +21,7 @@ from .spec import BackendInfo, Spec, parse_spec
 __all__ = [
     "PROVIDERS",
     "BackendInfo",
+    "FailsOver",
     "Provider",
     "Spec",
     "check_spec",
@@ -94,6 +95,15 @@ PROVIDERS: dict[str, Callable[[], Provider]] = {
     "cli": _agents,
 }
 
+
+@runtime_checkable
+class FailsOver(Protocol):
+    """A backend over the hosts of the pool (``models.pooled.HostFailover``): it can be
+    given where a call goes when no host can take it."""
+
+    def with_fallback(self, spec: str, make: Callable[[], Backend], /) -> None: ...
+
+
 _FUNCTIONS: dict[str, Backend] = {}
 
 
@@ -127,10 +137,16 @@ def check_spec(spec: str, field: str = "backend") -> str:
     return PROVIDERS[s.provider]().check(s, field)
 
 
-def create_backend(spec: str, *, runner: ProcessRunner | None = None) -> Backend:
+def create_backend(
+    spec: str, *, runner: ProcessRunner | None = None, fallback: str | None = None
+) -> Backend:
     """A backend for ``spec``. The programs it starts (an agent CLI, the tool loop's
     commands, a scripted reply's ``run``) go through ``runner``, by default the plain one;
-    a ``function:`` backend is the caller's own object and starts what it likes."""
+    a ``function:`` backend is the caller's own object and starts what it likes.
+
+    ``fallback``: a spec the calls go to when ``spec`` names a host of the pool
+    (``@NAME``, ``@pool``, Ollama's ``local``) and no host can take them; made on first
+    use. Other specs have no host to fail over from and ignore it."""
     s = parse_spec(check_spec(spec))
     runner = runner or PlainRunner()
     if s.provider == "function":
@@ -139,7 +155,10 @@ def create_backend(spec: str, *, runner: ProcessRunner | None = None) -> Backend
         if not s.model:
             return ScriptedBackend(spec="scripted", runner=runner)
         return ScriptedBackend(load_scenario(s.model), spec=str(s), runner=runner)
-    return PROVIDERS[s.provider]().create(s, runner=runner)
+    backend = PROVIDERS[s.provider]().create(s, runner=runner)
+    if fallback and isinstance(backend, FailsOver):
+        backend.with_fallback(fallback, lambda: create_backend(fallback, runner=runner))
+    return backend
 
 
 def list_backends() -> list[BackendInfo]:

@@ -4,6 +4,7 @@ measured calls in the profile store."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import pytest
 
 from loopwright.hosts.profiles import ProfileStore, from_model_call
 from loopwright.hosts.rented import RentedHost, save_rented
-from tests.backends.models.fake_ollama import FakeOllama, Server
+from tests.backends.models.fake_ollama import FakeOllama, Server, say
 
 
 def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:
@@ -77,3 +78,35 @@ def measured(host: str, model: str, gen_tps: float, ts: float | None = None) -> 
         store.add_call(call)
     finally:
         store.close()
+
+
+class DyingServer(Server):
+    """``FakeOllama`` on 127.0.0.1 that dies in the middle of its first ``/api/chat``
+    reply: it sends the first line of the stream, promises more, closes the connection
+    and stops listening (a host killed mid-call)."""
+
+    def __init__(self, fake: FakeOllama) -> None:
+        super().__init__(fake)
+        outer, httpd = fake, self.httpd
+        base = httpd.RequestHandlerClass
+
+        class Dying(base):  # type: ignore[misc,valid-type]
+            def do_POST(self) -> None:
+                if self.path != "/api/chat":
+                    return super().do_POST()  # type: ignore[no-any-return]
+                size = int(self.headers.get("content-length") or 0)
+                outer.requests.append(("/api/chat", json.loads(self.rfile.read(size)), {}))
+                first = json.dumps(say("partial")[0]) + "\n"
+                self.send_response(200)
+                self.send_header("content-type", "application/x-ndjson")
+                self.send_header("content-length", "100000")
+                self.end_headers()
+                self.wfile.write(first.encode())
+                self.wfile.flush()
+                # stop listening before this connection ends: the retry finds no one
+                httpd.shutdown()  # serve_forever runs in another thread: this returns
+                httpd.socket.close()
+                self.close_connection = True
+                return None
+
+        httpd.RequestHandlerClass = Dying

@@ -67,24 +67,27 @@ class ChatBackend:
             if not self.tools_work:
                 chat.supports_tools = False
             meter = Meter(chat, request, self.host)
-            text, ok, error = await self._run(chat, meter)
+            text, ok, error, down = await self._run(chat, meter)
             self.tools_work = self.tools_work and chat.supports_tools
         return AgentResponse(
-            text=text, ok=ok, error=error, usage=meter.usage, duration=time.monotonic() - started
-        )
+            text=text, ok=ok, error=error, usage=meter.usage, duration=time.monotonic() - started,
+            host_down=down,
+        )  # fmt: skip
 
-    async def _run(self, chat: Chat, meter: Meter) -> tuple[str, bool, str | None]:
+    async def _run(self, chat: Chat, meter: Meter) -> tuple[str, bool, str | None, str | None]:
+        """The answer's text, ok, error and, when the host itself failed, why."""
         request = meter.request
         try:
             with anyio.fail_after(max(request.timeout, 0.001)):
                 if request.may_edit:
-                    return await run_tool_loop(chat, meter, self.steps, self.runner)
+                    return (*await run_tool_loop(chat, meter, self.steps, self.runner), None)
                 turn = await self._answer(chat, meter)
-                return turn.text, True, None
+                return turn.text, True, None, None
         except ProviderError as exc:
-            return "", False, f"{self.spec}: {exc}"
+            return "", False, f"{self.spec}: {exc}", str(exc) if exc.host_down else None
         except TimeoutError:
-            return "", False, f"{self.spec}: no answer within {request.timeout:g}s (timeout)"
+            why = f"{self.spec}: no answer within {request.timeout:g}s (timeout)"
+            return "", False, why, None
 
     async def _answer(self, chat: Chat, meter: Meter) -> Turn:
         request = meter.request

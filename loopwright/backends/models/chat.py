@@ -267,7 +267,10 @@ async def call_turn(
             if exc.retry_after is not None and exc.retry_after > policy.cap:
                 raise beyond_cap(exc, policy.cap) from exc
             if attempt == policy.attempts:
-                raise ProviderError(f"{exc} (gave up after {attempt} attempts)") from exc
+                down = exc.host_down or exc.status is None or exc.status >= 500
+                raise ProviderError(
+                    f"{exc} (gave up after {attempt} attempts)", status=exc.status, host_down=down
+                ) from exc
             delay = policy.wait(attempt, exc)
             if meter.request.emit is not None:
                 note = f"{chat.provider}:{chat.model}: {exc}; retry {attempt} in {delay:.2f}s"

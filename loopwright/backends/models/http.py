@@ -100,7 +100,7 @@ def schema_refused(status: int, message: str, words: tuple[str, ...]) -> bool:
 
 def transport_error(provider: str, url: str, exc: httpx.HTTPError) -> ProviderError:
     if isinstance(exc, httpx.ConnectError):
-        return ProviderError(f"{provider} not reachable at {url}: {exc}")
+        return ProviderError(f"{provider} not reachable at {url}: {exc}", host_down=True)
     if isinstance(exc, httpx.TimeoutException):
         name = type(exc).__name__
         return ProviderError(f"{provider} at {url} timed out ({name})", retryable=True)

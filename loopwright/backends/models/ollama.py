@@ -1,6 +1,7 @@
 """Ollama over its native API (``/api/chat`` NDJSON), which keeps the timings that the
-OpenAI-compatible API drops. Specs: ``ollama:MODEL`` (host ``local``) or
-``ollama:MODEL@HOST`` for a host named in the config file (``[ollama.hosts.HOST]``).
+OpenAI-compatible API drops. Specs: ``ollama:MODEL`` (host ``local``),
+``ollama:MODEL@HOST`` for a host of the pool (``[hosts.HOST]``, ``[ollama.hosts.HOST]`` or a
+rented one) and ``ollama:MODEL@pool`` to let the pool choose (``pooled.HostFailover``).
 
 Each call records its profile (durations, tokens/s, ``num_ctx``, context length, Ollama
 version) in the ``model_call`` event and in ``<state>/ollama/profiles.jsonl``.
@@ -18,9 +19,18 @@ import httpx
 import orjson
 
 from ...errors import ProviderError, SchemaUnsupported, ToolsUnsupported, UserError
+from ...hosts.named import POOL, Host
+from ...hosts.pool import find_host
 from ...process.runner import ProcessRunner
 from ..base import Backend, Emit, JsonSchema, Usage
-from ..settings import OllamaHost, config_path, ollama_host, ollama_hosts, tool_steps
+from ..settings import (
+    OllamaHost,
+    as_ollama_host,
+    config_path,
+    ollama_host,
+    ollama_hosts,
+    tool_steps,
+)
 from ..spec import BackendInfo, Spec
 from .backend import API, ChatBackend
 from .chat import (
@@ -46,6 +56,7 @@ from .ollama_api import (
     unreachable,
 )
 from .openai_compat import wire_tools
+from .pooled import HostFailover
 
 CHARS_PER_TOKEN = 4
 TRUNCATION_RATIO = 0.5
@@ -230,28 +241,41 @@ class OllamaChat:
 def check(spec: Spec, field: str) -> str:
     if not spec.model:
         raise UserError(f"{field}: name a model, e.g. ollama:qwen2.5-coder:7b", field)
-    ollama_host(spec.host, field)
+    if spec.host != POOL:
+        ollama_host(spec.host, field)
     return str(spec)
 
 
 def create(
     spec: Spec, client: httpx.AsyncClient | None = None, *, runner: ProcessRunner | None = None
 ) -> Backend:
+    """A ``HostFailover`` over the host ``@NAME`` names (``local`` without one), or over the
+    pool's choice for ``@pool``: each host's calls through its own ``ChatBackend``."""
     check(spec, "backend")
-    host = ollama_host(spec.host)
+    steps, caps_out = tool_steps(), output_caps()
 
-    def make(c: httpx.AsyncClient, emit: Emit | None) -> OllamaChat:
-        def progress(data: dict[str, Any]) -> None:
-            if emit is not None:
-                emit("model_pull", data)
+    def on(pool_host: Host) -> Backend:
+        host = as_ollama_host(pool_host)
 
-        return OllamaChat(c, host, spec.model, progress=progress)
+        def make(c: httpx.AsyncClient, emit: Emit | None) -> OllamaChat:
+            def progress(data: dict[str, Any]) -> None:
+                if emit is not None:
+                    emit("model_pull", data)
 
-    caps = dataclasses.replace(API, local=on_this_machine(host.url))
-    return ChatBackend(
-        str(spec), make, client, host.name, tool_steps(), runner=runner, capabilities=caps,
-        output_caps=output_caps(),
-    )  # fmt: skip
+            return OllamaChat(c, host, spec.model, progress=progress)
+
+        caps = dataclasses.replace(API, local=on_this_machine(host.url))
+        label = str(spec) if spec.host != POOL else f"ollama:{spec.model}@{host.name}"
+        return ChatBackend(
+            label, make, client, host.name, steps, runner=runner, capabilities=caps,
+            output_caps=caps_out,
+        )  # fmt: skip
+
+    if spec.host == POOL:
+        return HostFailover(spec, "ollama", on, dataclasses.replace(API, local=True), None, client)
+    pinned = find_host(spec.host or "local", "ollama")
+    caps = dataclasses.replace(API, local=on_this_machine(pinned.url))
+    return HostFailover(spec, "ollama", on, caps, pinned, client)
 
 
 PROBE_TIMEOUT = 1.5

@@ -50,7 +50,8 @@ def unreachable(host: OllamaHost, exc: httpx.HTTPError) -> ProviderError:
     if isinstance(exc, httpx.ConnectError):
         return ProviderError(
             f"Ollama not reachable at {host.url} (host {host.name!r}): start `ollama serve` "
-            "there or fix the host's url"
+            "there or fix the host's url",
+            host_down=True,
         )
     return transport_error(f"Ollama host {host.name!r}", host.url, exc)
 

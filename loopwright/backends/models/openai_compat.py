@@ -17,9 +17,19 @@ import httpx
 import orjson
 
 from ...errors import ProviderError, SchemaUnsupported, ToolsUnsupported, UserError
+from ...hosts.named import BUILT_IN_ENDPOINTS, POOL, Host
+from ...hosts.pool import pool_hosts
 from ...process.runner import ProcessRunner
 from ..base import Backend, Emit, JsonSchema, Usage
-from ..settings import OPENAI_URL, OPENROUTER_URL, Endpoint, config_path, endpoints, tool_steps
+from ..settings import (
+    OPENAI_URL,
+    OPENROUTER_URL,
+    Endpoint,
+    as_endpoint,
+    config_path,
+    endpoints,
+    tool_steps,
+)
 from ..spec import BackendInfo, Spec
 from ..usage_limits import spend_limit, spend_note
 from .backend import API, ChatBackend
@@ -34,6 +44,7 @@ from .chat import (
 )
 from .http import on_this_machine, schema_refused, sse_data, status_error, transport_error
 from .limits import output_caps
+from .pooled import HostFailover
 from .prices import price
 
 SCHEMA_WORDS = ("response_format", "json_schema", "schema")
@@ -283,21 +294,36 @@ def response_format(schema: JsonSchema) -> dict[str, Any]:
     }
 
 
+def _pool_host(spec: Spec) -> Host | None:
+    """The server of the pool ``spec`` names (``openai:MODEL@NAME``), None for a vendor's
+    API (``openai:MODEL``, ``openrouter:MODEL``)."""
+    if spec.provider != "openai" or spec.host in (None, *BUILT_IN_ENDPOINTS):
+        return None
+    found = [h for h in pool_hosts() if h.kind == "openai" and h.name == spec.host]
+    return found[0] if found else None
+
+
 def _endpoint(spec: Spec, field_name: str) -> Endpoint:
     name = spec.host or spec.provider
     found = endpoints()
-    if name not in found:
+    if name in found:
+        return found[name]
+    host = _pool_host(spec)
+    if host is None:
         raise UserError(
             f"{field_name}: no OpenAI-compatible endpoint named {name!r}; known: "
-            f"{', '.join(found)} (add [openai.endpoints.{name}] to loopwright.toml)",
+            f'{", ".join(found)} (add [hosts.{name}] with kind = "openai" and its url, or '
+            f"[openai.endpoints.{name}], to {config_path()})",
             field_name,
         )
-    return found[name]
+    return as_endpoint(host)
 
 
 def check(spec: Spec, field: str) -> str:
     if not spec.model:
         raise UserError(f"{field}: name a model, e.g. {spec.provider}:gpt-4.1", field)
+    if spec.host == POOL and spec.provider == "openai":
+        return str(spec)
     endpoint = _endpoint(spec, field)
     official = endpoint.base_url in (OPENAI_URL, OPENROUTER_URL)
     if official and not endpoint.api_key:
@@ -305,21 +331,42 @@ def check(spec: Spec, field: str) -> str:
     return str(spec)
 
 
-def create(
-    spec: Spec, client: httpx.AsyncClient | None = None, *, runner: ProcessRunner | None = None
-) -> Backend:
-    check(spec, "backend")
-    endpoint = _endpoint(spec, "backend")
-
+def _chat_backend(
+    spec: Spec,
+    label: str,
+    endpoint: Endpoint,
+    client: Any,
+    runner: ProcessRunner | None,
+) -> ChatBackend:
     def make(c: httpx.AsyncClient, _emit: Emit | None) -> OpenAIChat:
         return OpenAIChat(c, endpoint, spec.model, provider=spec.provider)
 
-    local = on_this_machine(endpoint.base_url)
-    caps = dataclasses.replace(API, local=local)
+    caps = dataclasses.replace(API, local=on_this_machine(endpoint.base_url))
+    host = endpoint.name if spec.host == POOL else spec.host
     return ChatBackend(
-        str(spec), make, client, spec.host, tool_steps(), runner=runner, capabilities=caps,
+        label, make, client, host, tool_steps(), runner=runner, capabilities=caps,
         output_caps=output_caps(),
     )  # fmt: skip
+
+
+def create(
+    spec: Spec, client: httpx.AsyncClient | None = None, *, runner: ProcessRunner | None = None
+) -> Backend:
+    """A ``ChatBackend`` for a vendor's API; a ``HostFailover`` for a server of the pool
+    (``openai:MODEL@NAME``) or the pool's choice (``openai:MODEL@pool``)."""
+    check(spec, "backend")
+
+    def on(host: Host) -> Backend:
+        label = str(spec) if spec.host != POOL else f"openai:{spec.model}@{host.name}"
+        return _chat_backend(spec, label, as_endpoint(host), client, runner)
+
+    if spec.host == POOL and spec.provider == "openai":
+        return HostFailover(spec, "openai", on, dataclasses.replace(API, local=True), None, client)
+    host = _pool_host(spec)
+    if host is None:
+        return _chat_backend(spec, str(spec), _endpoint(spec, "backend"), client, runner)
+    caps = dataclasses.replace(API, local=on_this_machine(host.api_url))
+    return HostFailover(spec, "openai", on, caps, host, client)
 
 
 def infos() -> list[BackendInfo]:
