@@ -37,6 +37,11 @@ ADVICE = [
     "Cline: each call is cut off after the server's network timeout (default 1 minute, up to "
     '1 hour, "timeout" in seconds in cline_mcp_settings.json): keep detach=true and poll with '
     "orchestrate_tail(wait=30).",
+    "Codex: it passes the server only a few environment variables (HOME, PATH, ...): name "
+    "the others (LOOPWRIGHT_HOME, API keys) in env_vars of [mcp_servers.loopwright]; "
+    "tool_timeout_sec there bounds one call.",
+    "Gemini CLI: a call is cut off after the server's timeout (ms; default 10 minutes, "
+    "gemini mcp add --timeout): keep detach=true for longer runs.",
     "Cursor and Windsurf: keep calls short: detach=true, then orchestrate_tail(wait=30) or "
     "orchestrate_status; do not use detach=false for long runs.",
 ]
