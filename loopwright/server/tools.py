@@ -22,6 +22,7 @@ from . import asking, descriptions, runflow
 from . import params as P
 from .cleanup_tools import CLEANUP_TOOLS
 from .cleanup_tools import reply as delete_reply
+from .hosts_tools import HOSTS_TOOLS
 from .improve_tool import IMPROVE_TOOLS
 from .models import (
     BackendRow,
@@ -317,6 +318,7 @@ TOOLS: list[tuple[Any, str, ToolAnnotations | None]] = [
     *PATTERN_TOOLS,
     *CLEANUP_TOOLS,
     *IMPROVE_TOOLS,
+    *HOSTS_TOOLS,
 ]
 
 

@@ -32,6 +32,7 @@ TOOLS = {
     "delegate",
     "debate",
     "improve",
+    "list_hosts",
 }
 
 
