@@ -83,6 +83,8 @@ class FakeVast:
     """``exited``: an instance goes loading -> exited instead of running."""
     rate_limit: int = 0
     """How many of the next calls answer 429."""
+    chats: list[list[dict[str, Any]]] = field(default_factory=list)
+    """What each instance's Ollama answers to /api/chat (``FakeOllama.chats``)."""
     destroy_status: int | None = None
     """Set: every DELETE answers this status (an outage) and destroys nothing."""
     instances: dict[int, Instance] = field(default_factory=dict)
@@ -156,7 +158,7 @@ class FakeVast:
         token = re.search(r"LW_PROXY_TOKEN='([^']+)'", body.get("onstart") or "")
         if token is None:
             return 400, {"success": False, "error": "invalid_args", "msg": "no token"}
-        ollama = FakeOllama(models=set())
+        ollama = FakeOllama(models=set(), chats=list(self.chats))
         server = Server(ollama)
         upstream = server.url.removeprefix("http://")
         proxy = vast_proxy.make_server("127.0.0.1:0", upstream, token.group(1))

@@ -15,7 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from loopwright.backends.models import ollama_api
+from loopwright.backends.registry import create_backend
 from loopwright.errors import HostError
+from loopwright.hosts import pool
 from loopwright.hosts.keeper import keeper_log
 from loopwright.hosts.rented import (
     RentedHost,
@@ -29,6 +32,8 @@ from loopwright.hosts.rented import (
 from loopwright.hosts.vast import VastClient
 from loopwright.hosts.vast_rent import RentRequest, Waits, rent
 from loopwright.process.runner import PlainRunner, pid_alive
+from tests.backends.models.fake_ollama import say
+from tests.backends.models.fakes import request
 from tests.hosts.fakevast import KEY, FakeVast
 
 FAST = Waits(running=30.0, ready=30.0, poll=0.0, keeper_interval=0.05)
@@ -85,6 +90,27 @@ async def test_a_rented_host_is_saved_reachable_only_with_its_token_and_the_keep
     log = Path(keeper_log(host.name)).read_text()
     assert f"{host.name} (instance {host.instance_id}) destroyed: idle" in log
     assert KEY not in log and (host.token or "-") not in log
+
+
+async def test_a_model_call_through_at_name_reaches_the_rented_host_with_its_token_as_use(
+    fake_vast: FakeVast,
+) -> None:
+    fake_vast.chats = [say("from the rented GPU")]
+    host = await rented()
+    before = last_used(host.name) or 0
+    req, events, _ = request("review")
+    try:
+        reply = await create_backend(f"ollama:{host.model}@{host.name}").run(req)
+    finally:
+        pool.forget()
+        ollama_api._FACTS.clear()
+        ollama_api.close_profiles()
+    assert reply.ok and reply.text == "from the rented GPU"
+    ollama = fake_vast.ollama_of(host.instance_id)
+    [(_, body, headers)] = [r for r in ollama.requests if r[0] == "/api/chat"]
+    assert body["model"] == host.model and "authorization" not in headers  # stripped
+    assert [e["host"] for e in events.of("model_call")] == [host.name]
+    assert (last_used(host.name) or 0) >= before
 
 
 async def test_an_instance_that_fails_after_creation_is_destroyed_and_the_error_says_so(
