@@ -85,7 +85,7 @@ class BudgetTracker:
             self.usage.unknown_cost_calls += 1
         else:
             self.usage.cost_usd += usage.cost_usd
-        self._retime()
+        self.retime()
 
     # --- held hosts -----------------------------------------------------------------
     def settle(self) -> None:
@@ -100,29 +100,14 @@ class BudgetTracker:
         """``emit`` for a backend's events, which sees the holds first: a ``host_held``
         holds that host from now (``Holds.hold``; logged once per hold), a
         ``host_released`` (a backend gave up a host that failed) ends the hold, logged
-        with what it cost."""
-
-        def seen(type: str, data: dict[str, Any]) -> None:
-            if type == "host_held":
-                rate = data.get("usd_per_hour")
-                rate = float(rate) if isinstance(rate, int | float) else 0.0
-                if not self.holds.hold(str(data.get("host")), rate):
-                    return
-                self._retime()
-            elif type == "host_released":
-                ended = self.release(str(data.get("host")))
-                if not ended:
-                    return
-                data = ended[0].event()
-            emit(type, data)
-
-        return seen
+        with what it cost. Backends know it by ``charges_holds`` (``backends.hold``)."""
+        return HoldingEmit(self, emit)
 
     def release(self, host: str | None = None) -> list[Released]:
         """End the run's hold on ``host`` (on every host when None), its cost settled."""
         ended = self.holds.release(host)
         self.settle()
-        self._retime()
+        self.retime()
         return ended
 
     @contextlib.contextmanager
@@ -132,7 +117,7 @@ class BudgetTracker:
         until = anyio.current_time() + self.remaining_seconds()
         with anyio.CancelScope(deadline=until) as scope:
             self._scopes.append((scope, until))
-            self._retime()
+            self.retime()
             try:
                 yield
             finally:
@@ -143,7 +128,7 @@ class BudgetTracker:
                 raise self._cost_exceeded()
             raise BudgetExceeded("max_seconds", f"max_seconds={self.budget.max_seconds:g} reached")
 
-    def _retime(self) -> None:
+    def retime(self) -> None:
         """Move the limits' deadlines to when the held hosts reach the cost budget."""
         if not self._scopes:
             return
@@ -155,3 +140,29 @@ class BudgetTracker:
             reached = anyio.current_time() + left / rate + SLACK
         for scope, until in self._scopes:
             scope.deadline = min(until, reached)
+
+
+class HoldingEmit:
+    """A backend's ``emit`` that charges holds to a ``BudgetTracker`` (``through``)."""
+
+    charges_holds = True
+    """What ``backends.hold`` looks for: without it a call charges its own duration."""
+
+    def __init__(self, budget: BudgetTracker, emit: Callable[[str, dict[str, Any]], None]):
+        self.budget = budget
+        self.emit = emit
+
+    def __call__(self, type: str, data: dict[str, Any]) -> None:
+        b = self.budget
+        if type == "host_held":
+            rate = data.get("usd_per_hour")
+            rate = float(rate) if isinstance(rate, int | float) else 0.0
+            if not b.holds.hold(str(data.get("host")), rate):
+                return
+            b.retime()
+        elif type == "host_released":
+            ended = b.release(str(data.get("host")))
+            if not ended:
+                return
+            data = ended[0].event()
+        self.emit(type, data)

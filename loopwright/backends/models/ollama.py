@@ -23,6 +23,7 @@ from ...hosts.named import POOL, Host
 from ...hosts.pool import find_host
 from ...process.runner import ProcessRunner
 from ..base import Backend, Emit, JsonSchema, Usage
+from ..hold import hold
 from ..settings import (
     OllamaHost,
     as_ollama_host,
@@ -113,6 +114,7 @@ class OllamaChat:
         retry: RetryPolicy | None = None,
         max_ctx: int = DEFAULT_MAX_CTX,
         progress: Callable[[dict[str, Any]], None] | None = None,
+        held: bool = False,
     ) -> None:
         self.client = client
         self.host = host
@@ -122,6 +124,9 @@ class OllamaChat:
         self.max_ctx = max_ctx
         self.progress = progress
         self.output_cap: int | None = None
+        self.held = held
+        """The run holds the host (``chat.hold``) and pays its hours: a call costs nothing
+        by its duration; else it costs ``usd_per_hour`` x its duration."""
 
     @property
     def supports_tools(self) -> bool:
@@ -222,7 +227,7 @@ class OllamaChat:
         p = profile(final, self.facts)
         record_profile(self.host, self.model, p)
         seconds = p["total_duration"] / NS
-        cost = round(self.host.usd_per_hour * seconds / 3600, 6)
+        cost = 0.0 if self.held else round(self.host.usd_per_hour * seconds / 3600, 6)
         warnings = []
         estimate = estimate_tokens(body)
         ctx = self.facts.num_ctx
@@ -262,7 +267,8 @@ def create(
                 if emit is not None:
                     emit("model_pull", data)
 
-            return OllamaChat(c, host, spec.model, progress=progress)
+            held = hold(emit, host.name, host.usd_per_hour)
+            return OllamaChat(c, host, spec.model, progress=progress, held=held)
 
         caps = dataclasses.replace(API, local=on_this_machine(host.url))
         label = str(spec) if spec.host != POOL else f"ollama:{spec.model}@{host.name}"

@@ -21,6 +21,7 @@ from ...hosts.named import BUILT_IN_ENDPOINTS, POOL, Host
 from ...hosts.pool import pool_hosts
 from ...process.runner import ProcessRunner
 from ..base import Backend, Emit, JsonSchema, Usage
+from ..hold import hold
 from ..settings import (
     OPENAI_URL,
     OPENROUTER_URL,
@@ -337,9 +338,13 @@ def _chat_backend(
     endpoint: Endpoint,
     client: Any,
     runner: ProcessRunner | None,
+    usd_per_hour: float = 0.0,
 ) -> ChatBackend:
-    def make(c: httpx.AsyncClient, _emit: Emit | None) -> OpenAIChat:
-        return OpenAIChat(c, endpoint, spec.model, provider=spec.provider)
+    def make(c: httpx.AsyncClient, emit: Emit | None) -> OpenAIChat:
+        # a server priced by the hour is paid for by the run's hold on it, not per call
+        held = hold(emit, endpoint.name, usd_per_hour)
+        point = dataclasses.replace(endpoint, free=True) if held else endpoint
+        return OpenAIChat(c, point, spec.model, provider=spec.provider)
 
     caps = dataclasses.replace(API, local=on_this_machine(endpoint.base_url))
     host = endpoint.name if spec.host == POOL else spec.host
@@ -358,7 +363,7 @@ def create(
 
     def on(host: Host) -> Backend:
         label = str(spec) if spec.host != POOL else f"openai:{spec.model}@{host.name}"
-        return _chat_backend(spec, label, as_endpoint(host), client, runner)
+        return _chat_backend(spec, label, as_endpoint(host), client, runner, host.usd_per_hour)
 
     if spec.host == POOL and spec.provider == "openai":
         return HostFailover(spec, "openai", on, dataclasses.replace(API, local=True), None, client)
