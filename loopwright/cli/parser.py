@@ -16,6 +16,8 @@ from ..loop.vocab import (
     RoutePolicy,
     SandboxMode,
 )
+from .chat import add_chat_command
+from .cost_cmd import add_cost_command
 from .export_cmd import add_export_command
 from .hosts_cmd import add_hosts_commands
 from .improve_cmd import add_improve_commands
@@ -105,6 +107,20 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="local-first: a local worker takes a subgoal it is estimated to do within S "
         "seconds (default 600)",
+    )
+    p.add_argument(
+        "--fallback",
+        metavar="SPEC",
+        help="where a role's calls go when its spec names a host of the pool (@NAME, @pool) "
+        "and no host can take them (default: run.fallback of the config, else none: the call "
+        "fails naming each host and why)",
+    )
+    p.add_argument(
+        "--specialist",
+        action="append",
+        metavar="TAG=SPEC",
+        help="the planner may tag subgoals TAG (e.g. tests, docs, infra); a tagged subgoal "
+        "goes to SPEC whatever the route (repeatable; over the config's [specialists])",
     )
     p.add_argument(
         "--no-isolate",
@@ -284,6 +300,7 @@ def build_parser(commands: dict[str, Command], version: str) -> argparse.Argumen
     q.add_argument("model")
     q.add_argument("--host", default="local", help="a host named in loopwright.toml")
     add_hosts_commands(add("hosts", "model hosts: measured speed per model x host"))
+    add_cost_command(sub)
     add_memory_commands(
         add("memory", "what loopwright remembers of past runs: search, show, forget")
     )
@@ -292,6 +309,7 @@ def build_parser(commands: dict[str, Command], version: str) -> argparse.Argumen
     )
     add_improve_commands(add)
     add_pattern_commands(add)
+    add_chat_command(add)
     p = add("demo", "a complete loop on a scratch repo with a real bug and real pytest")
     _sandbox_option(p)
     _output_options(p)
