@@ -110,6 +110,7 @@ async def test_a_host_killed_mid_run_is_marked_down_and_the_call_goes_to_the_nex
         first = await backend.run(request("review")[0])
         d.stop()  # the host dies between two calls of the run
         req, events, _ = request("review")
+        events.charges_holds = True  # type: ignore[attr-defined]  # a run's sink does
         second = await backend.run(req)
         status = {s.name: s for s in await pool.pool_status()}
     assert (first.text, second.text, second.ok) == ("d", "c", True)
@@ -119,6 +120,9 @@ async def test_a_host_killed_mid_run_is_marked_down_and_the_call_goes_to_the_nex
     assert [e["host"] for e in events.of("model_call")] == ["c"]
     assert status["d"].healthy is False and status["d"].reason.startswith("marked down")
     assert chats(fc) == 1
+    # the run (which charges holds) stops paying for the priced host it left
+    assert [e["host"] for e in events.of("host_held")] == ["d", "c"]
+    assert events.of("host_released") == [{"host": "d"}]
 
 
 async def test_a_host_that_dies_in_the_middle_of_a_call_hands_the_call_to_the_next_host(

@@ -20,6 +20,7 @@ from ...hosts.named import Host, HostKind
 from ...hosts.pool import choose, down_reason, mark_down
 from ...hosts.rented import mark_used
 from ..base import AgentRequest, AgentResponse, Backend, Capabilities, Usage
+from ..hold import release
 from ..spec import Spec
 
 FAILOVER_HINT = "give a fallback spec (run --fallback SPEC, or [run] fallback in the config)"
@@ -115,6 +116,8 @@ class HostFailover:
                 response.usage, response.duration = spent, time.monotonic() - started
                 return response
             mark_down(host, response.host_down)
+            if host.usd_per_hour > 0 and getattr(request.emit, "charges_holds", False):
+                release(request.emit, host.name)  # the run stops paying for a host it left
             tried.append(host.name)
             why[host.name] = f"failed: {response.host_down}"
             hosts, more = await self._hosts(tried)
