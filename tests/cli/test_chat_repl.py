@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -213,3 +214,22 @@ def test_loopwright_cancel_ends_an_open_chat_cancelled_and_gives_the_terminal_ba
         assert lflag & termios.ICANON and lflag & termios.ECHO  # cooked mode again
     assert store.read_status(run_id)["state"] == "cancelled"
     assert (store.read_result(run_id) or {})["state"] == "cancelled"
+
+
+def test_tab_completes_a_slash_command_and_a_spec_of_this_chat(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    spec = scenario(tmp_path, "long-name", {"chat": ["ok"]})
+    with ChatTerm("--model", spec, env=env) as term:
+        term.expect("›")
+        term.press("/hist\t")
+        term.expect("/history")
+        term.press("\r")
+        term.expect("nothing said yet")
+        term.expect("›")
+        term.press(f"/model {spec[:-12]}\t")  # the chat's spec, from its first letters
+        term.expect(f"/model {re.escape(spec)}")
+        term.press("\r")
+        term.expect(f"now talking to {re.escape(spec)}")
+        term.line("/quit")
+        assert term.wait() == 0

@@ -90,7 +90,9 @@ def terminal_reader(specs: Callable[[], Iterable[str]]) -> Reader:
                 yield Completion(text, start_position=start)
 
     session: PromptSession[str] = PromptSession(
-        history=RedactedHistory(str(history_path())), completer=Specs()
+        history=RedactedHistory(str(history_path())),
+        completer=Specs(),
+        complete_while_typing=False,  # Tab completes: no menu pops up under a message
     )
     return session.prompt
 
