@@ -70,3 +70,12 @@ def test_cost_gives_each_runs_api_and_held_host_cost_from_its_status(
     assert line.split()[2:5] == ["$0.2500", "$0.5000", "$0.7500"]
     assert "2 call(s) of unknown price" in line
     assert "total $0.7500: API $0.2500, held hosts $0.5000, idle $0.0000" in cli(capsys, "cost")
+
+
+def test_loopwright_cost_is_a_command_of_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from loopwright.cli import main
+
+    assert main(["cost", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["runs"] == []
+    assert main(["cost", "nope"]) == 2  # not a run id: refused naming RUN
+    assert "RUN" in capsys.readouterr().err
