@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio
@@ -32,7 +32,7 @@ from . import schemas
 from .budget import BudgetTracker
 from .events import EventSink
 from .history import Refs, iteration_event, verify_event
-from .pause import PAUSES_PER_CALL, PauseGate
+from .pause import PauseGate, through_limits
 from .recall import Memory, Recollection
 from .review import gate, panel_split
 from .route import Router
@@ -64,6 +64,8 @@ class Roles:
     workers: list[Backend]
     reviewers: list[Backend]
     clarifier: Backend | None = None
+    specialists: dict[str, Backend] = field(default_factory=dict)
+    """Tag -> the backend that does the subgoals the plan tags so (``route``)."""
 
 
 class Harness:
@@ -91,8 +93,9 @@ class Harness:
         self.runner = runner or PlainRunner()
         """Starts the verify commands (the run's runner; the plain one when none is given)."""
         self.router = Router(
-            config, roles.workers, performance, lambda m: self._emit("warning", {"message": m})
-        )
+            config, roles.workers, performance, lambda m: self._emit("warning", {"message": m}),
+            roles.specialists,
+        )  # fmt: skip
         """Which worker takes each subgoal, from the card ``performance`` gives."""
         self.recollection = Recollection(memory, lambda t, d: self._emit(t, d))
         """Lessons of past runs for the clarifier and planner (none without ``memory``)."""
@@ -111,10 +114,8 @@ class Harness:
             while True:
                 iteration = self.state.iterations + 1
                 self.budget.check_before_iteration(iteration)
-                with anyio.move_on_after(self.budget.remaining_seconds()) as scope:
+                with self.budget.limits():  # max_seconds, and max_cost_usd while holding
                     record = await self._iteration(iteration)
-                if scope.cancelled_caught:
-                    raise BudgetExceeded("max_seconds", f"max_seconds={self._max_s} reached")
                 self.state.iterations = iteration
                 self.state.history = [*self.state.history[1 - KEEP_HISTORY :], record]
                 if record.passed:
@@ -125,10 +126,6 @@ class Harness:
         except LoopwrightError as exc:
             self._emit("error", {"message": str(exc), "kind": type(exc).__name__})
             return self._result("failed", str(exc), error=str(exc))
-
-    @property
-    def _max_s(self) -> str:
-        return f"{self.config.budget.max_seconds:g}"
 
     async def _iteration(self, iteration: int) -> IterationRecord:
         c, ws = self.config, self.workspace
@@ -219,7 +216,7 @@ class Harness:
             prompt,
             iteration,
             lambda text: R.parse_plan(text, c.max_subgoals),
-            schemas.plan(c.max_subgoals, workers),
+            schemas.plan(c.max_subgoals, workers, self.router.tags()),
         )
         subgoals = self.router.check(subgoals)
         self._emit("plan", {"subgoals": [s.model_dump() for s in subgoals]}, iteration)
@@ -293,7 +290,9 @@ class Harness:
             prompt,
             cwd or self.config.cwd,
             timeout,
-            emit=lambda type, data: self._emit(backend_event(type), data, iteration),
+            emit=self.budget.through(
+                lambda type, data: self._emit(backend_event(type), data, iteration)
+            ),
             output=output,
             may_edit=may_edit,
             response_schema=schema,
@@ -305,7 +304,8 @@ class Harness:
         )
         started = time.monotonic()
         try:
-            response = await self._through_limits(backend, request, iteration)
+            # a usage limit pauses the run until it resets, then the same call runs again
+            response = await through_limits(backend, request, self.pauses, self.budget, iteration)
         except (UserError, BudgetExceeded):
             raise
         except Exception as exc:  # a backend bug must not crash the loop
@@ -318,21 +318,6 @@ class Harness:
             response.output_path = output.path
         self.budget.record(response.usage)
         return response
-
-    async def _through_limits(
-        self, backend: Backend, request: AgentRequest, iteration: int
-    ) -> AgentResponse:
-        """The backend's answer; a usage limit with a reset time pauses the run until then
-        (``PauseGate``), then the same call runs again."""
-        for _ in range(PAUSES_PER_CALL):
-            response = await backend.run(request)
-            if response.ok or response.usage_limit is None:
-                return response
-            self.budget.record(response.usage)
-            left = self.budget.remaining_seconds()
-            await self.pauses.wait_out(response.usage_limit, iteration, left, backend.spec)
-            request.timeout = max(0.001, min(request.timeout, self.budget.remaining_seconds()))
-        return await backend.run(request)
 
     def _tokens_left(self) -> int:
         """For backends that loop inside one call (API tool loops) to stay in budget."""
@@ -379,6 +364,8 @@ class Harness:
         self.sink.phase(phase, iteration, self.state.usage)
 
     def _result(self, state: RunState, reason: str, error: str | None = None) -> RunResult:
+        for ended in self.budget.release():  # the run's end releases the hosts it held
+            self._emit("host_released", ended.event())
         h = self.state.history
         last = h[-1] if h else None
         questions: list[Question] = self.state.questions if state == "needs_input" else []

@@ -14,9 +14,10 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 
-from ..backends.base import UsageLimit
+from ..backends.base import AgentRequest, AgentResponse, Backend, UsageLimit
 from ..backends.usage_limits import in_words, reset_note
 from ..errors import BudgetExceeded
+from .budget import BudgetTracker
 from .events import EventSink
 
 PAUSES_PER_CALL = 5
@@ -88,3 +89,24 @@ class PauseGate:
         self.sink.emit(
             "resumed", iteration, {"backend": spec, "early": woken.is_set(), "paused_s": waited}
         )
+
+
+async def through_limits(
+    backend: Backend,
+    request: AgentRequest,
+    gate: PauseGate,
+    budget: BudgetTracker,
+    iteration: int,
+) -> AgentResponse:
+    """The backend's answer; a usage limit with a reset time pauses the run until then
+    (``gate``), then the same call runs again (the limited answers' usage is recorded in
+    ``budget`` here; the last answer's is the caller's to record)."""
+    for _ in range(PAUSES_PER_CALL):
+        response = await backend.run(request)
+        if response.ok or response.usage_limit is None:
+            return response
+        budget.record(response.usage)
+        await gate.wait_out(response.usage_limit, iteration, budget.remaining_seconds(),
+                            backend.spec)  # fmt: skip
+        request.timeout = max(0.001, min(request.timeout, budget.remaining_seconds()))
+    return await backend.run(request)

@@ -5,12 +5,18 @@ subgoal's estimate against what it took, for the next plan and the profile store
 The card comes through the ``PerformanceSource`` the loop is handed (``hosts.routing``);
 with none, every worker is shown unmeasured. Under ``fixed`` (the default) nothing
 changes: the planner's prompt has no card and the workers take subgoals in turn.
+
+**Specialists** go over every route: with a table of tag -> backend (``Roles.specialists``)
+the planner is told which tags have one and may tag subgoals with them; a subgoal tagged
+so goes to that tag's specialist on every attempt (its first such tag, in the plan's
+order), and the ``worker_started`` event says so (``route: specialist for tag 'tests'``).
+An untagged subgoal, or one whose tags have no specialist, takes the route as always.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..backends.base import Backend
@@ -24,6 +30,12 @@ Each subgoal may also name the worker that should do it ("worker": one of the sp
 the performance card) and its estimated size in worker tokens, prompt and generated
 together ("est_tokens"). Give small, well-specified subgoals to fast local workers whose
 pass rate holds up, and hard or broad ones to the stronger workers."""
+
+PLANNER_SPECIALISTS = """
+Some kinds of work have a specialist worker. Tag a subgoal that is mainly such work with
+its tag ("tags": [...]); a tagged subgoal goes to that specialist, the others to the
+workers as usual. Keep a specialist's work in subgoals of its own. The tags:
+{table}"""
 
 
 def ref(backend: Backend) -> WorkerRef:
@@ -40,6 +52,8 @@ class Router:
     workers: list[Backend]
     source: PerformanceSource | None
     warn: Callable[[str], None]
+    specialists: dict[str, Backend] = field(default_factory=dict)
+    """Tag -> the backend that does every subgoal the plan tags so."""
 
     def __post_init__(self) -> None:
         self.refs = [ref(w) for w in self.workers]
@@ -65,19 +79,34 @@ class Router:
         """What the planner's system prompt and prompt gain under a route: the rule for
         assigning, and the card with the last estimates against actuals (measured by
         loopwright); empty strings under ``fixed``."""
+        note = self._specialists_note()
         if not self.active:
-            return "", ""
+            return note, ""
         lines = ["Performance card of the available workers (measured by loopwright):"]
         lines.append(card_text(self.card()))
         if self.last:
             lines.append("Last iteration, estimate against actual (measured by loopwright):")
             lines += [_compared(o) for o in self.last]
-        return PLANNER_ROUTING, "\n".join(lines)
+        return PLANNER_ROUTING + note, "\n".join(lines)
+
+    def _specialists_note(self) -> str:
+        if not self.specialists:
+            return ""
+        table = "\n".join(f"- {tag}: {b.spec}" for tag, b in self.specialists.items())
+        return PLANNER_SPECIALISTS.format(table=table)
+
+    def tags(self) -> list[str] | None:
+        """The tags the plan's schema offers: those with a specialist (None: no tags)."""
+        return list(self.specialists) or None
 
     def check(self, subgoals: list[Subgoal]) -> list[Subgoal]:
-        """The plan with every assignment to a worker that is not there dropped (said)."""
+        """The plan with every assignment to a worker that is not there dropped (said), and
+        its tags trimmed and lower-cased."""
         out = []
         for s in subgoals:
+            tags = list(dict.fromkeys(t.strip().lower() for t in s.tags if t.strip()))
+            if tags != s.tags:
+                s = s.model_copy(update={"tags": tags})
             if s.worker is not None and s.worker not in self.by_spec:
                 self.warn(
                     f"the plan gave subgoal {s.id} to {s.worker!r}, which is not one of this "
@@ -91,7 +120,12 @@ class Router:
         self, n: int, subgoal: Subgoal, attempt: int, failed_on: str | None
     ) -> tuple[Backend, Choice | None]:
         """The worker for attempt ``attempt`` of the ``n``-th subgoal: in turn under
-        ``fixed`` (as always), else the route's choice, with why."""
+        ``fixed`` (as always), else the route's choice, with why; a subgoal tagged for a
+        specialist goes to it whatever the route."""
+        tag = next((t for t in subgoal.tags if t in self.specialists), None)
+        if tag is not None:
+            return self.specialists[tag], Choice(self.specialists[tag].spec,
+                                                 f"specialist for tag {tag!r}")  # fmt: skip
         if not self.active:
             return self.workers[n % len(self.workers)], None
         if not self.facts:

@@ -41,16 +41,25 @@ INTAKE: JsonSchema = {
 }
 
 
-def plan(max_subgoals: int, workers: list[str] | None = None) -> JsonSchema:
+def plan(
+    max_subgoals: int, workers: list[str] | None = None, tags: list[str] | None = None
+) -> JsonSchema:
     """The planner's reply: at most ``max_subgoals`` subgoals (an empty list: done). With
     ``workers`` (a route that lets the planner assign), each subgoal may name one of them
-    and its estimated size in worker tokens; both optional."""
+    and its estimated size in worker tokens; both optional. With ``tags`` (those that have a
+    specialist), each may carry some of them (optional)."""
     properties: dict[str, Any] = {
         "id": {"type": "string"},
         "title": {"type": "string"},
         "instructions": {"type": "string"},
         "files": _strings("files the subgoal changes"),
     }
+    if tags:
+        properties["tags"] = {
+            "type": "array",
+            "items": {"type": "string", "enum": list(tags)},
+            "description": "the kind of work, when a specialist does it",
+        }
     if workers:
         properties["worker"] = {"type": "string", "enum": list(workers)}
         properties["est_tokens"] = {

@@ -119,7 +119,9 @@ async def _attempts(
     failed_on = None
     for attempt in range(1, tries + 1):
         backend, choice = h.router.pick(n, subgoal, attempt, failed_on)
-        meta = {"subgoal": subgoal.id, "title": subgoal.title, "attempt": attempt}
+        meta: dict[str, Any] = {"subgoal": subgoal.id, "title": subgoal.title, "attempt": attempt}
+        if subgoal.tags:
+            meta["tags"] = subgoal.tags
         name = f"{iteration}-{subgoal.id}-{attempt}"
         started = {**meta, "backend": backend.spec}
         if choice is not None:

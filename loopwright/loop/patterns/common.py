@@ -31,6 +31,7 @@ from ...backends.spec import parse_spec
 from ...errors import BudgetExceeded, LoopwrightError, UnknownBackend, UserError, unwrapped
 from ..budget import BudgetTracker
 from ..events import EventSink
+from ..pause import PauseGate, through_limits
 from ..types import Budget, Model, UsageTotals
 from ..vocab import EventType, ExchangeStep, PatternName, RunState, backend_event
 from .agreement import DEFAULT_CONVERGE_AT
@@ -115,6 +116,12 @@ class PatternContext:
     result: PatternResult | None = None
     """The result of the pattern running in this context, as far as it got (set by
     ``run_pattern``): what a run that is cancelled or crashes still reports."""
+    pauses: PauseGate | None = None
+    """Where a call that meets a usage limit waits for its reset, the run ``paused``
+    (``wake`` goes on at once: ``loopwright resume``); None: a gate of its own."""
+
+    def __post_init__(self) -> None:
+        self.gate = self.pauses or PauseGate(self.sink)
 
     @property
     def usage(self) -> UsageTotals:
@@ -155,7 +162,7 @@ class PatternContext:
             prompt,
             cwd or self.cwd,
             max(0.001, min(self.call_timeout, b.remaining_seconds())),
-            emit=emit,
+            emit=b.through(emit),
             may_edit=may_edit,
             response_schema=schema,
             tokens_left=b.budget.max_tokens - b.usage.tokens,
@@ -164,8 +171,8 @@ class PatternContext:
             facts=facts,
         )
         started = time.monotonic()
-        try:
-            response = await backend.run(request)
+        try:  # a usage limit pauses the run until it resets, then the call runs again
+            response = await through_limits(backend, request, self.gate, b, round)
         except (UserError, BudgetExceeded):
             raise
         except Exception as exc:  # a backend bug fails its answer, not the pattern
@@ -243,11 +250,8 @@ async def run_pattern(result: R, ctx: PatternContext, body: Body) -> R:
     what ``result`` holds by then. Cancellation passes through."""
     ctx.result = result
     try:
-        with anyio.move_on_after(ctx.budget.remaining_seconds()) as scope:
+        with ctx.budget.limits():  # max_seconds, and max_cost_usd while holding hosts
             await body(ctx)
-        if scope.cancelled_caught:
-            limit = ctx.budget.budget.max_seconds
-            raise BudgetExceeded("max_seconds", f"max_seconds={limit:g} reached")
     except BudgetExceeded as exc:
         ctx.emit("budget_exhausted", 0, {"limit": exc.limit, "message": str(exc)})
         result.state, result.stop_reason = "stopped", f"budget: {exc}"
@@ -255,6 +259,8 @@ async def run_pattern(result: R, ctx: PatternContext, body: Body) -> R:
         ctx.emit("error", 0, {"message": str(exc), "kind": type(exc).__name__})
         result.state, result.stop_reason, result.error = "failed", str(exc), str(exc)
     finally:
+        for ended in ctx.budget.release():  # the end releases the hosts the pattern held
+            ctx.emit("host_released", 0, ended.event())
         result.usage = ctx.usage
         result.duration = round(ctx.budget.elapsed(), 3)
     return result
