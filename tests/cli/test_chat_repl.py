@@ -300,3 +300,25 @@ def test_a_streaming_models_reply_is_on_the_screen_while_it_is_still_being_gener
             assert term.wait() == 0
     finally:
         server.stop()
+
+
+def test_a_message_past_the_chats_cost_limit_is_refused_and_the_chat_ends_stopped(
+    tmp_path: Path, env: dict[str, str], store: RunStore
+) -> None:
+    priced = {"text": "that will be two cents", "usage": {"cost_usd": 0.02}}
+    spec = scenario(tmp_path, "priced", {"chat": [priced]})
+    with ChatTerm("--model", spec, "--max-cost-usd", "0.01", env=env) as term:
+        run_id = term.expect(f"chat {RUN_ID} started").group(1)
+        term.line("first")
+        term.expect("two cents")
+        term.line("second")
+        term.expect(r"budget_exhausted: max_cost_usd=0.01 reached \(\$0.0200\)")
+        term.line("/cost")
+        term.expect(r"this chat: 1 call\(s\) · 0\+0 tok · \$0.0200")
+        term.line("/quit")
+        term.expect("chat stopped")
+        assert term.wait() == 0
+        assert term.text.count(f"{spec} ▸") == 1  # the refused message was never sent
+    said = [e["data"]["text"] for e in read_events(store.paths(run_id).events, None, 100).events
+            if e["type"] == "message"]  # fmt: skip
+    assert said == ["first"] and store.read_status(run_id)["state"] == "stopped"

@@ -83,7 +83,9 @@ class Screen:
     # --- events ----------------------------------------------------------------------
     def on_event(self, type: EventType, d: dict[str, Any]) -> None:
         """Show an event of the session as it is recorded."""
-        if type == "exchange":
+        if type == "message":  # sent (a message the budget refuses never is)
+            self.begin_reply(str(d.get("to")))
+        elif type == "exchange":
             self._exchange(d)
         elif type == "disagreement":
             self.line(self.paint(format_disagreement(d), DIM))

@@ -23,7 +23,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from ...config import state_dir
-from ...errors import LoopwrightError, UserError, unwrapped
+from ...errors import BudgetExceeded, LoopwrightError, UserError, unwrapped
 from ...fsmodes import open_nofollow, private_dir
 from ...runs.chat import ChatSession
 from ...runs.redact import Redactor
@@ -130,6 +130,8 @@ class Repl:
                 return
             try:
                 self.do(command)
+            except BudgetExceeded:
+                self.screen.end_reply()  # its budget_exhausted event said why
             except LoopwrightError as exc:
                 self.screen.end_reply()
                 self.screen.line(f"error: {exc}")
@@ -155,7 +157,6 @@ class Repl:
             self.screen.line("cancelled")
 
     async def _say(self, text: str) -> None:
-        self.screen.begin_reply(self.session.model)
         await self.session.say(text, self.screen.on_text)
 
     async def _pattern(self, command: Command) -> None:
