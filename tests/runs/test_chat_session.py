@@ -21,6 +21,7 @@ from loopwright.loop.vocab import Event
 from loopwright.runs import runner
 from loopwright.runs.chat import ChatSession, build_chat_request
 from loopwright.runs.eventlog import read_events
+from loopwright.runs.request import build_request
 from loopwright.runs.store import RunStore
 
 
@@ -183,3 +184,10 @@ def test_without_model_or_budget_a_chat_takes_the_config_files_then_the_built_in
     limits = request.loop.budget
     assert (limits.max_cost_usd, limits.max_tokens, limits.max_agent_calls) == (1.5, 99, 200)
     assert build_chat_request("scripted", str(tmp_path)).workers == ["scripted"]
+
+
+def test_a_run_that_is_no_chat_is_not_taken_up_as_one(store: RunStore, tmp_path: Path) -> None:
+    run_id = runner.create_run(store, build_request("a loop", cwd=str(tmp_path), isolate=False))
+    with pytest.raises(InvalidState, match=f"run {run_id} is not a chat session"):
+        ChatSession.reopen(store, run_id)
+    assert store.read_status(run_id)["state"] == "queued"  # untouched

@@ -117,12 +117,14 @@ class Screen:
 
     # --- commands --------------------------------------------------------------------
     def history(self, turns: Iterable[Said]) -> None:
+        """Each turn under who said it: you in bold, a model in its colour."""
         shown = False
         for said in turns:
             shown = True
-            style = BOLD if said.speaker == YOU else colour_of(said.speaker)
-            self.line(self.paint(f"{said.speaker}:", style + ";1" if style != BOLD else BOLD))
+            mine = said.speaker == YOU
+            colour = "" if mine else colour_of(said.speaker)
+            self.line(self.paint(f"{said.speaker}:", BOLD if mine else colour + ";1"))
             for ln in said.text.strip().splitlines() or [""]:
-                self.line(self.paint(f"  {ln}", style if said.speaker != YOU else "0"))
+                self.line(f"  {ln}" if mine else self.paint(f"  {ln}", colour))
         if not shown:
             self.line("nothing said yet")
