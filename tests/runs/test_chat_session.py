@@ -191,3 +191,18 @@ def test_a_run_that_is_no_chat_is_not_taken_up_as_one(store: RunStore, tmp_path:
     with pytest.raises(InvalidState, match=f"run {run_id} is not a chat session"):
         ChatSession.reopen(store, run_id)
     assert store.read_status(run_id)["state"] == "queued"  # untouched
+
+
+def test_a_chat_whose_process_died_is_interrupted_and_taken_up_again(
+    store: RunStore, tmp_path: Path, model: Recorder
+) -> None:
+    chat = opened(store, tmp_path)
+    anyio.run(chat.say, "before the crash")
+    status = store.read_status(chat.run_id)
+    status["pid"], status["pid_start"] = 2**22 + 12345, 1  # a process that is not there
+    store.write_status(chat.run_id, status)
+    again = ChatSession.reopen(store, chat.run_id)
+    assert [s.text for s in again.talk.turns] == ["before the crash", "reply 1"]
+    again.close()
+    kinds = [e["type"] for e in events(store, chat.run_id)]
+    assert kinds[-3:] == ["interrupted", "resumed", "run_finished"]
