@@ -62,6 +62,7 @@ _RUN: dict[str, Any] = {
     "planner": "spec",
     "workers": "specs",
     "reviewers": "specs",
+    "fallback": "spec",
     "quorum": "word",
     "verify": "commands",
     "verify_timeout": "seconds",
@@ -78,7 +79,7 @@ _BUDGET: dict[str, Any] = {
     "max_tokens": "count",
     "max_cost_usd": "usd",
 }
-REPO_SCHEMA: dict[str, Any] = {"run": _RUN, "budget": _BUDGET}
+REPO_SCHEMA: dict[str, Any] = {"run": _RUN, "budget": _BUDGET, "specialists": {"*": "spec"}}
 """What a repository's ``.loopwright.toml`` may hold."""
 SCHEMA: dict[str, Any] = {
     **REPO_SCHEMA,

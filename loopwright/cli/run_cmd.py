@@ -93,7 +93,22 @@ def _given(args: argparse.Namespace, cwd: str | None) -> dict[str, Any]:
         sandbox=args.sandbox,
         allow_network=args.allow_network,
         memory=args.memory,
+        specialists=_specialists(getattr(args, "specialist", None)),
+        fallback=args.fallback,
     )
+
+
+def _specialists(given: list[str] | None) -> dict[str, str] | None:
+    """``--specialist TAG=SPEC`` (repeatable) as a table; a tag given twice is refused."""
+    table: dict[str, str] = {}
+    for item in given or []:
+        tag, sep, spec = item.partition("=")
+        if not sep or not tag.strip():
+            raise UserError(f"--specialist {item!r}: give TAG=SPEC, e.g. tests=codex", "specialist")
+        if tag.strip() in table:
+            raise UserError(f"--specialist: tag {tag.strip()!r} given twice", "specialist")
+        table[tag.strip()] = spec.strip()
+    return table or None
 
 
 def cmd_run(args: argparse.Namespace, open_store: Callable[[], RunStore]) -> int:

@@ -17,6 +17,7 @@ from ..config import SANDBOX_DEFAULT, layered, sandbox_default, user_file
 from ..errors import UserError
 from ..loop.types import Budget, LoopConfig
 from ..loop.vocab import CleanupPolicy, Quorum, SandboxMode
+from .request import check_tag
 
 ARGS = {
     "run.backend": "backend",
@@ -27,6 +28,7 @@ ARGS = {
     "run.verify": "verify",
     "run.cleanup": "cleanup",
     "run.sandbox": "sandbox",
+    "run.fallback": "fallback",
 }
 """Config keys that are ``build_request`` keywords of their own."""
 OPTIONS = {
@@ -56,6 +58,7 @@ def built_in() -> dict[str, Any]:
         "run.planner": "(run.backend)",
         "run.workers": "(run.backend)",
         "run.reviewers": "(run.backend)",
+        "run.fallback": "(none)",
         "run.quorum": loop["review_quorum"].default,
         "run.verify": [],
         "run.cleanup": "auto",
@@ -83,9 +86,14 @@ def with_defaults(cwd: str | None, given: dict[str, Any]) -> dict[str, Any]:
     ``options`` dicts likewise) with the files' values filled in where the caller gave none."""
     out = {**given, "budget": dict(given.get("budget") or {})}
     out["options"] = dict(given.get("options") or {})
+    out["specialists"] = dict(given.get("specialists") or {})  # a caller's tag goes first
     for key, (value, source) in layered(cwd).items():
         section, name = key.split(".", 1)
         if section == "gc" or os.environ.get(ENV.get(key, ""), "").strip():
+            continue
+        if section == "specialists":
+            if name not in out["specialists"]:
+                out["specialists"][name] = _checked(key, value, source)
             continue
         where, field = (
             (out["budget"], name)
@@ -127,7 +135,13 @@ def _repo_may_not(key: str, value: Any) -> str | None:
                 f"a repository may make the sandbox stricter than {floor!r}, not "
                 "looser; pass --sandbox (MCP sandbox) or set it in your own config"
             )
-    if key in ("run.backend", "run.planner", "run.workers", "run.reviewers"):
+    if key in (
+        "run.backend",
+        "run.planner",
+        "run.workers",
+        "run.reviewers",
+        "run.fallback",
+    ) or key.startswith("specialists."):
         specs = value if isinstance(value, list) else [value]
         if any(str(spec).split(":", 1)[0].strip() == "cli" for spec in specs):
             return (
@@ -145,10 +159,13 @@ def _checked(key: str, value: Any, source: str, specs: bool = True) -> Any:
     try:
         if key in WORDS and value not in get_args(WORDS[key]):
             raise UserError(f"allowed are {', '.join(get_args(WORDS[key]))}")
-        if specs and key in ("run.backend", "run.planner"):
+        if specs and key in ("run.backend", "run.planner", "run.fallback"):
             return check_spec(value, key)
         if specs and key in ("run.workers", "run.reviewers"):
             return [check_spec(spec, key) for spec in value]
+        if key.startswith("specialists."):
+            check_tag(key.removeprefix("specialists."))
+            return check_spec(value, key) if specs else value
         if key == "run.verify":
             return [shlex.split(c) if isinstance(c, str) else c for c in value]
     except (UserError, ValueError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from concurrent.futures import Future
 from typing import Any
@@ -35,13 +36,14 @@ def build_roles(request: RunRequest, runner: ProcessRunner | None = None) -> Rol
     """The request's backends, each starting its programs with ``runner``."""
 
     def create(spec: str) -> Backend:
-        return create_backend(spec, runner=runner)
+        return create_backend(spec, runner=runner, fallback=request.fallback)
 
     return Roles(
         planner=create(request.planner),
         workers=[create(w) for w in request.workers],
         reviewers=[create(r) for r in request.reviewers],
         clarifier=create(request.clarifier) if request.clarifier else None,
+        specialists={tag: create(spec) for tag, spec in request.specialists.items()},
     )
 
 
@@ -90,13 +92,14 @@ async def _drive(
     try:
         ws = await open_workspace(store, run_id, request, recorder, state, prepared)
         roles = roles or build_roles(request, runners.backends)
-        if not loop:  # consult, delegate, debate: a pattern begins again on resume
+        if not loop:  # a resumed consult keeps its answers; the other patterns begin again
             harness = (
                 ImproveRun(request, roles, recorder, ws, runners.verify)
                 if request.pattern == "improve"
-                else PatternRun(request, roles, recorder, ws)
+                else PatternRun(request, roles, recorder, ws, resume)
             )
-            result = await harness.run()
+            with _wakeable(run_id, harness):  # `loopwright resume` ends a pause at once
+                result = await harness.run()
         else:
             harness = Harness(
                 request.loop, roles, recorder, state, ws, runner=runners.verify,
@@ -128,6 +131,10 @@ async def _drive(
     except Exception as exc:  # never leave a run "running" because its ending failed
         _finish_failed(recorder, result, exc)
         raise
+
+
+def _wakeable(run_id: str, run: ImproveRun | PatternRun) -> contextlib.AbstractContextManager[None]:
+    return registered(run_id, run.wake) if isinstance(run, PatternRun) else contextlib.nullcontext()
 
 
 def _crashed(

@@ -9,11 +9,15 @@ the reviewer. The pattern's own result is the run result's ``extra``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 
+from ..backends.base import Backend
 from ..loop.budget import BudgetTracker
 from ..loop.harness import Roles
 from ..loop.patterns import (
+    Exchange,
     PatternContext,
     PatternResult,
     consult,
@@ -22,6 +26,7 @@ from ..loop.patterns import (
 )
 from ..loop.types import RunResult, UsageTotals
 from ..loop.vocab import RunState
+from .eventlog import read_events
 from .git.gitcmd import agit
 from .git.worktree import Workspace
 from .recorder import RunRecorder
@@ -51,15 +56,28 @@ class PatternRun:
     """Runs the request's pattern with the run's recorder as its sink."""
 
     def __init__(
-        self, request: RunRequest, roles: Roles, recorder: RunRecorder, ws: Workspace | None
+        self,
+        request: RunRequest,
+        roles: Roles,
+        recorder: RunRecorder,
+        ws: Workspace | None,
+        resume: bool = False,
     ) -> None:
         self.request = request
         self.roles = roles
         self.recorder = recorder
         self.ws = ws
         loop = request.loop
-        budget = BudgetTracker(loop.budget, UsageTotals())
+        before = earlier_exchanges(recorder.paths.events) if resume else []
+        self.answered = before if request.pattern == "consult" else []
+        """A resumed consult's answers already in its log: not asked again."""
+        budget = BudgetTracker(loop.budget, spent(before))
         self.ctx = PatternContext(recorder, budget, loop.cwd, loop.worker_timeout)
+
+    def wake(self) -> bool:
+        """End the pattern's usage-limit pauses now (``loopwright resume``); safe from any
+        thread. False when no call is waiting."""
+        return self.ctx.gate.wake()
 
     async def run(self) -> RunResult:
         async with anyio.create_task_group() as tg:
@@ -74,7 +92,8 @@ class PatternRun:
         panel = self.roles.workers
         helper = self.roles.reviewers[0] if self.roles.reviewers else None
         if r.pattern == "consult":
-            return await consult(question, panel, synthesizer=helper, ctx=ctx)
+            answered = [a for a in self.answered if _same(a, panel)]
+            return await consult(question, panel, synthesizer=helper, ctx=ctx, answered=answered)
         if r.pattern == "debate":
             return await debate(question, panel, rounds=options.rounds, judge=helper,
                                 converge_at=options.converge_at, ctx=ctx)  # fmt: skip
@@ -104,3 +123,33 @@ class PatternRun:
             cwd=self.request.loop.cwd,
             extra=outcome.model_dump(),
         )
+
+
+def earlier_exchanges(events: Path) -> list[Exchange]:
+    """The exchanges a run's log holds (a resumed pattern's earlier calls)."""
+    found, cursor = [], None
+    while True:
+        page = read_events(events, cursor, limit=5000)
+        found += [Exchange.model_validate(e["data"]) for e in page.events
+                  if e["type"] == "exchange" and "truncated" not in e["data"]]  # fmt: skip
+        cursor = page.cursor
+        if not page.more:
+            return found
+
+
+def spent(exchanges: list[Exchange]) -> UsageTotals:
+    """What ``exchanges`` cost: a resumed pattern's budget goes on from there."""
+    usage = UsageTotals(agent_calls=len(exchanges))
+    for x in exchanges:
+        usage.input_tokens += x.input_tokens
+        usage.output_tokens += x.output_tokens
+        usage.cost_usd += x.cost_usd or 0.0
+        usage.unknown_cost_calls += x.cost_usd is None
+    return usage
+
+
+def _same(answer: Exchange, panel: list[Backend]) -> bool:
+    """An earlier answer still stands: ok, and from the backend now at its place."""
+    n = answer.participant or 0
+    return answer.ok and answer.step == "answer" and 0 < n <= len(panel) and (
+        panel[n - 1].spec == answer.spec)  # fmt: skip

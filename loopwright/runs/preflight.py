@@ -20,6 +20,7 @@ from pathlib import Path
 import anyio
 
 from ..backends.readiness import problem
+from ..backends.spec import parse_spec
 from ..errors import UserError
 from ..process.sandbox import INSTALL, sandbox_problem
 from .git.gitcmd import resolve_commit, run_git
@@ -65,9 +66,11 @@ async def preflight(
         raise UserError(f"{found}; fix it, or pass {opt_out} to start anyway", "verify")
     roles = _roles(request)
     for spec, used_by in roles.items():
+        if request.fallback and spec != request.fallback and parse_spec(spec).provider == "ollama":
+            continue  # a host that is down now sends the calls to the fallback: no refusal
         why = await problem(spec)
         if why is not None:
-            field = "backend" if len(used_by) == len(_ROLE_NAMES) else used_by[0]
+            field = "backend" if set(_ROLE_NAMES) <= set(used_by) else used_by[0]
             raise UserError(
                 f"{spec} ({', '.join(used_by)}) cannot work: {why}; fix it, or pass "
                 f"{opt_out} to start anyway",
@@ -82,6 +85,8 @@ def _roles(request: RunRequest) -> dict[str, list[str]]:
     """Each distinct backend spec and the roles it plays."""
     pairs = [("planner", request.planner), ("planner", request.clarifier or request.planner)]
     pairs += [("worker", w) for w in request.workers] + [("reviewer", r) for r in request.reviewers]
+    pairs += [(f"specialists.{tag}", spec) for tag, spec in request.specialists.items()]
+    pairs += [("fallback", request.fallback)] if request.fallback else []
     roles: dict[str, list[str]] = {}
     for role, spec in pairs:
         if role not in roles.setdefault(spec, []):

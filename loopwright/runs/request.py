@@ -68,6 +68,12 @@ class RunRequest(BaseModel):
     memory: MemoryMode = "repo"
     """What the planner and clarifier recall of past runs (``loopwright.memory``), and
     whether this run is remembered when it ends (not when ``off``)."""
+    specialists: dict[str, str] = Field(default_factory=dict)
+    """Tag -> backend spec: the planner may tag subgoals with these tags, and a tagged
+    subgoal goes to its tag's backend (``loop.route``)."""
+    fallback: str | None = None
+    """A backend spec a role's calls go to when its spec names a host of the pool
+    (``@NAME``, ``@pool``) and no host can take them (``backends.models.pooled``)."""
 
 
 def check_goal(goal: str | None) -> str:
@@ -162,6 +168,34 @@ def check_backends(specs: list[str] | None, field: str, default: str) -> list[st
     return [check_backend(s, field) for s in specs]
 
 
+TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+"""A specialist's tag: lower-case letters, digits, ``_`` and ``-``, 1-32 characters."""
+MAX_SPECIALISTS = 16
+
+
+def check_specialists(table: dict[str, str] | None) -> dict[str, str]:
+    """Tag -> spec, each tag a ``TAG`` and each spec checked as a worker's (the field
+    named ``specialists.TAG``)."""
+    table = table or {}
+    if len(table) > MAX_SPECIALISTS:
+        raise UserError(f"specialists: {len(table)} tags; at most {MAX_SPECIALISTS}",
+                        "specialists")  # fmt: skip
+    return {
+        check_tag(tag): check_backend(spec, f"specialists.{tag}") for tag, spec in table.items()
+    }
+
+
+def check_tag(tag: str) -> str:
+    """A specialist's tag, refused unless it is a ``TAG``."""
+    if not isinstance(tag, str) or not TAG.fullmatch(tag):
+        raise UserError(
+            f"specialists: tag {str(tag)[:40]!r} must be 1-32 lower-case letters, digits, _ "
+            "or -, starting with a letter or digit (e.g. tests, docs, infra)",
+            "specialists",
+        )
+    return tag
+
+
 def build_request(
     goal: str | None,
     *,
@@ -184,10 +218,13 @@ def build_request(
     sandbox: str | None = None,
     allow_network: bool = False,
     memory: str = "repo",
+    specialists: dict[str, str] | None = None,
+    fallback: str | None = None,
 ) -> RunRequest:
     """Validate everything a caller gave; raises ``UserError`` naming the field. Pure.
 
-    ``sandbox`` None: the configured default (``LOOPWRIGHT_SANDBOX``, else ``verify``)."""
+    ``sandbox`` None: the configured default (``LOOPWRIGHT_SANDBOX``, else ``verify``).
+    ``specialists``: tag -> backend spec (``check_specialists``)."""
     sandbox = sandbox_default() if sandbox is None else sandbox
     check_one_of("sandbox", sandbox, SandboxMode)
     base = check_backend(backend, "backend") if backend is not None else "scripted"
@@ -212,6 +249,7 @@ def build_request(
         raise UserError(f"{name}: {err['msg']}", name) from exc
     check_one_of("cleanup", cleanup, CleanupPolicy)
     check_one_of("memory", memory, MemoryMode)
+    table = check_specialists(specialists)
     repo, subdir = _repo_of(config.cwd, isolate, base_ref) if config.cwd else (None, "")
     return RunRequest(
         isolate=isolate,
@@ -227,6 +265,8 @@ def build_request(
         planner=check_backend(planner, "planner") if planner is not None else base,
         workers=check_backends(workers, "worker", base),
         reviewers=check_backends(reviewers, "reviewer", base),
+        specialists=table,
+        fallback=check_backend(fallback, "fallback") if fallback is not None else None,
         scratch=not cwd,
     )
 

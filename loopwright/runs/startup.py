@@ -61,6 +61,7 @@ def run_runner(request: Mapping[str, Any]) -> RunRunners:
 
     specs = [request.get("planner"), request.get("clarifier")]
     specs += [*request.get("workers", []), *request.get("reviewers", [])]
+    specs += list((request.get("specialists") or {}).values())
     mounts = home_mounts([s for s in specs if s], os.environ)
     agents = SandboxRunner(SandboxPolicy(network=network, mounts=mounts))
     return RunRunners(verify=verify, backends=agents, git=plain)

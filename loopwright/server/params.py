@@ -9,7 +9,7 @@ from pydantic import Field
 from ..config import LIST_LIMIT, MAX_GOAL_CHARS, PATCH_BYTES
 from ..loop import vocab
 from ..process.env import ENV_NAME
-from ..runs.request import NO_CONTROL_PATTERN
+from ..runs.request import NO_CONTROL_PATTERN, TAG
 
 RUN_ID_PATTERN = "^[0-9]{8}-[0-9]{9}-[0-9a-f]{6}$"
 """A run id (``runs.ids``), anchored for JSON Schema; ``[0-9]``, not ``\\d`` (Unicode digits)."""
@@ -34,6 +34,15 @@ BackendSpec = Annotated[
     Field(description="backend spec for every role (see list_backends); default 'scripted'"),
 ]
 Planner = Annotated[Spec | None, Field(description="backend spec of the planner")]
+Fallback = Annotated[
+    Spec | None,
+    Field(
+        description="backend spec a role's calls go to when its spec names a model host "
+        "(ollama:MODEL@NAME, ollama:MODEL@pool; see list_hosts) and no host can take them: a "
+        "host_failover event says so; default: the config's run.fallback, else none (the call "
+        "fails naming each host and why)"
+    ),
+]
 Workers = Annotated[Specs, Field(description="backend specs of the workers")]
 Reviewers = Annotated[Specs, Field(description="backend specs of the reviewers")]
 Quorum = Annotated[
@@ -71,6 +80,18 @@ Route = Annotated[
         "local_max_seconds whose pass rate is near the cloud worker's; a local failure is "
         "retried on the cloud worker), planner (the plan assigns workers from a card of "
         "measured speeds, costs and pass rates)"
+    ),
+]
+SpecialistTag = Annotated[str, Field(pattern=f"^{TAG.pattern}$")]
+Specialists = Annotated[
+    dict[SpecialistTag, Spec] | None,
+    Field(
+        max_length=16,
+        description="tag -> backend spec, e.g. {'tests': 'ollama:qwen2.5-coder@gpu1', 'docs': "
+        "'anthropic:claude-haiku-4-5'}: the planner is told these tags and may tag subgoals "
+        "with them; a tagged subgoal goes to its tag's backend whatever the route (an "
+        "untagged one takes the route). Merged over the config's [specialists] table, tag by "
+        "tag",
     ),
 ]
 LocalMaxSeconds = Annotated[

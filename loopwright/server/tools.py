@@ -75,6 +75,8 @@ async def orchestrate(
     route: P.Route = "fixed",
     local_max_seconds: P.LocalMaxSeconds = None,
     memory: P.MemoryScope = "repo",
+    specialists: P.Specialists = None,
+    fallback: P.Fallback = None,
 ) -> runflow.Reply:
     earlier = asking.read_round(ctx)
     if earlier and earlier.step == asking.ANSWERS and earlier.run_id:
@@ -105,6 +107,8 @@ async def orchestrate(
         sandbox=sandbox,
         allow_network=allow_network,
         memory=memory,
+        specialists=specialists,
+        fallback=fallback,
         options={"route": route}
         | ({"local_max_seconds": local_max_seconds} if local_max_seconds else {}),
     )

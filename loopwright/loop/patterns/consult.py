@@ -36,13 +36,18 @@ async def consult(
     *,
     synthesizer: Backend | None = None,
     ctx: PatternContext | None = None,
+    answered: Sequence[Exchange] = (),
 ) -> ConsultResult:
     """Ask ``backends`` the ``question`` in parallel; ``synthesizer`` (optional) compares
-    the answers. ``ctx`` None: events in a ``MemorySink``, the default budget."""
+    the answers. ``ctx`` None: events in a ``MemorySink``, the default budget.
+    ``answered``: answers already had (a resumed run's), kept as they are: their
+    participants are not asked again."""
     if not backends:
         raise UserError("consult needs at least one backend to ask", "models")
     ctx = ctx or context(MemorySink())
     result = ConsultResult(question=question)
+    have = {a.participant: a for a in answered if a.ok and a.step == "answer"}
+    result.answers = [a for n, a in have.items() if n is not None and 0 < n <= len(backends)]
 
     async def body(ctx: PatternContext) -> None:
         await _consult(result, question, backends, synthesizer, ctx)
@@ -70,8 +75,9 @@ async def _consult(
 
         return call
 
+    had = {a.participant for a in result.answers}
     try:
-        await in_parallel([asking(n, b) for n, b in enumerate(backends, 1)])
+        await in_parallel([asking(n, b) for n, b in enumerate(backends, 1) if n not in had])
     finally:
         result.answers.sort(key=lambda a: a.participant or 0)
     good = [a for a in result.answers if a.ok]
