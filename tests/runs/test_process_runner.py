@@ -11,6 +11,7 @@ import pytest
 
 from loopwright.backends.agents.backend import CliAgent
 from loopwright.backends.models.backend import ChatBackend
+from loopwright.backends.models.pooled import HostFailover
 from loopwright.backends.scripted import ScriptedBackend
 from loopwright.runs import runner
 from loopwright.runs.drive import build_roles
@@ -98,6 +99,8 @@ def test_the_backends_of_a_run_start_their_programs_with_the_run_s_runner(
     roles = build_roles(request, recording)
     cli, chat, scripted = roles.workers
     assert isinstance(cli, CliAgent) and cli.runner is recording
-    assert isinstance(chat, ChatBackend) and chat.runner is recording
+    assert isinstance(chat, HostFailover) and chat.pinned is not None  # Ollama's local host
+    made = chat.backend(chat.pinned)  # the backend its calls go through
+    assert isinstance(made, ChatBackend) and made.runner is recording
     assert isinstance(scripted, ScriptedBackend) and scripted.runner is recording
     assert isinstance(roles.planner, ScriptedBackend) and roles.planner.runner is recording

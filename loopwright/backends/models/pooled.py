@@ -81,10 +81,15 @@ class HostFailover:
             return [], {self.pinned.name: f"marked down: {mark}"}
         return [self.pinned], {}
 
+    def backend(self, host: Host) -> Backend:
+        """The backend calls to ``host`` go through (made once, on first use)."""
+        made = self._made.get(host.name)
+        if made is None:
+            made = self._made[host.name] = self.make(host)
+        return made
+
     async def _call(self, host: Host, request: AgentRequest) -> AgentResponse:
-        backend = self._made.get(host.name)
-        if backend is None:
-            backend = self._made[host.name] = self.make(host)
+        backend = self.backend(host)
         rented = host.source == "rented"
         if rented:
             with contextlib.suppress(OSError):
