@@ -25,6 +25,7 @@ import pytest
 
 from loopwright.backends.base import AgentRequest, Backend
 from loopwright.backends.models.backend import ChatBackend
+from loopwright.backends.models.pooled import HostFailover
 from loopwright.backends.registry import create_backend
 from loopwright.hosts.profiles import FILE_NAME
 from loopwright.hosts.routing import StoreCard, WorkerRef, card_text
@@ -87,12 +88,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from _start(tmp_path_factory.mktemp("llama"))
 
 
-def register(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Backend:
-    """``[openai.endpoints.llama]`` in the config file, and the backend its spec makes."""
+def register(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ChatBackend:
+    """``[openai.endpoints.llama]`` in the config file, and the backend its spec's calls go
+    through: the spec names a host of the pool, so it makes a ``HostFailover`` over it."""
     config = tmp_path / "config.toml"
     config.write_text(f'[openai.endpoints.llama]\nbase_url = "{server.url}/v1"\nfree = true\n')
     monkeypatch.setenv("LOOPWRIGHT_CONFIG", str(config))
-    return create_backend(SPEC)
+    pooled = create_backend(SPEC)
+    assert isinstance(pooled, HostFailover) and pooled.pinned is not None
+    assert pooled.capabilities.local  # 127.0.0.1: a model on this machine
+    backend = pooled.backend(pooled.pinned)
+    assert isinstance(backend, ChatBackend)
+    return backend
 
 
 def ask(backend: Backend, events: list[tuple[str, dict[str, Any]]], **kw: Any) -> Any:
