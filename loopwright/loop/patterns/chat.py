@@ -140,11 +140,17 @@ async def reply(
 ) -> Exchange:
     """The person's ``message`` to ``backend`` with the conversation ``turns`` so far: a
     ``message`` event, then the budgeted, attributed ``reply`` exchange (``BudgetExceeded``
-    raises before the call)."""
+    raises before the call, or when a held priced host has spent what is left of
+    ``max_cost_usd``; the hold ends with the exchange, ``host_released`` with its cost)."""
     ctx.budget.check_before_call()  # a refused message is not recorded as said
     ctx.emit("message", 0, {"text": message, "to": backend.spec})
     asked = Streaming(backend, on_text) if on_text is not None else backend
-    return await ctx.ask(asked, "reply", "chat", CHAT_SYSTEM, chat_prompt(turns, message))
+    try:
+        with ctx.budget.limits():  # max_cost_usd while the reply holds a priced host
+            return await ctx.ask(asked, "reply", "chat", CHAT_SYSTEM, chat_prompt(turns, message))
+    finally:  # a host is held for the exchange: between messages the pool pays its idle
+        for ended in ctx.budget.release():
+            ctx.emit("host_released", 0, ended.event())
 
 
 def summary(result: PatternResult) -> str:

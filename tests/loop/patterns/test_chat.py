@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+import pytest
+
+from loopwright import AgentRequest, AgentResponse, FunctionBackend
 from loopwright.backends.models.backend import ChatBackend
 from loopwright.backends.models.ollama import OllamaChat
 from loopwright.backends.scripted import ScriptedBackend
 from loopwright.backends.settings import OllamaHost
+from loopwright.errors import BudgetExceeded
 from loopwright.loop.events import MemorySink
 from loopwright.loop.patterns.chat import Conversation, Said, chat_prompt, reply, transcript
 from loopwright.loop.patterns.common import context
+from loopwright.loop.types import Budget
 from loopwright.loop.vocab import Event, EventType
 from tests.backends.models.fake_ollama import FakeOllama, say
 
@@ -75,3 +81,32 @@ async def test_a_backend_that_does_not_stream_hands_its_whole_reply_once() -> No
     seen: list[str] = []
     await reply(context(MemorySink()), backend, [], "go", on_text=seen.append)
     assert not backend.capabilities.streaming and seen == ["all at once"]
+
+
+async def test_a_reply_waiting_on_a_held_host_stops_at_the_cost_budget_and_ends_its_hold() -> None:
+    async def waits(request: AgentRequest) -> AgentResponse:
+        assert request.emit is not None
+        request.emit("host_held", {"host": "vast-1", "usd_per_hour": 3600.0})  # $1 a second
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    sink = MemorySink()
+    ctx = context(sink, Budget(max_cost_usd=0.1, max_seconds=60))
+    with anyio.fail_after(20), pytest.raises(BudgetExceeded, match="max_cost_usd"):
+        await reply(ctx, FunctionBackend(waits, "ollama:m@vast-1"), [], "hello?")
+    [released] = [e["data"] for e in sink.of_type("host_released")]
+    assert released["host"] == "vast-1" and released["cost_usd"] >= 0.1
+    assert ctx.usage.host_cost_usd == pytest.approx(released["cost_usd"], abs=1e-6)
+
+
+async def test_a_reply_from_a_held_host_ends_its_hold_with_the_exchange() -> None:
+    async def answers(request: AgentRequest) -> AgentResponse:
+        assert request.emit is not None
+        request.emit("host_held", {"host": "vast-1", "usd_per_hour": 0.5})
+        return AgentResponse(ok=True, text="hi")
+
+    sink = MemorySink()
+    ctx = context(sink, Budget(max_seconds=60))
+    got = await reply(ctx, FunctionBackend(answers, "ollama:m@vast-1"), [], "hello?")
+    assert got.text == "hi"
+    assert [e["data"]["host"] for e in sink.of_type("host_released")] == ["vast-1"]
