@@ -109,7 +109,9 @@ class ScriptedBackend:
         if reply.get("delay"):
             await anyio.sleep(float(reply["delay"]))
         text, ok, error = _text(reply, request), bool(reply.get("ok", True)), reply.get("error")
-        if reply.get("edits"):
+        if reply.get("edits") and not request.may_edit:
+            ok, error = False, "edit refused: this call may not edit files (may_edit is false)"
+        elif reply.get("edits"):
             try:
                 _apply_edits(Path(request.cwd), reply["edits"])
             except (OSError, ValueError) as exc:
@@ -174,7 +176,7 @@ def _default(request: AgentRequest) -> Reply:
         return {"json": {"subgoals": [{"id": "s1", "title": goal[:80], "instructions": goal}]}}
     if request.purpose == "review":
         return {"auto": True}
-    if request.purpose != "work":
+    if request.purpose != "work" or not request.may_edit:  # a read-only call edits nothing
         return {"text": request.prompt}
     title = request.work.title if request.work else None
     body = f"# Written by loopwright's scripted worker\n\nSubgoal: {title}\n"
