@@ -33,10 +33,10 @@ def add_ls(actions: Any) -> None:
 def cmd_ls(args: argparse.Namespace) -> int:
     import anyio
 
-    from ..hosts.pool import pool_status, unwatched_warnings
+    from ..hosts.pool import pool_status, unwatched_warnings, with_idle_costs
 
-    rows = [s.as_dict() for s in anyio.run(lambda: pool_status(not args.no_probe))]
-    idle_costs(rows)
+    found = anyio.run(lambda: pool_status(not args.no_probe))
+    rows = [s.as_dict() for s in with_idle_costs(found)]
     for line in unwatched_warnings():
         print(f"loopwright: warning: {line}", file=sys.stderr)
     if args.json:
@@ -45,20 +45,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for line in table(rows):
         out(line)
     return 0
-
-
-def idle_costs(rows: list[dict[str, Any]]) -> None:
-    """Give each row ``idle_cost_usd``: what a rented host has cost the pool with no run
-    holding it (``hosts.ledger``); None for a config host (no rental span known)."""
-    from ..hosts.ledger import Ledger, idle_cost
-
-    ledger = Ledger()
-    try:
-        for r in rows:
-            rented = r["source"] == "rented"
-            r["idle_cost_usd"] = round(idle_cost(r["name"], ledger), 4) if rented else None
-    finally:
-        ledger.close()
 
 
 def duration(seconds: float | None) -> str:

@@ -28,7 +28,7 @@ from ..errors import UserError
 from .health import PROBE_TIMEOUT, Health, probe_all
 from .named import BUILT_IN_ENDPOINTS, Host, HostKind, configured_hosts
 from .profiles import CallProfile, ProfileStore
-from .rented import last_used, load_rented, unwatched
+from .rented import last_used, load_rented, unwatched_warnings
 
 __all__ = [
     "DOWN_SECONDS",
@@ -43,6 +43,7 @@ __all__ = [
     "pool_hosts",
     "pool_status",
     "unwatched_warnings",
+    "with_idle_costs",
 ]
 
 DOWN_SECONDS = 300.0
@@ -144,6 +145,9 @@ class HostStatus:
     """Seconds since a rented host's billing started; None for a config host."""
     idle_s: float | None = None
     """Seconds since the host was last used; None when never."""
+    idle_cost_usd: float | None = None
+    """What a rented host has cost the pool with no run holding it (``with_idle_costs``);
+    None for a config host, or when not asked."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -281,11 +285,16 @@ async def choose(
     return [h for h, _ in sorted(fit, key=rank)], why
 
 
-def unwatched_warnings() -> list[str]:
-    """Paid instances nobody watches (their keeper died), one line each: every listing of
-    the pool says them."""
-    return [
-        f"rented host {h.name} (instance {h.instance_id}, ${h.usd_per_hour:g}/h) runs with no "
-        f"keeper watching it: `loopwright hosts down {h.name}` destroys it"
-        for h in unwatched()
-    ]
+def with_idle_costs(rows: list[HostStatus]) -> list[HostStatus]:
+    """``rows`` with each rented host's ``idle_cost_usd`` (``hosts.ledger``): what it has
+    cost the pool with no run holding it. Config hosts keep None (no rental span known)."""
+    from .ledger import Ledger, idle_cost
+
+    ledger = Ledger()
+    try:
+        for r in rows:
+            if r.source == "rented":
+                r.idle_cost_usd = round(idle_cost(r.name, ledger), 4)
+    finally:
+        ledger.close()
+    return rows

@@ -9,7 +9,7 @@ import anyio
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from ..hosts.pool import pool_status, unwatched_warnings
+from ..hosts.pool import HostStatus, pool_status, unwatched_warnings, with_idle_costs
 
 Probe = Annotated[
     bool,
@@ -26,33 +26,20 @@ config file ([hosts.NAME], [ollama.hosts.NAME], [openai.endpoints.NAME], and loc
 rented ones. Each with its kind (ollama or openai), url, source (config or rented), healthy \
 (null when not probed) and the reason when down, models present and loaded, gen_tps (median \
 generated tokens/s measured there, null when never measured), usd_per_hour, age_s (rented \
-hosts) and idle_s (since its last call). warnings names paid instances nobody watches."""
-
-
-class HostRow(BaseModel):
-    name: str
-    kind: str
-    url: str
-    source: str
-    healthy: bool | None
-    reason: str = ""
-    models: list[str] = Field(default_factory=list)
-    loaded: list[str] = Field(default_factory=list)
-    gen_tps: float | None = None
-    usd_per_hour: float = 0.0
-    age_s: float | None = None
-    idle_s: float | None = None
+hosts), idle_s (since its last call) and idle_cost_usd (what a rented host cost the pool with \
+no run holding it; null for config hosts). warnings names paid instances nobody watches."""
 
 
 class HostsReply(BaseModel):
-    hosts: list[HostRow]
+    hosts: list[HostStatus]
     warnings: list[str] = Field(default_factory=list)
 
 
 async def list_hosts(probe: Probe = True) -> HostsReply:
     rows = await pool_status(probe)
+    rows = await anyio.to_thread.run_sync(with_idle_costs, rows)
     said = await anyio.to_thread.run_sync(unwatched_warnings)
-    return HostsReply(hosts=[HostRow.model_validate(r.as_dict()) for r in rows], warnings=said)
+    return HostsReply(hosts=rows, warnings=said)
 
 
 HOSTS_TOOLS: list[tuple[Any, str, ToolAnnotations | None]] = [

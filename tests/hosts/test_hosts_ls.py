@@ -83,5 +83,5 @@ def test_a_rented_host_nobody_watches_is_warned_about(
 ) -> None:
     assert main(["hosts", "ls", "--no-probe"]) == 0
     err = capsys.readouterr().err
-    assert "rented host vast-7 (instance 7, $0.45/h) runs with no keeper watching it" in err
+    assert "paid instance nobody watches: vast-7 (Vast.ai instance 7" in err  # doctor's words
     assert "loopwright hosts down vast-7" in err

@@ -34,6 +34,9 @@ async def test_the_list_hosts_tool_gives_the_rows_hosts_ls_gives(hosts: str, hom
     assert rows["gpu1"]["healthy"] is True and rows["gpu1"]["models"] == ["qwen:7b"]
     assert rows["llama"]["kind"] == "openai" and rows["vast-7"]["source"] == "rented"
     assert rows["local"]["healthy"] is False and hosts in rows["local"]["reason"]
+    # rented 2 h ago at $0.45/h, never held by a run: the pool's idle cost, as hosts ls says
+    assert rows["vast-7"]["idle_cost_usd"] == pytest.approx(0.9, abs=0.01)
+    assert rows["gpu1"]["idle_cost_usd"] is None
     assert any("vast-7" in w for w in r.structured_content["warnings"])
     assert quiet.structured_content is not None
     assert {h["healthy"] for h in quiet.structured_content["hosts"]} == {None}

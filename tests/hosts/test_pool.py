@@ -119,7 +119,8 @@ def test_ls_shows_health_models_loaded_speed_cost_age_and_idle_time(
     ll = found["llama"]
     assert (ll.healthy, ll.kind, ll.models, ll.loaded) == (True, "openai", ["gemma"], ["gemma"])
     assert set(g.as_dict()) == {"name", "kind", "url", "source", "healthy", "reason", "models",
-                                "loaded", "gen_tps", "usd_per_hour", "age_s", "idle_s"}  # fmt: skip
+                                "loaded", "gen_tps", "usd_per_hour", "age_s", "idle_s",
+                                "idle_cost_usd"}  # fmt: skip
 
 
 def test_a_down_host_shows_its_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
