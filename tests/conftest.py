@@ -41,6 +41,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # and no config file of the machine's: the user's is looked for under XDG_CONFIG_HOME
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.delenv("LOOPWRIGHT_CONFIG", raising=False)
+    # no real Vast.ai: doctor and hosts ls ask it for orphans whenever a key is set
+    monkeypatch.delenv("VAST_API_KEY", raising=False)
+    monkeypatch.delenv("VAST_API_URL", raising=False)
     return h
 
 

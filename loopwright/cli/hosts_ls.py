@@ -22,7 +22,9 @@ def add_ls(actions: Any) -> None:
         description=f"{HELP}. Each host is asked at once (Ollama: /api/version, /api/ps, "
         "/api/tags; OpenAI-compatible servers: /health, /v1/models), 2 s at most; a host "
         "that is down says why. The speed is the median generated tokens/s of every call "
-        "loopwright made there (hosts profile).",
+        "loopwright made there (hosts profile). With VAST_API_KEY set, Vast.ai is asked "
+        "(10 s at most) for instances labelled by loopwright that the rented-host store "
+        "does not know: each is a warning on stderr.",
     )
     q.add_argument("--json", action="store_true", help="print a JSON list, one object a host")
     q.add_argument(
@@ -34,10 +36,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
     import anyio
 
     from ..hosts.pool import pool_status, unwatched_warnings, with_idle_costs
+    from ..hosts.vast_orphans import orphan_warnings
 
     found = anyio.run(lambda: pool_status(not args.no_probe))
     rows = [s.as_dict() for s in with_idle_costs(found)]
-    for line in unwatched_warnings():
+    for line in unwatched_warnings() + anyio.run(orphan_warnings):
         print(f"loopwright: warning: {line}", file=sys.stderr)
     if args.json:
         out(json.dumps(rows))

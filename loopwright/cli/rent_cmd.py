@@ -50,10 +50,16 @@ def add_rent_commands(actions: Any) -> None:
     r.add_argument("--json", action="store_true", help="print the host as JSON (with its name)")
     d = actions.add_parser(
         "down",
-        help="destroy a rented host now (needs VAST_API_KEY)",
-        description="destroy the rented host NAME on Vast.ai and mark it destroyed",
+        help="destroy a rented host, or an instance loopwright created and lost, now "
+        "(needs VAST_API_KEY)",
+        description="destroy the rented host NAME on Vast.ai and mark it destroyed. NAME "
+        "may also be an orphan that hosts ls or doctor warned of: an instance labelled "
+        "loopwright:... that the rented-host store does not know, by its name vast-<id> or "
+        "its instance id",
     )
-    d.add_argument("name", metavar="NAME", help="the rented host, e.g. vast-12345")
+    d.add_argument(
+        "name", metavar="NAME", help="the rented host or orphan, e.g. vast-12345 (or 12345)"
+    )
 
 
 def cmd_rent_group(args: argparse.Namespace) -> int:
@@ -118,16 +124,39 @@ def _progress(line: str) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    """A rented host of the store by its name; otherwise (unknown, or recorded as
+    destroyed) an orphan, by its name ``vast-<id>`` or its instance id, when the key is set."""
+    import os
+
     from ..hosts.vast import api_settings
 
     known = {h.name: h for h in load_rented(include_destroyed=True)}
-    if args.name not in known:
-        raise UserError(f"no rented host named {args.name!r}", field="NAME")
-    if known[args.name].state == "destroyed":
-        out(f"{args.name} was already destroyed")
+    by_id = {str(h.instance_id): h for h in known.values() if h.state != "destroyed"}
+    host = known.get(args.name) or by_id.get(args.name)
+    if host is not None and host.state != "destroyed":
+        key, url = api_settings()
+        out(asyncio.run(_down(host.name, key, url)))
         return 0
+    if not os.environ.get("VAST_API_KEY", "").strip():
+        if host is not None:
+            out(f"{args.name} was already destroyed")
+            return 0
+        raise UserError(
+            f"no rented host named {args.name!r} (set VAST_API_KEY to look for an instance "
+            "loopwright created that its store does not know)",
+            field="NAME",
+        )
     key, url = api_settings()
-    out(asyncio.run(_down(args.name, key, url)))
+    said = asyncio.run(_down_orphan(args.name, key, url))
+    if said is None and host is not None:
+        said = f"{args.name} was already destroyed"
+    if said is None:
+        raise UserError(
+            f"no rented host named {args.name!r}, nor an instance of that name or id "
+            "labelled by loopwright on Vast.ai",
+            field="NAME",
+        )
+    out(said)
     return 0
 
 
@@ -139,3 +168,13 @@ async def _down(name: str, key: str, url: str) -> str:
 
     async with httpx.AsyncClient(timeout=30.0) as http:
         return await down(name, VastClient(http, key, url))
+
+
+async def _down_orphan(which: str, key: str, url: str) -> str | None:
+    import httpx
+
+    from ..hosts.vast import VastClient
+    from ..hosts.vast_orphans import destroy_orphan
+
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        return await destroy_orphan(which, VastClient(http, key, url))

@@ -1,5 +1,6 @@
 """A Vast.ai client over its REST API (httpx; no ``vastai`` package): search offers,
-create an instance, wait until it runs, find its public address, destroy it.
+create an instance, wait until it runs, find its public address, list the account's
+instances, destroy one.
 
 The key comes from ``$VAST_API_KEY`` and travels only in the ``Authorization`` header; no
 error, log line or event carries it (messages are built from the status and Vast's own
@@ -215,6 +216,15 @@ class VastClient:
         if not isinstance(found, dict):
             raise HostError(f"Vast.ai knows no instance {instance_id}", instance_id=instance_id)
         return found
+
+    async def instances(self) -> list[dict[str, Any]]:
+        """Every instance of the account (``GET /instances/`` -> ``{"instances": [...]}``):
+        those not destroyed, whatever their state (a stopped one still pays for its disk)."""
+        data = await self._call("GET", "/instances/")
+        found = data.get("instances")
+        if not isinstance(found, list):
+            raise HostError("Vast.ai GET /instances/ answered no list of instances")
+        return [r for r in found if isinstance(r, dict)]
 
     async def wait_running(
         self,

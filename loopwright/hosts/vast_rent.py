@@ -5,7 +5,9 @@ A paid instance is never left running silently: from the moment Vast.ai names th
 instance it is in the rented-host store and its keeper runs; if anything after that
 fails (or the caller is interrupted), the instance is destroyed before the error goes up,
 and the error says so (or says that destroying failed, what to do, and that the keeper
-keeps trying).
+keeps trying). Before that moment (``rent`` killed between Vast.ai creating the instance
+and loopwright saving it), the instance's label ``loopwright:<model>`` lets ``hosts ls``
+and ``doctor`` find it (``vast_orphans``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .keeper import INTERVAL, start_keeper
 from .rented import RentedHost, load_rented, mark_destroyed, mark_used, save_rented
 from .vast import Offer, VastClient
 from .vast_onstart import IMAGE, PORT, new_token, onstart_script
+from .vast_orphans import orphan_label
 
 __all__ = ["RentRequest", "Waits", "down", "pull_model", "rent", "wait_ready"]
 
@@ -109,7 +112,7 @@ async def _create(
         image=IMAGE,
         disk=req.disk,
         onstart=onstart_script(token),
-        label=f"loopwright {req.model}",
+        label=orphan_label(req.model),
         port=PORT,
     )
     return RentedHost(

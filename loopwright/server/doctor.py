@@ -132,6 +132,19 @@ def _rented_check() -> Check:
     return Check(name="rented hosts watched", ok=not found, detail=detail)
 
 
+async def _orphans_check() -> Check:
+    """Whether Vast.ai runs an instance loopwright created but does not know (bounded;
+    without VAST_API_KEY nothing is asked)."""
+    from ..hosts.vast_orphans import orphan_warnings
+
+    name = "no unknown Vast.ai instances"
+    if not os.environ.get("VAST_API_KEY", "").strip():
+        return Check(name=name, ok=True, detail="VAST_API_KEY is not set: Vast.ai not asked")
+    found = await orphan_warnings()
+    detail = "; ".join(found) or "every instance labelled by loopwright is in the store"
+    return Check(name=name, ok=not found, detail=detail)
+
+
 def _sandbox_check() -> Check:
     """Whether bubblewrap confines a command here (a real sandboxed ``true``), and what
     that means for runs given the configured default."""
@@ -163,6 +176,7 @@ async def report(cwd: str | None) -> DoctorReply:
     checks.append(Check(name="git available", ok=shutil.which("git") is not None, detail=git))
     checks.append(await anyio.to_thread.run_sync(_sandbox_check))
     checks.append(await anyio.to_thread.run_sync(_rented_check))
+    checks.append(await _orphans_check())
     return DoctorReply(
         ollama_hosts=await _ollama_hosts(),
         versions={

@@ -6,6 +6,9 @@ reference; ../shared/HOSTS_NOTES.md), not from a real account.
 - ``PUT /asks/{offer_id}/`` with ``image``, ``disk``, ``runtype``, ``env`` (port maps as
   ``"-p 11434:11434": "1"``), ``onstart``, ``label`` -> ``{"success": true,
   "new_contract": id}``.
+- ``GET /instances/`` -> ``{"instances": [...]}``: every instance not destroyed, each
+  record as below (listing does not advance an instance's state; ``list_status`` set:
+  the listing answers that status).
 - ``GET /instances/{id}/`` -> ``{"instances": {...}}`` with ``actual_status`` (null, then
   ``loading`` for ``loading_polls`` looks, then ``running``; or a scripted ``fail_state``),
   ``public_ipaddr``, ``ports`` (``{"11434/tcp": [{"HostIp": "0.0.0.0", "HostPort":
@@ -87,6 +90,8 @@ class FakeVast:
     """What each instance's Ollama answers to /api/chat (``FakeOllama.chats``)."""
     destroy_status: int | None = None
     """Set: every DELETE answers this status (an outage) and destroys nothing."""
+    list_status: int | None = None
+    """Set: ``GET /instances/`` answers this status."""
     instances: dict[int, Instance] = field(default_factory=dict)
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     """(method, path, Authorization header) of every call."""
@@ -119,6 +124,8 @@ class FakeVast:
             return 429, {"success": False, "error": "rate_limited", "msg": "slow down"}
         if method == "GET" and path == "/bundles/":
             return self._search(json.loads(parse_qs(parts.query)["q"][0]))
+        if method == "GET" and path == "/instances/":
+            return self._list()
         if (m := re.fullmatch(r"/asks/(\d+)/", path)) and method == "PUT":
             return self._create(int(m.group(1)), body)
         if m := re.fullmatch(r"/instances/(\d+)/", path):
@@ -170,8 +177,27 @@ class FakeVast:
             self.changed.notify_all()
         return 200, {"success": True, "new_contract": inst.id}
 
-    def _record(self, inst: Instance) -> dict[str, Any]:
-        inst.polls += 1
+    def launch(self, label: str | None, offer_id: int = 502) -> int:
+        """Create an instance as ``PUT /asks/{offer_id}/`` would (with ``label``), behind
+        loopwright's back: what a rent killed before saving it leaves. Its id."""
+        body: dict[str, Any] = {
+            "image": "ollama/ollama", "disk": 60, "runtype": "ssh",
+            "onstart": "LW_PROXY_TOKEN='" + "t" * 40 + "'", "env": {"-p 11434:11434": "1"},
+        }  # fmt: skip
+        if label is not None:
+            body["label"] = label
+        status, data = self._create(offer_id, body)
+        assert status == 200, data
+        return int(data["new_contract"])
+
+    def _list(self) -> tuple[int, Any]:
+        if self.list_status:
+            return self.list_status, {"success": False, "error": "server_error", "msg": "x"}
+        live = [i for i in self.instances.values() if not i.destroyed]
+        return 200, {"instances": [self._record(i, look=False) for i in live]}
+
+    def _record(self, inst: Instance, look: bool = True) -> dict[str, Any]:
+        inst.polls += look
         state: str | None = None if inst.polls == 1 else "loading"
         if inst.polls > self.loading_polls:
             state = self.fail_state or "running"

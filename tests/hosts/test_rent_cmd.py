@@ -53,4 +53,5 @@ def test_hosts_rent_without_vast_api_key_says_so_and_creates_nothing(
 
 def test_hosts_down_of_an_unknown_host_is_an_error_naming_it(fake_vast: FakeVast) -> None:
     assert "no rented host named 'vast-1'" in _cli("hosts", "down", "vast-1", ok=False)
-    assert fake_vast.calls == []
+    # it looked for an orphan of that name (one listing), and destroyed nothing
+    assert [(m, p) for m, p, _ in fake_vast.calls] == [("GET", "/instances/")]
