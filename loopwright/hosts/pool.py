@@ -6,10 +6,14 @@
   idle time: what ``loopwright hosts ls`` and the MCP tool ``list_hosts`` show.
 - ``find_host`` — the host a spec's ``@NAME`` names.
 - ``choose`` — the hosts that may take a call for a model (``@pool``), best first: healthy,
-  holding the model; the model already loaded first, then the fastest measured, then the
-  cheapest.
+  holding the model; the model already loaded first, then a host never measured for it
+  (once, so that it gets measured), then the fastest measured, then the cheapest.
 - ``mark_down`` — a host that failed mid-run is down for this process (``DOWN_SECONDS``),
-  with the reason, and ``choose`` passes it over.
+  with the reason, and ``choose`` passes it over; the failed call counts as a failed probe
+  (no new probe for ``PROBE_TTL``). A successful probe taken after the mark clears it (the
+  host is back), once: a host marked down again within ``DOWN_SECONDS`` of such a recovery
+  (it answers probes but fails calls) stays down the full ``DOWN_SECONDS``.
+- ``still_down`` — a named host's mark, after the probe that may clear it.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ __all__ = [
     "mark_down",
     "pool_hosts",
     "pool_status",
+    "still_down",
     "unwatched_warnings",
     "with_idle_costs",
 ]
@@ -55,9 +60,27 @@ once, not on every call)."""
 VENDOR_APIS = {("openai", name) for name in BUILT_IN_ENDPOINTS}
 """``[openai.endpoints.openai]`` may move the vendor's own API: no host of the pool."""
 
+
+@dataclass(frozen=True)
+class _Mark:
+    reason: str
+    at: float
+    probe_clears: bool
+    """False for a host that failed again soon after a probe had cleared it."""
+
+
 _lock = threading.Lock()
-_down: dict[tuple[str, str], tuple[str, float]] = {}
+_down: dict[tuple[str, str], _Mark] = {}
 _probed: dict[tuple[str, str], tuple[Health, float]] = {}
+_cleared: dict[tuple[str, str], float] = {}
+"""When a successful probe last cleared each host's mark."""
+_explored: set[tuple[str, str, str]] = set()
+"""(kind, host, model): a host never measured for the model that ``choose`` put first once."""
+
+
+def _clock() -> float:
+    """The pool's clock (monotonic seconds); tests put their own in its place."""
+    return time.monotonic()
 
 
 def _key(host: Host) -> tuple[str, str]:
@@ -65,19 +88,25 @@ def _key(host: Host) -> tuple[str, str]:
 
 
 def mark_down(host: Host, reason: str, now: float | None = None) -> None:
-    """``host`` failed a call: down for this process for ``DOWN_SECONDS``, with ``reason``."""
+    """``host`` failed a call: down for this process for ``DOWN_SECONDS``, with ``reason``;
+    the failure stands for a probe for ``PROBE_TTL`` (the host is not asked again sooner)."""
+    now = _clock() if now is None else now
+    key = _key(host)
     with _lock:
-        _down[_key(host)] = (reason, time.monotonic() if now is None else now)
+        recovered = _cleared.get(key)
+        again = recovered is not None and now - recovered <= DOWN_SECONDS
+        _down[key] = _Mark(reason, now, probe_clears=not again)
+        _probed[key] = (Health(False, f"failed a call: {reason}"), now)
 
 
 def down_reason(host: Host, now: float | None = None) -> str | None:
     """Why ``host`` is marked down, or None (never marked, or the mark has expired)."""
-    now = time.monotonic() if now is None else now
+    now = _clock() if now is None else now
     with _lock:
         mark = _down.get(_key(host))
-    if mark is None or now - mark[1] > DOWN_SECONDS:
+    if mark is None or now - mark.at > DOWN_SECONDS:
         return None
-    return mark[0]
+    return mark.reason
 
 
 def forget() -> None:
@@ -85,6 +114,8 @@ def forget() -> None:
     with _lock:
         _down.clear()
         _probed.clear()
+        _cleared.clear()
+        _explored.clear()
 
 
 def _rented(taken: set[tuple[str, str]]) -> list[Host]:
@@ -219,31 +250,49 @@ async def pool_status(
     hosts = pool_hosts()
     healths: list[Health | None] = [None] * len(hosts)
     if probe:
+        at = _clock()
         healths = list(await probe_all(hosts, client, timeout))
-        _remember(hosts, healths)
+        _remember(hosts, healths, at)
     m, now = measured(store), time.time()
     return [_status(h, x, m, now) for h, x in zip(hosts, healths, strict=True)]
 
 
-def _remember(hosts: Sequence[Host], healths: Sequence[Health | None]) -> None:
-    now = time.monotonic()
+def _remember(hosts: Sequence[Host], healths: Sequence[Health | None], at: float) -> None:
+    """Keep probes begun ``at``; a healthy one clears a down mark (one a probe may clear)
+    made more than ``PROBE_TTL`` before it began: the failed call stands that long."""
     with _lock:
         for h, x in zip(hosts, healths, strict=True):
-            if x is not None:
-                _probed[_key(h)] = (x, now)
+            if x is None:
+                continue
+            key = _key(h)
+            _probed[key] = (x, at)
+            mark = _down.get(key)
+            if x.healthy and mark and mark.probe_clears and at - mark.at > PROBE_TTL:
+                del _down[key]
+                _cleared[key] = at
 
 
 async def _healths(hosts: list[Host], client: httpx.AsyncClient | None) -> list[Health]:
-    """Each host's health, from a probe younger than ``PROBE_TTL`` or a new one."""
-    now = time.monotonic()
+    """Each host's health, from a probe (or a failed call) younger than ``PROBE_TTL``, or a
+    new probe: a host is asked at most once per ``PROBE_TTL``."""
+    now = _clock()
     with _lock:
         cached = {k: x for k, (x, t) in _probed.items() if now - t <= PROBE_TTL}
     stale = [h for h in hosts if _key(h) not in cached]
     if stale:
         fresh = await probe_all(stale, client)
-        _remember(stale, fresh)
+        _remember(stale, fresh, now)
         cached.update({_key(h): x for h, x in zip(stale, fresh, strict=True)})
     return [cached[_key(h)] for h in hosts]
+
+
+async def still_down(host: Host, client: httpx.AsyncClient | None = None) -> str | None:
+    """Why ``host`` is marked down, or None; a marked host is probed first when its last
+    probe (or failed call) is older than ``PROBE_TTL``, and a success clears the mark."""
+    if down_reason(host) is None:
+        return None
+    await _healths([host], client)
+    return down_reason(host)
 
 
 def has_model(names: Sequence[str], model: str) -> bool:
@@ -259,9 +308,10 @@ async def choose(
     client: httpx.AsyncClient | None = None,
     store: ProfileStore | None = None,
 ) -> tuple[list[Host], dict[str, str]]:
-    """The ``kind`` hosts that may take a call for ``model``, best first (loaded, then
-    fastest measured for the model, then cheapest, then by name), and why each other one
-    may not (down, marked down, or without the model)."""
+    """The ``kind`` hosts that may take a call for ``model``, best first (``_ranked``:
+    loaded, then one never measured for the model, once, then fastest measured for the
+    model, then cheapest, then by name), and why each other one may not (down, marked
+    down, or without the model)."""
     hosts = [h for h in pool_hosts() if h.kind == kind and h.name not in exclude]
     why: dict[str, str] = {}
     fit: list[tuple[Host, Health]] = []
@@ -275,14 +325,26 @@ async def choose(
             why[h.name] = f"does not have {model}"
         else:
             fit.append((h, x))
-    m = measured(store)
+    return _ranked(fit, kind, model, measured(store)), why
 
-    def rank(item: tuple[Host, Health]) -> tuple[bool, float, float, str]:
+
+def _ranked(fit: list[tuple[Host, Health]], kind: str, model: str, m: Measured) -> list[Host]:
+    """Loaded first; then a host never measured for ``model`` and not yet tried (it is
+    put first once, so its speed gets measured); then the fastest measured, the cheapest."""
+
+    def new(h: Host) -> bool:
+        return m.speed(h.name, model) is None and (kind, h.name, model) not in _explored
+
+    def rank(item: tuple[Host, Health]) -> tuple[bool, bool, float, float, str]:
         h, x = item
-        speed = m.speed(h.name, model)
-        return not has_model(x.loaded, model), -(speed or 0.0), h.usd_per_hour, h.name
+        speed = m.speed(h.name, model) or 0.0
+        return not has_model(x.loaded, model), not new(h), -speed, h.usd_per_hour, h.name
 
-    return [h for h, _ in sorted(fit, key=rank)], why
+    order = [h for h, _ in sorted(fit, key=rank)]
+    if order and new(order[0]):
+        with _lock:
+            _explored.add((kind, order[0].name, model))
+    return order
 
 
 def with_idle_costs(rows: list[HostStatus]) -> list[HostStatus]:

@@ -106,6 +106,8 @@ async def test_a_host_killed_mid_run_is_marked_down_and_the_call_goes_to_the_nex
         fd = FakeOllama(loaded={"m"}, chats=[say("d")])
         d = Server(fd)
         config(tmp_path, monkeypatch, c=(c.url, 2.0), d=(d.url, 0.5))
+        measured("c", "m", 10.0)
+        measured("d", "m", 10.0)  # both measured: d, cheaper, goes first
         backend = create_backend("ollama:m@pool")
         first = await backend.run(request("review")[0])
         d.stop()  # the host dies between two calls of the run

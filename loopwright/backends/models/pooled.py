@@ -6,7 +6,8 @@ whose host itself fails (no connection, or 5xx after the retries: the response's
 ``host_down``) marks the host down for this process (``hosts.pool.mark_down``) and goes
 to the next host that may take it (``@pool`` only), then to the fallback spec when one is
 given (``with_fallback``), each move a ``host_failover`` event. With no host and no
-fallback left the call fails, naming every host and why it could not serve.
+fallback left the call fails, naming every host and why it could not serve. A host marked
+down is used again once a probe after the mark finds it healthy (``hosts.pool.still_down``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...hosts.named import Host, HostKind
-from ...hosts.pool import choose, down_reason, mark_down
+from ...hosts.pool import choose, mark_down, still_down
 from ...hosts.rented import mark_used
 from ..base import AgentRequest, AgentResponse, Backend, Capabilities, Usage
 from ..hold import release
@@ -76,8 +77,10 @@ class HostFailover:
             return await choose(self.kind, self.model, exclude=tried, client=self.client)
         if self.pinned.name in tried:
             return [], {}
-        mark = down_reason(self.pinned)
-        if mark is not None and self._fallback is not None:  # without one, try it anyway
+        if self._fallback is None:  # with nowhere else to go, try it even marked down
+            return [self.pinned], {}
+        mark = await still_down(self.pinned, self.client)  # a probe may find it back
+        if mark is not None:
             return [], {self.pinned.name: f"marked down: {mark}"}
         return [self.pinned], {}
 
