@@ -12,6 +12,12 @@ count in the session's budget.
 Budget: calls, tokens and known cost count across the whole session (and across its
 reopenings); time is per exchange (``--timeout``), since a session mostly waits for
 its person.
+
+Sandbox: as a pattern run's (``sandbox`` and ``allow_network`` of its request, kept when
+it is reopened): with ``all`` every backend's programs (agent CLIs, a scripted reply's
+``run``) are confined by bubblewrap; ``verify`` and ``off`` leave them unconfined (a chat
+has no verify commands). A session whose sandbox bubblewrap cannot give here is refused
+before anything is created or taken up again.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import anyio
 
 from ..backends.base import Backend, OutputWriter
 from ..backends.registry import create_backend
+from ..config import sandbox_default
 from ..errors import BudgetExceeded, InvalidState
 from ..loop.budget import BudgetTracker
 from ..loop.events import EventSink
@@ -30,19 +37,22 @@ from ..loop.patterns import PatternResult, consult, debate, delegate
 from ..loop.patterns.chat import Conversation, reply, summary
 from ..loop.patterns.common import Exchange, PatternContext
 from ..loop.types import LoopConfig, RunResult, UsageTotals
-from ..loop.vocab import LIVE_STATES, EventType, RunState
+from ..loop.vocab import LIVE_STATES, EventType, RunState, SandboxMode
+from ..process.runner import ProcessRunner
 from .defaults import with_defaults
 from .eventlog import read_events
 from .pattern_request import check_backend, check_panel
+from .preflight import check_sandbox
 from .recorder import RunRecorder
-from .request import RunRequest, check_budget, check_cwd
+from .request import RunRequest, check_budget, check_cwd, check_one_of
 from .runner import create_run, refresh
-from .startup import begin
+from .startup import begin, run_runner
 from .store import RunStore
 
 OnEvent = Callable[[EventType, dict[str, Any]], None]
 SESSION_SECONDS = 7 * 86400
 """A session's ``max_seconds``: its time is counted per exchange, not in total."""
+RESUME_OPT_OUT = "a new chat with --sandbox off (a resumed chat keeps its sandbox)"
 
 
 def build_chat_request(
@@ -50,21 +60,26 @@ def build_chat_request(
     cwd: str,
     budget: dict[str, Any] | None = None,
     timeout: float | None = None,
+    sandbox: str | None = None,
+    allow_network: bool = False,
 ) -> RunRequest:
     """A chat session's request: ``model`` first (None: the config files' ``run.backend``,
     else ``scripted``), in ``cwd`` (where agent CLIs run, read only); ``budget``:
     ``max_agent_calls``, ``max_tokens``, ``max_cost_usd`` (None: the config's, else the
-    built-in limits)."""
+    built-in limits). ``sandbox`` None: as a pattern run's, ``LOOPWRIGHT_SANDBOX``, else
+    the config's ``run.sandbox``, else ``verify``."""
     cwd = check_cwd(cwd)
-    given = with_defaults(cwd, {"backend": model, "budget": budget or {}})
+    given = with_defaults(cwd, {"backend": model, "budget": budget or {}, "sandbox": sandbox})
     spec = check_backend(str(given.get("backend", "scripted")), "model")
+    mode = str(given.get("sandbox") or sandbox_default())
+    check_one_of("sandbox", mode, SandboxMode)
     limits = check_budget(**{**given["budget"], "max_seconds": SESSION_SECONDS})
     config: dict[str, Any] = {"goal": f"chat with {spec}", "cwd": cwd, "budget": limits}
     if timeout is not None:
         config["worker_timeout"] = timeout
     loop = LoopConfig(**config)
     return RunRequest(loop=loop, planner=spec, workers=[spec], reviewers=[], isolate=False,
-                      pattern="chat")  # fmt: skip
+                      pattern="chat", sandbox=mode, allow_network=allow_network)  # fmt: skip
 
 
 class ShowingSink:
@@ -111,16 +126,20 @@ class ChatSession:
 
     @classmethod
     def open(cls, store: RunStore, request: RunRequest) -> ChatSession:
-        """A new session (its run created and taken by this process)."""
+        """A new session (its run created and taken by this process); refused, nothing
+        created, when its sandbox cannot work here."""
+        check_sandbox(request)
         run_id = create_run(store, request)
         return cls(store, run_id, begin(store, run_id, resume=False))
 
     @classmethod
     def reopen(cls, store: RunStore, run_id: str) -> ChatSession:
-        """An earlier session taken up again: refused when it is no chat, or another
-        process has it open."""
-        if store.read_request(run_id).get("pattern") != "chat":
+        """An earlier session taken up again, with its sandbox: refused when it is no
+        chat, another process has it open, or its sandbox cannot work here."""
+        request = store.read_request(run_id)
+        if request.get("pattern") != "chat":
             raise InvalidState(f"run {run_id} is not a chat session", "resume")
+        check_sandbox(RunRequest.model_validate(request), RESUME_OPT_OUT)
         status = refresh(store, run_id)  # a session whose process died: interrupted
         if status["state"] in LIVE_STATES:
             raise InvalidState(
@@ -139,7 +158,7 @@ class ChatSession:
         queue, lasts as long as the session)."""
         spec = check_backend(spec, "model")
         if spec not in self._backends:
-            self._backends[spec] = create_backend(spec)
+            self._backends[spec] = create_backend(spec, runner=self._runner(spec))
         return self._backends[spec]
 
     def switch(self, spec: str, line: str) -> str:
@@ -233,6 +252,13 @@ class ChatSession:
         return per
 
     # --- inside ------------------------------------------------------------------------
+    def _runner(self, spec: str) -> ProcessRunner:
+        """What starts ``spec``'s programs: a run's backend runner for the session's
+        sandbox, with ``spec``'s login files when it is confined."""
+        r = self.request
+        return run_runner({"sandbox": r.sandbox, "allow_network": r.allow_network,
+                           "workers": [spec]}).backends  # fmt: skip
+
     def _context(self) -> PatternContext:
         """A context per exchange: the session's usage, this exchange's time."""
         budget = BudgetTracker(self.request.loop.budget, self.usage)

@@ -13,8 +13,10 @@ import argparse
 import os
 import signal
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
+from ...errors import UserError
+from ...loop.vocab import SandboxMode
 from .commands import HELP
 
 if TYPE_CHECKING:  # loaded when the chat starts, not whenever the parser is built
@@ -43,6 +45,19 @@ def add_chat_command(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--max-tokens", type=int, metavar="N", help="tokens at most (else 5,000,000)")
     p.add_argument("--max-cost-usd", type=float, metavar="USD", help="known USD at most (else 20)")
+    p.add_argument(
+        "--sandbox",
+        choices=get_args(SandboxMode),
+        help="all: confine the agent CLIs (and every backend's programs) in bubblewrap; "
+        "verify, off: they run unconfined (default: LOOPWRIGHT_SANDBOX, else the config's "
+        "run.sandbox, else verify; refused when bubblewrap cannot work here and it is not "
+        "off; a resumed chat keeps its own)",
+    )
+    p.add_argument(
+        "--allow-network",
+        action="store_true",
+        help="sandboxed agent CLIs share this machine's network (else they have none)",
+    )
     p.epilog = "in the chat: " + ", ".join(f"/{n}" for n in HELP)
 
 
@@ -51,6 +66,9 @@ def _open(args: argparse.Namespace, store: RunStore) -> ChatSession:
     from ...runs.ids import check_run_id
 
     if args.resume:
+        if args.sandbox is not None or args.allow_network:
+            raise UserError("a resumed chat keeps its sandbox; leave out --sandbox and "
+                            "--allow-network", "sandbox")  # fmt: skip
         return ChatSession.reopen(store, check_run_id(args.resume))
     budget = {
         "max_agent_calls": args.max_agent_calls,
@@ -58,7 +76,8 @@ def _open(args: argparse.Namespace, store: RunStore) -> ChatSession:
         "max_cost_usd": args.max_cost_usd,
     }
     cwd = os.path.abspath(os.path.expanduser(args.cwd)) if args.cwd else os.getcwd()
-    request = build_chat_request(args.model, cwd, budget, args.timeout)
+    request = build_chat_request(args.model, cwd, budget, args.timeout, args.sandbox,
+                                 args.allow_network)  # fmt: skip
     return ChatSession.open(store, request)
 
 
