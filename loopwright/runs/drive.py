@@ -92,7 +92,7 @@ async def _drive(
     try:
         ws = await open_workspace(store, run_id, request, recorder, state, prepared)
         roles = roles or build_roles(request, runners.backends)
-        if not loop:  # a resumed consult keeps its answers; the other patterns begin again
+        if not loop:  # a resumed pattern goes on from its log (runs.patterns)
             harness = (
                 ImproveRun(request, roles, recorder, ws, runners.verify)
                 if request.pattern == "improve"

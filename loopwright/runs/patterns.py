@@ -5,10 +5,15 @@ cancel and result as a loop's, so ``status``, ``tail``, ``result`` and ``cancel`
 it unchanged. The request's ``workers`` are the pattern's participants (the delegate for
 ``delegate``) and its ``reviewers`` hold at most one helper: the synthesizer, the judge or
 the reviewer. The pattern's own result is the run result's ``extra``.
+
+A resumed pattern run (its host died: ``interrupted``) goes on from its event log: the
+exchanges there are handed to the pattern (``Earlier``), which asks again only what they
+do not hold, and what every one of them cost starts the run's usage and budget.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -17,6 +22,7 @@ from ..backends.base import Backend
 from ..loop.budget import BudgetTracker
 from ..loop.harness import Roles
 from ..loop.patterns import (
+    Earlier,
     Exchange,
     PatternContext,
     PatternResult,
@@ -51,6 +57,16 @@ class WorktreeChanges:
         await self.ws.checkpoint(0, subject, "delegated")
         return await agit(self.ws.path, "diff", "-M", self.base, "HEAD")
 
+    async def resume(self) -> list[str]:
+        """The worktree as the interrupted run left it (nothing in it is touched): its
+        changes are measured from the run's start; the files changed since then."""
+        await self.ws.begin_iteration(0)
+        self.base = self.ws.record["base"]
+        path = self.ws.path
+        tracked = await agit(path, "diff", "--name-only", "-z", "--no-renames", self.base)
+        untracked = await agit(path, "ls-files", "-z", "--others", "--exclude-standard")
+        return sorted({p for p in f"{tracked}\0{untracked}".split("\0") if p})
+
 
 class PatternRun:
     """Runs the request's pattern with the run's recorder as its sink."""
@@ -68,10 +84,13 @@ class PatternRun:
         self.recorder = recorder
         self.ws = ws
         loop = request.loop
-        before = earlier_exchanges(recorder.paths.events) if resume else []
-        self.answered = before if request.pattern == "consult" else []
-        """A resumed consult's answers already in its log: not asked again."""
-        budget = BudgetTracker(loop.budget, spent(before))
+        self.earlier: Earlier | None = None
+        """A resumed run's log: what it holds is not asked again."""
+        used = UsageTotals()
+        if resume:
+            self.earlier = earlier_log(recorder.paths.events)
+            used = replace(self.earlier.used)
+        budget = BudgetTracker(loop.budget, used)
         self.ctx = PatternContext(recorder, budget, loop.cwd, loop.worker_timeout)
 
     def wake(self) -> bool:
@@ -91,15 +110,18 @@ class PatternRun:
         question, options = r.loop.goal, r.pattern_options
         panel = self.roles.workers
         helper = self.roles.reviewers[0] if self.roles.reviewers else None
+        earlier = self.earlier
         if r.pattern == "consult":
-            answered = [a for a in self.answered if _same(a, panel)]
+            had = earlier.exchanges if earlier else []
+            answered = [a for a in had if _same(a, panel)]
             return await consult(question, panel, synthesizer=helper, ctx=ctx, answered=answered)
         if r.pattern == "debate":
             return await debate(question, panel, rounds=options.rounds, judge=helper,
-                                converge_at=options.converge_at, ctx=ctx)  # fmt: skip
+                                converge_at=options.converge_at, ctx=ctx,
+                                earlier=earlier)  # fmt: skip
         changes = WorktreeChanges(self.ws, question) if self.ws is not None else None
         return await delegate(question, panel[0], reviewer=helper, may_edit=options.may_edit,
-                              workspace=changes, ctx=ctx)  # fmt: skip
+                              workspace=changes, ctx=ctx, earlier=earlier)  # fmt: skip
 
     def ended(self, state: RunState, reason: str, error: str | None) -> RunResult:
         """The result of a pattern ended from outside (cancelled, an error): what it had
@@ -125,27 +147,15 @@ class PatternRun:
         )
 
 
-def earlier_exchanges(events: Path) -> list[Exchange]:
-    """The exchanges a run's log holds (a resumed pattern's earlier calls)."""
-    found, cursor = [], None
+def earlier_log(events: Path) -> Earlier:
+    """What a resumed pattern run's log holds (``Earlier.of``), read page by page."""
+    kept, cursor = [], None
     while True:
         page = read_events(events, cursor, limit=5000)
-        found += [Exchange.model_validate(e["data"]) for e in page.events
-                  if e["type"] == "exchange" and "truncated" not in e["data"]]  # fmt: skip
+        kept += [e for e in page.events if e["type"] in ("exchange", "disagreement", "decision")]
         cursor = page.cursor
         if not page.more:
-            return found
-
-
-def spent(exchanges: list[Exchange]) -> UsageTotals:
-    """What ``exchanges`` cost: a resumed pattern's budget goes on from there."""
-    usage = UsageTotals(agent_calls=len(exchanges))
-    for x in exchanges:
-        usage.input_tokens += x.input_tokens
-        usage.output_tokens += x.output_tokens
-        usage.cost_usd += x.cost_usd or 0.0
-        usage.unknown_cost_calls += x.cost_usd is None
-    return usage
+            return Earlier.of(kept)
 
 
 def _same(answer: Exchange, panel: list[Backend]) -> bool:

@@ -5,6 +5,9 @@ backends (passed in), an event sink and a budget, so each runs as a run.
   measured disagreement, an optional synthesis.
 - ``delegate``: a task to one backend, reviewed by the caller's backend.
 - ``debate``: blind drafts, bounded rounds of critique and revision, a judge or a vote.
+
+A resumed run hands delegate and debate its log (``Earlier``): what it holds is not asked
+again.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .common import (
 from .consult import ConsultResult, consult
 from .debate import DebateResult, Pick, Round, debate
 from .delegate import DelegateResult, DelegateWorkspace, delegate
+from .earlier import Earlier
 
 __all__ = [
     "ConsultResult",
@@ -29,6 +33,7 @@ __all__ = [
     "DelegateResult",
     "DelegateWorkspace",
     "Disagreement",
+    "Earlier",
     "Exchange",
     "PatternContext",
     "PatternOptions",

@@ -12,6 +12,11 @@ most ``converge_at``. Round 0's drafts may already have converged. A judge backe
 picks the best final draft; without one the participants vote (any draft, their own
 included), ties broken by the draft nearest the others. Every draft, revision, vote and
 pick is an event: the run's event log is the transcript.
+
+**Resume.** A debate run whose host died goes on from its log (``earlier``): each round's
+drafts and revisions, the judge's replies and the votes already recorded are taken from
+it, so only the calls missing from the round it stopped in are made, and it goes on from
+there; the rounds it rebuilds decide convergence as they did.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from ..vocab import ExchangeStep, PatternName, PickMethod
 from . import prompts as P
 from .agreement import DEFAULT_CONVERGE_AT, Disagreement, disagreement, medoid
 from .common import Exchange, PatternContext, PatternResult, context, in_parallel, run_pattern
+from .earlier import Earlier, fresh
 from .replies import parse_pick, parse_revision
 
 
@@ -70,20 +76,23 @@ async def debate(
     judge: Backend | None = None,
     converge_at: float = DEFAULT_CONVERGE_AT,
     ctx: PatternContext | None = None,
+    earlier: Earlier | None = None,
 ) -> DebateResult:
     """Debate ``question`` among ``backends`` (at least two) for at most ``rounds`` revision
-    rounds; ``judge`` picks the answer (None: the participants vote)."""
+    rounds; ``judge`` picks the answer (None: the participants vote). ``earlier``: a
+    resumed run's log, whose exchanges are taken instead of asking again."""
     if len(backends) < 2:
         raise UserError("a debate needs at least two participants", "models")
     if rounds < 0:
         raise UserError("rounds must be 0 or more", "rounds")
     ctx = ctx or context(MemorySink())
     result = DebateResult(question=question, participants=[b.spec for b in backends])
+    log = fresh(earlier)
 
     async def body(ctx: PatternContext) -> None:
-        if not await _debate(result, question, backends, rounds, converge_at, ctx):
+        if not await _debate(result, question, backends, rounds, converge_at, ctx, log):
             return
-        await _pick(result, question, backends, judge, ctx)
+        await _pick(result, question, backends, judge, ctx, log)
 
     return await run_pattern(result, ctx, body)
 
@@ -95,10 +104,11 @@ async def _debate(
     rounds: int,
     converge_at: float,
     ctx: PatternContext,
+    log: Earlier,
 ) -> bool:
     """The rounds; False when no draft came back (the result then says why)."""
     ctx.phase("debate", 0)
-    drafts = await _round(result, question, backends, 0, {}, ctx)
+    drafts = await _round(result, question, backends, 0, {}, ctx, log)
     if not drafts:
         result.state, result.stop_reason = "failed", "no participant wrote a draft"
         result.error = "; ".join(f"{x.spec}: {x.error}" for x in result.rounds[0].exchanges)
@@ -108,7 +118,7 @@ async def _debate(
         if _converged(last, converge_at, len(drafts)):
             break
         ctx.phase("debate", n)
-        drafts = await _round(result, question, backends, n, drafts, ctx)
+        drafts = await _round(result, question, backends, n, drafts, ctx, log)
         last = result.rounds[-1]
     result.converged = _converged(last, converge_at, len(drafts))
     held = len(result.rounds) - 1
@@ -134,15 +144,21 @@ async def _round(
     n: int,
     drafts: dict[int, str],
     ctx: PatternContext,
+    log: Earlier,
 ) -> dict[int, str]:
-    """One round: drafts (round 0) or revisions of ``drafts``; returns the new drafts."""
+    """One round: drafts (round 0) or revisions of ``drafts``; returns the new drafts.
+    Those ``log`` holds are taken from it; only the others are asked."""
     record = Round(round=n)
     result.rounds.append(record)
     snapshot = sorted(drafts.items())
-    who = [p for p in range(1, len(backends) + 1) if n == 0 or p in drafts]
+    step: ExchangeStep = "draft" if n == 0 else "revision"
+    due = [p for p in range(1, len(backends) + 1) if n == 0 or p in drafts]
+    record.exchanges = _taken(log, step, n, due, backends)
+    who = [p for p in due if p not in {x.participant for x in record.exchanges}]
+    if who:
+        log.go_on(ctx, "debate", step, n, asking=who)
 
     def call(p: int) -> Callable[[], Awaitable[Exchange]]:
-        step: ExchangeStep = "draft" if n == 0 else "revision"
         prompt = P.draft_prompt(question) if n == 0 else render(P.revision_prompt(
             question, n, p, snapshot))  # fmt: skip
 
@@ -160,9 +176,18 @@ async def _round(
         record.exchanges.sort(key=lambda x: x.participant or 0)
         record.drafts = _next_drafts(record, drafts)
     record.disagreement = disagreement(sorted(record.drafts.items()))
-    data = {"step": "draft" if n == 0 else "revision", "kept": record.kept}
-    ctx.emit("disagreement", n, {**data, **record.disagreement.model_dump()})
+    data = {"step": step, "kept": record.kept}
+    if log.unrecorded("disagreement", n):
+        ctx.emit("disagreement", n, {**data, **record.disagreement.model_dump()})
     return record.drafts
+
+
+def _taken(
+    log: Earlier, step: ExchangeStep, n: int, due: list[int], backends: Sequence[Backend]
+) -> list[Exchange]:
+    """The exchanges of round ``n`` a resumed run's log holds for the participants ``due``."""
+    found = (log.take(step, n, p, backends[p - 1].spec) for p in due)
+    return [x for x in found if x is not None]
 
 
 def _next_drafts(record: Round, drafts: dict[int, str]) -> dict[int, str]:
@@ -189,15 +214,18 @@ async def _pick(
     backends: Sequence[Backend],
     judge: Backend | None,
     ctx: PatternContext,
+    log: Earlier,
 ) -> None:
-    ctx.phase("judge" if judge else "vote", len(result.rounds) - 1)
+    held = len(result.rounds) - 1
+    ctx.phase("judge" if judge else "vote", held)
     drafts = sorted(result.rounds[-1].drafts.items())
     if judge is not None:
-        pick = await _judged(result, question, drafts, judge, ctx)
+        pick = await _judged(result, question, drafts, judge, ctx, log)
     else:
-        pick = await _voted(result, question, drafts, backends, ctx)
+        pick = await _voted(result, question, drafts, backends, ctx, log)
     result.pick = pick
-    ctx.emit("decision", len(result.rounds) - 1, {"pattern": "debate", **pick.model_dump()})
+    if log.unrecorded("decision", held):
+        ctx.emit("decision", held, {"pattern": "debate", **pick.model_dump()})
     result.state = "completed"
 
 
@@ -207,13 +235,18 @@ async def _judged(
     drafts: list[tuple[int, str]],
     judge: Backend,
     ctx: PatternContext,
+    log: Earlier,
 ) -> Pick:
     parts = P.pick_prompt(question, drafts)
     numbers = [n for n, _ in drafts]
     prompt, held = render(parts), len(result.rounds) - 1
     for _ in range(2):  # the reply, and one repair
-        x = await ctx.ask(judge, "judge", "judge", P.JUDGE_SYSTEM, prompt, round=held,
-                          schema=P.PICK)  # fmt: skip
+
+        async def ask(prompt: str = prompt) -> Exchange:
+            return await ctx.ask(judge, "judge", "judge", P.JUDGE_SYSTEM, prompt, round=held,
+                                 schema=P.PICK)  # fmt: skip
+
+        x = await log.answer(ctx, "debate", "judge", held, None, judge.spec, ask)
         result.picking.append(x)
         try:
             n, reason = parse_pick(x.text, numbers) if x.ok else (0, "")
@@ -233,23 +266,25 @@ async def _voted(
     drafts: list[tuple[int, str]],
     backends: Sequence[Backend],
     ctx: PatternContext,
+    log: Earlier,
 ) -> Pick:
     numbers, held = [n for n, _ in drafts], len(result.rounds) - 1
+    result.picking = _taken(log, "vote", held, numbers, backends)
+    who = [p for p in numbers if p not in {x.participant for x in result.picking}]
+    if who:
+        log.go_on(ctx, "debate", "vote", held, asking=who)
 
-    def vote(p: int) -> Callable[[], Awaitable[int | None]]:
-        async def ask() -> int | None:
+    def vote(p: int) -> Callable[[], Awaitable[None]]:
+        async def ask() -> None:
             prompt = render(P.pick_prompt(question, drafts, voter=p))
             x = await ctx.ask(backends[p - 1], "vote", "judge", P.JUDGE_SYSTEM, prompt,
                               round=held, participant=p, schema=P.PICK)  # fmt: skip
             result.picking.append(x)
-            try:
-                return parse_pick(x.text, numbers)[0] if x.ok else None
-            except ValueError:
-                return None
 
         return ask
 
-    cast = await in_parallel([vote(p) for p in numbers])
+    await in_parallel([vote(p) for p in who])
+    cast = [_cast(x, numbers) for x in result.picking]
     result.picking.sort(key=lambda x: x.participant or 0)
     votes = {n: sum(1 for c in cast if c == n) for n in numbers}
     top = max(votes.values())
@@ -259,6 +294,14 @@ async def _voted(
     pick = _picked(result, "vote", n, drafts, why)
     pick.votes = votes
     return pick
+
+
+def _cast(x: Exchange, numbers: list[int]) -> int | None:
+    """The draft a vote names (None: a failed call, or a reply that names none)."""
+    try:
+        return parse_pick(x.text, numbers)[0] if x.ok else None
+    except ValueError:
+        return None
 
 
 def _picked(

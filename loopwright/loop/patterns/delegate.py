@@ -4,6 +4,13 @@ The delegate works in the run's working dir (its git worktree for a run in a rep
 and may change files there (``may_edit``). Its changes are checkpointed and shown to the
 reviewer as a diff, fenced with the delegate's report; the reviewer replies with a
 verdict against the task. The result holds the work, the diff and the review.
+
+**Resume.** A delegate run whose host died goes on from its log (``earlier``): when the
+delegate's work finished (its ``work`` exchange is there, ok) it is not asked again: what
+it left in the worktree is checkpointed and the run goes on to the review (a review
+already recorded is taken from the log too). When the work did not finish it starts
+again in the same worktree, whose changes from the first attempt stay; a ``resumed``
+event says so and names the files already changed, and the delegate is told.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from ..types import Verdict
 from ..vocab import PatternName
 from . import prompts as P
 from .common import Exchange, PatternContext, PatternResult, context, run_pattern
+from .earlier import Earlier, fresh
 
 PATCH_CHARS = 100_000
 """The diff the reviewer sees and the result holds is cut at this many characters."""
@@ -39,6 +47,10 @@ class DelegateWorkspace(Protocol):
 
     async def changes(self) -> str:
         """Checkpoint what the delegate changed and return it as a diff ("" for none)."""
+
+    async def resume(self) -> list[str]:
+        """A resumed run's work goes on: its changes are measured from where the run began
+        (``begin`` of the first attempt); returns the files changed since then."""
 
 
 class DelegateResult(PatternResult):
@@ -62,16 +74,23 @@ async def delegate(
     may_edit: bool = True,
     workspace: DelegateWorkspace | None = None,
     ctx: PatternContext | None = None,
+    earlier: Earlier | None = None,
 ) -> DelegateResult:
     """``backend`` does ``task`` (changing files in ``ctx.cwd`` when ``may_edit``); then
-    ``reviewer`` (the caller's backend; None: no review) judges the result against it."""
+    ``reviewer`` (the caller's backend; None: no review) judges the result against it.
+    ``earlier``: a resumed run's log (finished work and review are taken from it)."""
     ctx = ctx or context(MemorySink())
     result = DelegateResult(
         question=task, delegate=backend.spec, reviewer=reviewer.spec if reviewer else None
     )
+    log = fresh(earlier)
 
     async def body(ctx: PatternContext) -> None:
-        await _work(result, task, backend, may_edit, workspace, ctx)
+        done = log.take("work", 0, None, backend.spec)
+        if done is not None and done.ok:
+            await _worked(result, done, workspace)
+        else:
+            await _work(result, task, backend, may_edit, workspace, ctx, log)
         if result.work is None or not result.work.ok:
             error = result.work.error if result.work else "no answer"
             result.state, result.stop_reason = "failed", f"the delegate failed: {error}"
@@ -79,7 +98,7 @@ async def delegate(
         elif reviewer is None:
             result.state, result.stop_reason = "completed", "done by the delegate; not reviewed"
         else:
-            await _review(result, task, reviewer, ctx)
+            await _review(result, task, reviewer, ctx, log)
 
     return await run_pattern(result, ctx, body)
 
@@ -91,26 +110,49 @@ async def _work(
     may_edit: bool,
     workspace: DelegateWorkspace | None,
     ctx: PatternContext,
+    log: Earlier,
 ) -> None:
+    """The work (again, on a resume that found it unfinished: in the same worktree)."""
     ctx.phase("work")
-    if workspace is not None:
+    prompt = task
+    if log.resumed:
+        files = await workspace.resume() if workspace is not None else None
+        log.go_on(ctx, "delegate", "work", 0, restarted=True, files=files and files[:50],
+                  changed=None if files is None else len(files))  # fmt: skip
+        prompt = P.restarted_task(task, len(files)) if files else task
+    elif workspace is not None:
         await workspace.begin()
     system = DELEGATE_SYSTEM if may_edit else READ_ONLY_SYSTEM
-    result.work = await ctx.ask(backend, "work", "work", system, task, may_edit=may_edit)
+    result.work = await ctx.ask(backend, "work", "work", system, prompt, may_edit=may_edit)
     if workspace is not None:
-        patch = await workspace.changes()
-        result.patch, result.patch_truncated = patch[:PATCH_CHARS], len(patch) > PATCH_CHARS
+        await _patch(result, workspace)
+
+
+async def _worked(
+    result: DelegateResult, work: Exchange, workspace: DelegateWorkspace | None
+) -> None:
+    """A resumed run whose work finished: its exchange from the log, what it left in the
+    worktree checkpointed (if the host died before that) and diffed from the start."""
+    result.work = work
+    if workspace is not None:
+        await workspace.resume()
+        await _patch(result, workspace)
+
+
+async def _patch(result: DelegateResult, workspace: DelegateWorkspace) -> None:
+    patch = await workspace.changes()
+    result.patch, result.patch_truncated = patch[:PATCH_CHARS], len(patch) > PATCH_CHARS
 
 
 async def _review(
-    result: DelegateResult, task: str, reviewer: Backend, ctx: PatternContext
+    result: DelegateResult, task: str, reviewer: Backend, ctx: PatternContext, log: Earlier
 ) -> None:
     ctx.phase("review")
     work = result.work
     assert work is not None
     facts = ReviewFacts(subgoals_failed=() if work.ok else (task[:80],))
     parts = P.delegate_review_prompt(task, work.ok, work.text, work.error, result.patch)
-    review = await _ask_verdict(reviewer, parts, facts, ctx)
+    review = await _ask_verdict(reviewer, parts, facts, ctx, log)
     result.review = review
     try:
         result.verdict = parse_verdict(review.text, reviewer.spec) if review.ok else None
@@ -121,7 +163,8 @@ async def _review(
         result.state, result.stop_reason = "stopped", "the reviewer gave no usable verdict"
         return
     decision = {"pattern": "delegate", "by": "review", **verdict.model_dump()}
-    ctx.emit("decision", 0, decision)
+    if log.unrecorded("decision", 0):
+        ctx.emit("decision", 0, decision)
     if verdict.complete:
         result.state, result.stop_reason = "completed", "the reviewer accepted the work"
     else:
@@ -129,18 +172,23 @@ async def _review(
 
 
 async def _ask_verdict(
-    reviewer: Backend, parts: Parts, facts: ReviewFacts, ctx: PatternContext
+    reviewer: Backend, parts: Parts, facts: ReviewFacts, ctx: PatternContext, log: Earlier
 ) -> Exchange:
-    """The reviewer's reply; one repair when it cannot be read as a verdict."""
-    system = P.DELEGATE_REVIEWER_SYSTEM
-    review = await ctx.ask(
-        reviewer, "review", "review", system, render(parts), schema=VERDICT, facts=facts
-    )
+    """The reviewer's reply; one repair when it cannot be read as a verdict. A reply the
+    log holds is taken from it."""
+
+    async def ask(prompt: str) -> Exchange:
+        async def call() -> Exchange:
+            return await ctx.ask(reviewer, "review", "review", P.DELEGATE_REVIEWER_SYSTEM,
+                                 prompt, schema=VERDICT, facts=facts)  # fmt: skip
+
+        return await log.answer(ctx, "delegate", "review", 0, None, reviewer.spec, call)
+
+    review = await ask(render(parts))
     problem = _problem(review, reviewer.spec)
     if problem is None:
         return review
-    again = render(repair_prompt(parts, review.text, problem))
-    return await ctx.ask(reviewer, "review", "review", system, again, schema=VERDICT, facts=facts)
+    return await ask(render(repair_prompt(parts, review.text, problem)))
 
 
 def _problem(review: Exchange, spec: str) -> str | None:

@@ -136,6 +136,16 @@ def delegate_review_prompt(
     return parts
 
 
+def restarted_task(task: str, changed: int) -> str:
+    """The task again, after an attempt that was interrupted with ``changed`` files changed
+    (a loopwright fact, not the attempt's words)."""
+    return (
+        f"{task}\n\n(From loopwright: an earlier attempt at this task was interrupted "
+        f"before it finished. The working directory already holds its changes to {changed} "
+        "file(s); look at them and go on from there rather than starting over.)"
+    )
+
+
 def _added(patch: str) -> int:
     return sum(
         1 for line in patch.splitlines() if line.startswith("+") and not line.startswith("+++")

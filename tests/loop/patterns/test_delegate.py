@@ -31,6 +31,10 @@ class FakeWorkspace:
         self.calls.append("changes")
         return PATCH
 
+    async def resume(self) -> list[str]:
+        self.calls.append("resume")
+        return []
+
 
 async def test_the_review_is_made_by_the_callers_backend_against_the_task() -> None:
     sink = MemorySink()
