@@ -61,6 +61,13 @@ def _common(p: argparse.ArgumentParser, what: str) -> None:
         action="store_true",
         help="sandboxed agent CLIs share this machine's network (else they have none)",
     )
+    p.add_argument(
+        "--fallback",
+        metavar="SPEC",
+        help="where a model's calls go when its spec names a host of the pool (@NAME, @pool) "
+        "and no host can take them (default: run.fallback of the config, else none: that "
+        "model's answer fails naming each host and why)",
+    )
     p.add_argument("--detach", action="store_true", help="start in the background, return at once")
     p.add_argument("--json", action="store_true", help="print the result as one JSON document")
 
@@ -129,7 +136,7 @@ def _text(value: str) -> str:
 
 
 def request_from_args(pattern: PatternName, args: argparse.Namespace) -> Any:
-    from ..runs.defaults import pattern_sandbox
+    from ..runs.defaults import pattern_fallback, pattern_sandbox
     from ..runs.pattern_request import build_pattern_request
 
     cwd = str(Path(args.cwd).expanduser().absolute()) if args.cwd else None
@@ -145,6 +152,7 @@ def request_from_args(pattern: PatternName, args: argparse.Namespace) -> Any:
         "timeout": args.timeout,
         "sandbox": pattern_sandbox(cwd, args.sandbox),
         "allow_network": args.allow_network,
+        "fallback": pattern_fallback(cwd, args.fallback),
     }
     if pattern == "delegate":
         models: list[str] | None = [args.backend]
@@ -244,6 +252,9 @@ def _line(kind: str, data: dict[str, Any]) -> str | None:
         return format_decision(data)
     if kind in ("budget_exhausted", "error", "warning"):
         return f"{kind}: {data.get('message')}"
+    if kind == "host_failover":
+        host, to = data.get("host") or "(none)", data.get("to") or "nowhere: the call fails"
+        return f"host {host} could not take the call ({data.get('reason')}); it goes to {to}"
     if kind == "checkpoint":
         return f"checkpoint {str(data.get('sha', ''))[:10]} on {data.get('branch')}"
     return None

@@ -117,6 +117,15 @@ def pattern_sandbox(cwd: str | None, given: str | None) -> str | None:
     return None if found is None else str(_checked("run.sandbox", *found))
 
 
+def pattern_fallback(cwd: str | None, given: str | None) -> str | None:
+    """A pattern run's ``fallback`` spec, as a loop run's: the caller's, else the files'
+    ``run.fallback`` (checked: a repository's may not name a ``cli`` backend), else None."""
+    if given is not None:
+        return given
+    found = layered(cwd).get("run.fallback")
+    return None if found is None else str(_checked("run.fallback", *found))
+
+
 SANDBOX_ORDER: tuple[str, ...] = get_args(SandboxMode)
 """From loosest to strictest (the Literal's order): a repository's file may only move a
 run to the right."""

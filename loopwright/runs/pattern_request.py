@@ -72,13 +72,16 @@ def build_pattern_request(
     timeout: float | None = None,
     sandbox: str | None = None,
     allow_network: bool = False,
+    fallback: str | None = None,
 ) -> RunRequest:
     """A pattern run's request. ``models``: the participants (the one delegate); ``helper``:
     the synthesizer, judge or reviewer. ``isolate`` None: a worktree for ``delegate`` (it
     edits), in place for ``consult`` and ``debate`` (they only read). ``options``:
     ``PatternOptions`` fields. ``timeout``: seconds one backend call may take.
     ``sandbox`` None: the configured default, as a run's (``LOOPWRIGHT_SANDBOX``, else
-    ``verify``); with ``all`` the agent CLIs asked are confined."""
+    ``verify``); with ``all`` the agent CLIs asked are confined. ``fallback``: where the
+    calls of a spec naming a host of the pool go when no host can take them, as a run's
+    (the caller's, or the config's ``run.fallback``: ``defaults.pattern_fallback``)."""
     if pattern == "loop":
         raise UserError("a loop run's request is build_request's", "pattern")
     sandbox = sandbox_default() if sandbox is None else sandbox
@@ -103,6 +106,7 @@ def build_pattern_request(
         pattern_options=_options(options),
         sandbox=sandbox,
         allow_network=allow_network,
+        fallback=check_backend(fallback, "fallback") if fallback is not None else None,
     )
 
 

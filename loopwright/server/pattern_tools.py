@@ -11,7 +11,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import InputRequiredResult, ToolAnnotations
 
 from ..loop.vocab import PatternName
-from ..runs.defaults import pattern_sandbox
+from ..runs.defaults import pattern_fallback, pattern_sandbox
 from ..runs.pattern_request import build_pattern_request
 from ..runs.preflight import check_sandbox
 from ..runs.preflight import preflight as check_ready
@@ -40,6 +40,7 @@ async def _start(
             return roots
         check_cwd_allowed(cwd, roots)
     given["sandbox"] = pattern_sandbox(cwd, given.get("sandbox"))
+    given["fallback"] = pattern_fallback(cwd, given.get("fallback"))
     request = build_pattern_request(pattern, text, cwd=cwd, **given)
     if preflight:
         await check_ready(request, "preflight=false", "sandbox='off'")
@@ -69,11 +70,12 @@ async def consult(
     preflight: P.Preflight = True,
     sandbox: P.PatternSandbox = None,
     allow_network: P.AllowNetwork = False,
+    fallback: P.Fallback = None,
 ) -> runflow.Reply:
     return await _start(
         ctx, "consult", question, cwd, detach, preflight, models=models, helper=synthesizer,
         timeout=timeout, budget=_budget(max_seconds, max_cost_usd, max_agent_calls),
-        sandbox=sandbox, allow_network=allow_network,
+        sandbox=sandbox, allow_network=allow_network, fallback=fallback,
     )  # fmt: skip
 
 
@@ -93,12 +95,13 @@ async def delegate(
     preflight: P.Preflight = True,
     sandbox: P.PatternSandbox = None,
     allow_network: P.AllowNetwork = False,
+    fallback: P.Fallback = None,
 ) -> runflow.Reply:
     return await _start(
         ctx, "delegate", task, cwd, detach, preflight, models=[backend], helper=reviewer,
         isolate=isolate, options={"may_edit": may_edit}, timeout=timeout,
         budget=_budget(max_seconds, max_cost_usd, max_agent_calls),
-        sandbox=sandbox, allow_network=allow_network,
+        sandbox=sandbox, allow_network=allow_network, fallback=fallback,
     )  # fmt: skip
 
 
@@ -118,12 +121,13 @@ async def debate(
     preflight: P.Preflight = True,
     sandbox: P.PatternSandbox = None,
     allow_network: P.AllowNetwork = False,
+    fallback: P.Fallback = None,
 ) -> runflow.Reply:
     return await _start(
         ctx, "debate", question, cwd, detach, preflight, models=models, helper=judge,
         options={"rounds": rounds, "converge_at": converge_at}, timeout=timeout,
         budget=_budget(max_seconds, max_cost_usd, max_agent_calls),
-        sandbox=sandbox, allow_network=allow_network,
+        sandbox=sandbox, allow_network=allow_network, fallback=fallback,
     )  # fmt: skip
 
 
