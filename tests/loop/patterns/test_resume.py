@@ -315,3 +315,17 @@ async def test_a_resumed_delegate_takes_a_recorded_review_instead_of_asking_agai
     assert worker.requests == reviewer.requests == []
     assert result.state == "completed" and result.verdict is not None
     assert len(sink_of(ctx).of_type("decision")) == 1
+
+
+def test_an_exchange_the_log_cut_is_asked_again_but_its_cost_still_counts() -> None:
+    whole = {"step": "draft", "spec": "m:1", "purpose": "debate", "participant": 1,
+             "text": "short", "input_tokens": 3, "output_tokens": 2, "cost_usd": 0.5}  # fmt: skip
+    cut = {**whole, "participant": 2, "text": "x" * 16_000, "truncated": 20_000, "cost_usd": None}
+    events = [{"type": "exchange", "iteration": 0, "data": d} for d in (whole, cut)]
+    events.append({"type": "disagreement", "iteration": 0, "data": {}})
+    earlier = Earlier.of(events)
+    assert [x.participant for x in earlier.exchanges] == [1]
+    assert earlier.take("draft", 0, 2, "m:1") is None and earlier.take("draft", 0, 1, "m:2") is None
+    assert earlier.used.agent_calls == 2 and earlier.used.input_tokens == 6
+    assert earlier.used.cost_usd == 0.5 and earlier.used.unknown_cost_calls == 1
+    assert not earlier.unrecorded("disagreement", 0) and earlier.unrecorded("decision", 0)
