@@ -29,7 +29,8 @@ otherwise status "needs_input" with questions: answer with orchestrate_resume. {
 
 RESUME = f"""Continue a run that is needs_input (give answers: question id -> answer; every \
 question must be answered), interrupted (answers not needed; it continues from its last \
-completed iteration) or paused (it goes on now instead of at resume_at). detach=true \
+completed iteration; a consult, delegate or debate from the calls its log holds, not asking \
+them again) or paused (it goes on now instead of at resume_at). detach=true \
 returns at once with status "running"; detach=false blocks until the run ends, with \
 progress. {STATES}"""
 

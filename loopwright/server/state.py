@@ -132,7 +132,8 @@ def next_step(run_id: str, state: str) -> str:
     if state == "interrupted":
         return (
             f"Run {run_id}'s process died; orchestrate_resume(run_id) continues it from "
-            f"its last completed iteration."
+            f"its last completed iteration (a consult, delegate or debate: from the calls "
+            f"its log holds)."
         )
     return f"Run {run_id} ended: {state}."
 
