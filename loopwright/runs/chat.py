@@ -122,6 +122,8 @@ class ChatSession:
         self.sink = ShowingSink(recorder, self.talk.see)
         self.usage = UsageTotals.from_dict(recorder.status.get("usage") or {})
         self.stop_reason = ""
+        self.cancelled_by = "person"
+        """Who cancels an exchange under way (its ``cancelled`` event's ``by``)."""
         self._backends: dict[str, Backend] = {}
 
     @classmethod
@@ -178,7 +180,8 @@ class ChatSession:
             raise
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                self._emit("cancelled", {"by": "person", "step": "reply", "spec": backend.spec})
+                self._emit("cancelled", {"by": self.cancelled_by, "step": "reply",
+                                        "spec": backend.spec})  # fmt: skip
                 self._progress()
             raise
         self._progress()
@@ -201,7 +204,7 @@ class ChatSession:
                                         ctx=ctx)  # fmt: skip
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                self._emit("cancelled", {"by": "person", "step": name})
+                self._emit("cancelled", {"by": self.cancelled_by, "step": name})
                 self._progress()
             raise
         if result.state == "stopped" and result.stop_reason.startswith("budget"):
@@ -211,13 +214,14 @@ class ChatSession:
                       summary=summary(result))  # fmt: skip
         return result
 
-    def close(self, cancelled: bool = False) -> RunResult:
-        """End the session: ``run_finished``, the result, ``completed`` (``stopped`` when
-        a budget stopped an exchange; ``cancelled`` when ``loopwright cancel`` ended it)."""
+    def close(self, cancelled: bool = False, reason: str = "the person quit") -> RunResult:
+        """End the session: ``run_finished``, the result, ``completed`` for ``reason``
+        (``stopped`` when a budget stopped an exchange; ``cancelled`` when ``loopwright
+        cancel`` ended it)."""
         state: RunState = (
             "cancelled" if cancelled else "stopped" if self.stop_reason else "completed"
         )
-        reason = "cancelled" if cancelled else self.stop_reason or "the person quit"
+        reason = "cancelled" if cancelled else self.stop_reason or reason
         turns = sum(1 for s in self.talk.turns if s.speaker == "you")
         result = RunResult(
             run_id=self.run_id, state=state, stop_reason=reason, iterations=0,

@@ -91,6 +91,13 @@ class ChatTerm:
             pass
         return self.proc.wait(timeout=max(0.1, until - time.monotonic()))
 
+    def hang_up(self, timeout: float = DEADLINE) -> int:
+        """Close the terminal, as a person closing its window: the kernel sends SIGHUP to
+        the chat (the terminal's controlling process). The chat's exit code."""
+        os.close(self.fd)
+        self.fd = -1
+        return self.proc.wait(timeout=timeout)
+
     def __enter__(self) -> ChatTerm:
         return self
 
@@ -100,4 +107,5 @@ class ChatTerm:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
-        os.close(self.fd)
+        if self.fd >= 0:
+            os.close(self.fd)

@@ -4,7 +4,6 @@ reply, quitting and resuming; the session is a run that ``tail`` shows."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -12,8 +11,6 @@ import signal
 import subprocess
 import sys
 import termios
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,9 +19,9 @@ from loopwright.cli.chat.render import colour_of
 from loopwright.runs.eventlog import read_events
 from loopwright.runs.redact import MASK
 from loopwright.runs.store import RunStore
-from tests.backends.models.fake_ollama import FakeOllama, say
 
 from .chatterm import ChatTerm
+from .heldollama import HeldOllama
 
 RUN_ID = r"(\d{8}-\d{9}-[0-9a-f]{6})"
 
@@ -239,57 +236,12 @@ def test_tab_completes_a_slash_command_and_a_spec_of_this_chat(
         assert term.wait() == 0
 
 
-class HeldOllama:
-    """Ollama's native API on 127.0.0.1 whose chat reply sends its first piece, then
-    holds the rest until ``go`` is set (bounded): a reply still being generated."""
-
-    def __init__(self) -> None:
-        fake, self.go = FakeOllama(), threading.Event()
-        pieces = say("First words, then the rest of it.")
-
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                if self.path != "/api/chat":
-                    status, text = fake.respond(self.path, json.loads(body or b"{}"), {})
-                    self.send_response(status)
-                    self.end_headers()
-                    self.wfile.write(text.encode())
-                    return
-                self.send_response(200)
-                self.send_header("content-type", "application/x-ndjson")
-                self.end_headers()  # no length: the reply ends when the connection closes
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a killed chat
-                    for n, line in enumerate(pieces):
-                        self.wfile.write((json.dumps(line) + "\n").encode())
-                        self.wfile.flush()
-                        if n == 2:  # "First words," is out: the rest waits
-                            self.server_go.wait(30)
-
-            do_GET = do_POST
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        H.server_go = self.go  # type: ignore[attr-defined]
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,))
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.go.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(10)
-
-
 def test_a_streaming_models_reply_is_on_the_screen_while_it_is_still_being_generated(
     env: dict[str, str],
 ) -> None:
     server = HeldOllama()
     try:
-        where = f"127.0.0.1:{server.httpd.server_address[1]}"
-        with ChatTerm("--model", "ollama:m", env={**env, "OLLAMA_HOST": where}) as term:
+        with ChatTerm("--model", "ollama:m", env={**env, "OLLAMA_HOST": server.where}) as term:
             term.line("tell me")
             term.expect("First words,")
             assert "the rest of it" not in term.text and "── ollama:m" not in term.text

@@ -4,7 +4,8 @@ every exchange shown as it comes and recorded as a run (``runs/chat.py``).
 - ``commands``: the input line (a message or a slash command) and its completion
 - ``render``: colours per model, attribution, streaming text
 - ``views``: what ``/models``, ``/history``, ``/cost`` and ``/help`` show
-- ``repl``: the loop: prompt_toolkit on a terminal, Ctrl-C cancels an exchange
+- ``repl``: the loop: prompt_toolkit on a terminal, Ctrl-C cancels an exchange, SIGTERM
+  and SIGHUP end the chat
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import os
 import signal
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, get_args
 
 from ...errors import UserError
 from ...loop.vocab import SandboxMode
@@ -22,6 +23,8 @@ from .commands import HELP
 if TYPE_CHECKING:  # loaded when the chat starts, not whenever the parser is built
     from ...runs.chat import ChatSession
     from ...runs.store import RunStore
+    from .render import Screen
+    from .repl import Ending
 
 __all__ = ["add_chat_command", "cmd_chat"]
 
@@ -99,33 +102,45 @@ def _specs(session: ChatSession) -> Callable[[], list[str]]:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """The chat until ``/quit``, Ctrl-D or the end of input (exit 0); ``loopwright cancel``
-    (SIGTERM) ends it ``cancelled``, a closed terminal (SIGHUP) ``completed``."""
-    import sys
-
+    (SIGTERM) ends it ``cancelled``, a closed terminal (SIGHUP) ``completed`` (exit 128 +
+    the signal), an exchange under way cancelled first."""
     from ...config import state_dir
     from ...runs.store import RunStore
     from .render import Screen
-    from .repl import Repl, plain_reader, terminal_reader
+    from .repl import ENDING, Ending
 
     session = _open(args, RunStore(state_dir()))
-    screen = Screen()
-    word = "resumed" if args.resume else "started"
-    screen.line(f"chat {session.run_id} {word}: talking to {session.model}; /help for commands")
-    terminal = sys.stdin.isatty() and sys.stdout.isatty()
-    read = terminal_reader(_specs(session)) if terminal else plain_reader
-    ended: list[int] = []
-
-    def stop(signum: int, frame: Any) -> None:
-        ended.append(signum)
-        raise SystemExit(128 + signum)  # through prompt_toolkit, which restores the terminal
-
-    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    screen, ending = Screen(), Ending()
     try:
-        Repl(session, screen, read).run()
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
-        result = session.close(cancelled=signal.SIGTERM in ended)
+        with ending.installed():
+            _talk(args, session, screen, ending)
+    finally:  # whatever ended it (an error of its own too): the session is closed
+        signum = ending.signum
+        old = {s: signal.signal(s, signal.SIG_IGN) for s in ENDING}  # nor stopped half-way
+        try:
+            reason = "the terminal was closed" if signum == signal.SIGHUP else "the person quit"
+            result = session.close(cancelled=signum == signal.SIGTERM, reason=reason)
+        finally:
+            for s, handler in old.items():
+                signal.signal(s, handler)
     screen.line(f"{result.summary}; `loopwright tail {session.run_id}` replays it, "
                 f"`loopwright chat --resume {session.run_id}` goes on")  # fmt: skip
-    return 0
+    return 128 + signum if signum else 0
+
+
+def _talk(args: argparse.Namespace, session: ChatSession, screen: Screen, ending: Ending) -> None:
+    """The REPL on ``screen`` until it ends; a signal of ``ending`` ends it quietly."""
+    import sys
+
+    from .repl import Repl, plain_reader, terminal_reader
+
+    word = "resumed" if args.resume else "started"
+    try:
+        screen.line(f"chat {session.run_id} {word}: talking to {session.model}; "
+                    "/help for commands")  # fmt: skip
+        terminal = sys.stdin.isatty() and sys.stdout.isatty()
+        read = terminal_reader(_specs(session)) if terminal else plain_reader
+        Repl(session, screen, read, ending).run()
+    except SystemExit:
+        if ending.signum is None:
+            raise

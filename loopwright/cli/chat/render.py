@@ -53,13 +53,24 @@ class Screen:
         self.colour = colour_on(self.stream) if colour is None else colour
         self.streamed = False
         self.replying: str | None = None
+        self.gone = False
 
     def paint(self, text: str, style: str) -> str:
         return f"\x1b[{style}m{text}\x1b[0m" if self.colour and text else text
 
     def line(self, text: str = "") -> None:
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        self.write(text + "\n")
+
+    def write(self, text: str) -> None:
+        """``text`` on the screen; dropped once the screen is gone (a closed terminal
+        or pipe), so the session still ends cleanly."""
+        if self.gone:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except OSError:  # EIO from a hung-up terminal, EPIPE from a closed pipe
+            self.gone = True
 
     # --- a reply ---------------------------------------------------------------------
     def begin_reply(self, spec: str) -> None:
@@ -72,8 +83,7 @@ class Screen:
         if self.replying is None or not text:
             return
         self.streamed = True
-        self.stream.write(self.paint(text, colour_of(self.replying)))
-        self.stream.flush()
+        self.write(self.paint(text, colour_of(self.replying)))
 
     def end_reply(self) -> None:
         if self.replying is not None and self.streamed:
