@@ -31,7 +31,9 @@ def add_rent_commands(actions: Any) -> None:
         "less, run Ollama there behind a bearer-token proxy, pull --model, and start a keeper "
         "that destroys it after --idle-minutes without calls and at --max-hours. Needs "
         "VAST_API_KEY (VAST_API_URL overrides the API address). If anything fails after the "
-        "instance is created, it is destroyed and the error says so.",
+        "instance is created, it is destroyed and the error says so. The instance is labelled "
+        "loopwright:MODEL, so hosts ls and doctor find it even if this command is killed "
+        "before saving it.",
     )
     r.add_argument("--gpu", required=True, help='Vast.ai GPU name, e.g. "RTX 4090"')
     r.add_argument(
