@@ -11,10 +11,13 @@ followed.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sqlite3
 import stat
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = [
@@ -120,3 +123,28 @@ def open_private_sqlite(path: Path, schema: str, timeout: float) -> sqlite3.Conn
     db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(schema)
     return db
+
+
+class PrivateSqlite:
+    """A store's connection to its private SQLite file (``open_private_sqlite``), opened on
+    first use, one transaction at a time; safe from any thread of one process."""
+
+    def __init__(self, path: Path, schema: str, timeout: float) -> None:
+        self.path, self.schema, self.timeout = path, schema, timeout
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one transaction (committed on exit, rolled back on error)."""
+        with self._lock:
+            if self._db is None:
+                self._db = open_private_sqlite(self.path, self.schema, self.timeout)
+            with self._db as db:
+                yield db
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

@@ -18,17 +18,14 @@ it at once.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..config import state_dir
-from ..fsmodes import open_private_sqlite
+from ..fsmodes import PrivateSqlite
 from .rented import RentedHost, load_rented
 
 __all__ = [
@@ -97,20 +94,11 @@ class Ledger:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or state_dir() / FILE_NAME
-        self._db: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def _conn(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._db is None:
-                self._db = open_private_sqlite(self.path, SCHEMA, timeout=5.0)
-            with self._db as db:  # one transaction
-                yield db
+        self._sql = PrivateSqlite(self.path, SCHEMA, timeout=5.0)
 
     def open_hold(self, host: str, run_id: str, start: float, usd_per_hour: float) -> None:
         """``run_id`` holds ``host`` from ``start`` (a second hold of it is ignored)."""
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             held = db.execute(
                 "SELECT 1 FROM holds WHERE host=? AND run_id=? AND open=1", (host, run_id)
             ).fetchone()
@@ -122,7 +110,7 @@ class Ledger:
 
     def seen(self, run_id: str, when: float) -> None:
         """The run was alive at ``when``: its open holds last at least until then."""
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             db.execute("UPDATE holds SET end=max(end, ?) WHERE run_id=? AND open=1", (when, run_id))
 
     def close_holds(self, run_id: str, when: float, host: str | None = None) -> None:
@@ -131,7 +119,7 @@ class Ledger:
         args: tuple[Any, ...] = (when, run_id)
         if host is not None:
             query, args = query + " AND host=?", (*args, host)
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             db.execute(query, args)
 
     def holds(
@@ -146,15 +134,12 @@ class Ledger:
             if value is not None:
                 query += f" AND {column} = ?"
                 args.append(value)
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             rows = db.execute(query + " ORDER BY start", args).fetchall()
         return [Hold(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
     def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+        self._sql.close()
 
 
 def _rented(name: str) -> RentedHost | None:

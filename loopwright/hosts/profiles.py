@@ -17,17 +17,14 @@ rates and the estimate errors of the routing card. The file is ``<state>/profile
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from ..config import state_dir
-from ..fsmodes import open_private_sqlite
+from ..fsmodes import PrivateSqlite
 
 FILE_NAME = "profiles.sqlite"
 NS = 1e9
@@ -172,29 +169,16 @@ class ProfileStore:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
-        self._db: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-
-    def _open(self) -> sqlite3.Connection:
-        if self._db is None:
-            self._db = open_private_sqlite(self.path, SCHEMA, timeout=5.0)
-        return self._db
-
-    @contextlib.contextmanager
-    def _conn(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            db = self._open()
-            with db:  # one transaction
-                yield db
+        self._sql = PrivateSqlite(self.path, SCHEMA, timeout=5.0)
 
     def add_call(self, profile: CallProfile) -> None:
         marks = ", ".join("?" * len(CALL_COLUMNS))
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             db.execute(f"INSERT INTO calls VALUES ({marks})", astuple(profile))
 
     def add_outcomes(self, outcomes: list[Outcome]) -> None:
         marks = ", ".join("?" * len(OUTCOME_COLUMNS))
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             db.executemany(f"INSERT INTO outcomes VALUES ({marks})", map(astuple, outcomes))
 
     def calls(self, model: str | None = None, since: float = 0.0) -> list[CallProfile]:
@@ -206,7 +190,7 @@ class ProfileStore:
         if model is not None:
             query += " AND model = ?"
             args.append(model)
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             rows = db.execute(query + " ORDER BY ts", args).fetchall()
         return [_call(dict(zip(CALL_COLUMNS, r, strict=True))) for r in rows]
 
@@ -219,14 +203,11 @@ class ProfileStore:
         if worker is not None:
             query += " WHERE worker = ?"
             args.append(worker)
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             rows = db.execute(query + " ORDER BY ts", args).fetchall()
         out = [dict(zip(OUTCOME_COLUMNS, r, strict=True)) for r in rows]
         return [Outcome(**{**o, "local": bool(o["local"]), "passed": bool(o["passed"])})
                 for o in out]  # fmt: skip
 
     def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+        self._sql.close()

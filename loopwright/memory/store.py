@@ -10,16 +10,14 @@ let several run hosts write at once; each method may be called from any thread.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import state_dir
-from ..fsmodes import open_private_sqlite
+from ..fsmodes import PrivateSqlite
 from .lesson import lesson_text, match_query, search_text
 from .record import RunMemory
 
@@ -72,20 +70,7 @@ class MemoryStore:
     def __init__(self, path: Path | None, redact: Callable[[str], str]) -> None:
         self.path = path or default_path()
         self.redact = redact
-        self._db: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-
-    def _open(self) -> sqlite3.Connection:
-        if self._db is None:
-            self._db = open_private_sqlite(self.path, SCHEMA, timeout=10.0)
-        return self._db
-
-    @contextlib.contextmanager
-    def _conn(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            db = self._open()
-            with db:  # one transaction
-                yield db
+        self._sql = PrivateSqlite(self.path, SCHEMA, timeout=10.0)
 
     def exists(self) -> bool:
         """False until a first memory was written: readers then create nothing."""
@@ -96,7 +81,7 @@ class MemoryStore:
         r = self.redact
         goal, lesson, body = r(memory.goal), r(lesson_text(memory)), r(search_text(memory))
         row = (memory.run_id, memory.repo, memory.ended, memory.state, goal, lesson)
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             _delete(db, "run_id = ?", (memory.run_id,))
             cur = db.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", (*row, r(memory.to_json()))
@@ -120,7 +105,7 @@ class MemoryStore:
             f"{GOAL_WEIGHT}, 1.0) AS score FROM lessons WHERE lessons MATCH ? "
             "ORDER BY score LIMIT ?) s JOIN runs r ON r.rowid = s.id ORDER BY s.score, r.ended DESC"
         )
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             return [Hit(*row) for row in db.execute(sql, (match, limit))]
 
     def get(self, run_id: str) -> tuple[Hit, RunMemory] | None:
@@ -128,7 +113,7 @@ class MemoryStore:
         if not self.exists():
             return None
         sql = f"SELECT {_HIT}, 0.0, r.record FROM runs r WHERE r.run_id = ?"
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             row = db.execute(sql, (run_id,)).fetchone()
         if row is None:
             return None
@@ -140,7 +125,7 @@ class MemoryStore:
             raise ValueError("forget one run or one repository")
         if not self.exists():
             return 0
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             if run_id is not None:
                 return _delete(db, "run_id = ?", (run_id,))
             return _delete(db, "repo = ?", (str(repo),))
@@ -148,14 +133,11 @@ class MemoryStore:
     def count(self) -> int:
         if not self.exists():
             return 0
-        with self._conn() as db:
+        with self._sql.transaction() as db:
             return int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
     def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+        self._sql.close()
 
 
 def _delete(db: sqlite3.Connection, where: str, args: tuple[str, ...]) -> int:
